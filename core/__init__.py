@@ -1,0 +1,1 @@
+"""Shared record types, settings and errors: the bottom layer every other package may import."""

@@ -1,0 +1,15 @@
+"""Protocols at the seams where dependencies are injected (tests pass fakes through these)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors. `name` identifies the model, so a store never mixes two."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
