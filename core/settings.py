@@ -1,0 +1,177 @@
+"""One typed settings object. Precedence, lowest to highest: defaults, `groundhog.toml` in the home,
+`GROUNDHOG_*` environment variables, command-line flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.errors import BadInput
+
+CONFIG_FILE = "groundhog.toml"
+ProviderName = Literal["local", "openai"]
+
+
+def default_home() -> Path:
+    """A per-user data directory (e.g. ~/.local/share/groundhog)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("groundhog", appauthor=False))
+
+
+class ModelSettings(BaseModel):
+    """Which chat model a stage uses. The babble model and the critic model are set separately."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: ProviderName = "local"
+    model: str | None = None  # local: path to a GGUF (default: the bundled SmolLM2); openai: model name
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable holding the key; the key is never stored
+    temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=512, ge=16, le=32768)
+    timeout_s: float = Field(default=120.0, gt=0)
+    n_ctx: int = Field(default=4096, ge=512)  # local only: context window
+    seed: int | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/") if v else v
+
+
+class RetrySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(default=5, ge=1, le=20)
+    initial_s: float = Field(default=1.0, gt=0)
+    max_wait_s: float = Field(default=30.0, gt=0)
+
+
+class EmbeddingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: ProviderName = "local"
+    model: str | None = None  # openai: embedding model name
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+
+
+class RetrievalSettings(BaseModel):
+    """Weights of the memory-stream score (relevance, recency, importance), as in Generative Agents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relevance_weight: float = Field(default=1.0, ge=0)
+    recency_weight: float = Field(default=1.0, ge=0)
+    importance_weight: float = Field(default=1.0, ge=0)
+    recency_decay: float = Field(default=0.9, gt=0, le=1)  # per step back in time
+    candidates: int = Field(default=40, ge=1, le=1000)
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Nested values read from env with `__`, e.g. GROUNDHOG_BABBLE__MODEL."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GROUNDHOG_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    home: Path = Field(default_factory=default_home)
+    babble: ModelSettings = Field(default_factory=ModelSettings)
+    critic: ModelSettings | None = None  # None: the babble model critiques too
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    chroma_url: str | None = None  # a Chroma server; default is a PersistentClient in the home
+
+    @property
+    def critic_model(self) -> ModelSettings:
+        return self.critic or self.babble
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First source wins: flags (init kwargs), then GROUNDHOG_* env, then groundhog.toml in the home.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _CONFIG_PATH.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+_CONFIG_PATH: ContextVar[Path | None] = ContextVar("groundhog_config_path", default=None)
+
+
+def read_config_file(home: Path) -> dict[str, Any]:
+    path = home / CONFIG_FILE
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def resolve_home(home: Path | str | None = None) -> Path:
+    """The home: the flag, else GROUNDHOG_HOME, else a per-user data directory."""
+    raw = home or os.environ.get("GROUNDHOG_HOME") or default_home()
+    return Path(raw).expanduser()
+
+
+def load_settings(home: Path | str | None = None, **flags: Any) -> Settings:
+    """Build the settings: file < env < flags. `flags` use the nested shape, e.g. babble={"model": "x"}.
+
+    Flags whose value is None are ignored, so the CLI can pass every option through unchanged.
+    """
+    home_path = resolve_home(home)
+    values = read_config_file(home_path)  # parsed here first so a syntax error names the file
+    if "home" in values:
+        raise BadInput(f"{home_path / CONFIG_FILE}: 'home' cannot be set inside the home's own config file")
+    token = _CONFIG_PATH.set(home_path / CONFIG_FILE if values else None)
+    try:
+        return Settings(**_drop_none(flags), home=home_path)
+    except ValidationError as exc:
+        raise BadInput(_describe_validation(exc, home_path)) from exc
+    finally:
+        _CONFIG_PATH.reset(token)
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            sub = _drop_none(v)
+            if sub:
+                out[k] = sub
+        elif v is not None:
+            out[k] = v
+    return out
+
+
+def _describe_validation(exc: ValidationError, home: Path) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    where = f"{home / CONFIG_FILE}, env GROUNDHOG_* or flags"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"setting '{field}': {err['msg']} (from {where}){more}"

@@ -1,0 +1,108 @@
+"""The one factory: settings in, the tool's parts out, each built lazily on first use.
+
+The CLI asks this object for what a command needs; tests build it with fakes (`chat_model=`,
+`embedder=`) so the same wiring runs with and without real models.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from core.errors import BadInput
+from core.interfaces import Embedder
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from memory.store import LogStore
+    from providers.client import ModelClient
+    from researchers.personas import PersonaRegistry
+    from review.queue import ReviewQueue
+
+
+class Services:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        chat_model: Any = None,
+        critic_chat_model: Any = None,
+        embedder: Embedder | None = None,
+        chroma_client: Any = None,
+    ) -> None:
+        self.settings = settings
+        self._chat_model = chat_model
+        self._critic_chat_model = critic_chat_model
+        self._embedder = embedder
+        self._chroma_client = chroma_client
+
+    def ensure_home(self) -> None:
+        home = self.settings.home
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            probe = home / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise BadInput(f"--home: cannot write to {home}: {exc.strerror or exc}") from exc
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        if self._embedder is not None:
+            return self._embedder
+        from providers.factory import build_embedder
+
+        return build_embedder(self.settings.embedding)
+
+    @cached_property
+    def chroma(self) -> Any:
+        if self._chroma_client is not None:
+            return self._chroma_client
+        self.ensure_home()
+        from memory.store import open_chroma
+
+        return open_chroma(self.settings.home, self.settings.chroma_url)
+
+    @cached_property
+    def log(self) -> LogStore:
+        from memory.store import LogStore
+
+        return LogStore(self.chroma, self.embedder)
+
+    @cached_property
+    def db(self) -> sqlite3.Connection:
+        self.ensure_home()
+        from core.db import open_db
+
+        return open_db(self.settings.home / "groundhog.db")
+
+    @cached_property
+    def queue(self) -> ReviewQueue:
+        from review.queue import ReviewQueue
+
+        return ReviewQueue(self.db)
+
+    @cached_property
+    def personas(self) -> PersonaRegistry:
+        from researchers.personas import PersonaRegistry
+
+        return PersonaRegistry(self.settings.home)
+
+    @cached_property
+    def babble_model(self) -> ModelClient:
+        from providers.factory import build_model_client
+
+        return build_model_client(self.settings, "babble", chat_model=self._chat_model)
+
+    @cached_property
+    def critic_model(self) -> ModelClient:
+        if self.settings.critic is None and self._critic_chat_model is None:
+            return self.babble_model  # one model, loaded once
+        from providers.factory import build_model_client
+
+        return build_model_client(self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.close()

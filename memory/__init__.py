@@ -1,0 +1,1 @@
+"""The written log: Chroma-backed entries, the embedder, and scored retrieval."""

