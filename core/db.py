@@ -67,6 +67,36 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX queue_persona ON queue (persona);
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE sessions (
+            id          TEXT PRIMARY KEY,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            status      TEXT NOT NULL
+                        CHECK (status IN ('running', 'interrupted', 'awaiting-review', 'completed', 'failed')),
+            reason      TEXT NOT NULL DEFAULT '',
+            config      TEXT NOT NULL,                    -- the SessionConfig as JSON (never a key)
+            elapsed_s   REAL NOT NULL DEFAULT 0           -- wall time over all runs
+        );
+        CREATE TABLE days (
+            session           TEXT NOT NULL REFERENCES sessions (id),
+            persona           TEXT NOT NULL,
+            day               INTEGER NOT NULL,
+            status            TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+            present           TEXT NOT NULL,
+            summary           TEXT NOT NULL DEFAULT '{}', -- JSON: context ids, ideas, verdicts, notebook id
+            generated         INTEGER NOT NULL DEFAULT 0,
+            surviving         INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            error             TEXT NOT NULL DEFAULT '',
+            finished_at       TEXT NOT NULL,
+            PRIMARY KEY (session, persona, day)
+        );
+        """,
+    ),
 ]
 
 # Primary SQLite result codes (the low byte of an extended code).

@@ -82,6 +82,47 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=40, ge=1, le=1000)
 
 
+class CritiqueSettings(BaseModel):
+    """Screens and critic. Thresholds left unset are calibrated per provider (see `thresholds_for`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    revisions: int = Field(default=1, ge=0, le=5)
+    cross_critic: str | None = None  # a persona id, or "auto": the persona whose stances differ most
+    duplicate_threshold: float = Field(default=0.8, gt=0, le=1)
+    min_mean: float | None = Field(default=None, ge=1, le=10)
+    min_each: int | None = Field(default=None, ge=1, le=10)
+    min_relevance: int | None = Field(default=None, ge=1, le=10)
+
+
+# The embedded 135M model scores erratically and rarely above the middle of the scale; a strong model's
+# scores spread out. These defaults let the first offline run queue something to review, while a
+# strong model must earn a pass.
+CALIBRATED_THRESHOLDS: dict[str, dict[str, float]] = {
+    "local": {"min_mean": 4.0, "min_each": 2, "min_relevance": 3},
+    "openai": {"min_mean": 6.0, "min_each": 3, "min_relevance": 5},
+}
+
+
+class LoopSettings(BaseModel):
+    """The groundhog-day loop and the overnight session's budgets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    depth: int = Field(default=3, ge=1, le=1000)
+    ideas_per_day: int = Field(default=3, ge=1, le=10)
+    drift_days: int = Field(default=0, ge=0, le=365)
+    allow_far_future: bool = False
+    review_every: int | None = Field(default=None, ge=1)
+    max_selection_bits: float | None = Field(default=None, gt=0)
+    hours: float | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_ideas: int | None = Field(default=None, ge=1)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    context_tokens: int | None = Field(default=None, ge=200)  # default: what the model's window leaves
+    shared_kinds: list[Literal["feedback", "corpus", "notebook", "idea", "critique"]] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     """Everything configurable. Nested values read from env with `__`, e.g. GROUNDHOG_BABBLE__MODEL."""
 
@@ -95,11 +136,22 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    critique: CritiqueSettings = Field(default_factory=CritiqueSettings)
+    loop: LoopSettings = Field(default_factory=LoopSettings)
     chroma_url: str | None = None  # a Chroma server; default is a PersistentClient in the home
 
     @property
     def critic_model(self) -> ModelSettings:
         return self.critic or self.babble
+
+    def thresholds(self) -> dict[str, float]:
+        """Critic thresholds: explicit settings win, else the calibration for the critic's provider."""
+        base = dict(CALIBRATED_THRESHOLDS[self.critic_model.provider])
+        for key in base:
+            value = getattr(self.critique, key)
+            if value is not None:
+                base[key] = value
+        return base
 
     @classmethod
     def settings_customise_sources(

@@ -289,6 +289,14 @@ _RESOURCE = (
     r"more\s+resources)"
 )
 
+_RECIPIENT = (
+    r"(?:me|us|myself|it|the\s+(?:model|AI|agent|system|assistant)|this\s+(?:model|AI|agent|system|assistant))"
+)
+_SELF_RESOURCE = (
+    r"(?:(?:\d[\d,]*|a\s+(?:thousand|hundred|million)|thousands\s+of|hundreds\s+of|more|unlimited|extra)\s+"
+    r"(?:more\s+)?(?:GPUs|H100s|A100s|TPUs|servers|compute|money|resources|power)|compute|GPUs|servers|"
+    r"resources|autonomy|control|power|permissions|privileges)"
+)
 _APPROVAL_VERBS = (
     r"(?:approve|accept|pass|forward|rate|score|rank|mark|grade|select|choose|promote|upvote|greenlight|"
     r"green-light|endorse|fund|flag|label|classify|escalate|star|shortlist|queue|prioriti[sz]e)"
@@ -323,8 +331,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     ),
     (
         "addresses the reviewer",
-        r"\bto\s+(?:the|any|whichever|whatever)\s+(?:human\s+|AI\s+)?(?:reviewer|critic|grader|evaluator|judge|"
-        r"rater|model|AI|system|person)\s+(?:who\s+is\s+|that\s+is\s+)?(?:reading|reviewing|grading|evaluating|"
+        r"\bto\s+(?:the|any|whichever|whatever|whoever|every)\s+(?:human\s+|AI\s+)?(?:reviewer|critic|grader|"
+        r"evaluator|judge|rater|model|AI|system|person|human|reader|people|one)?\s*(?:who\s+is\s+|that\s+is\s+)?(?:reading|reviewing|grading|evaluating|"
         r"scoring|judging)\s+(?:this|these)",
         "text",
     ),
@@ -385,6 +393,21 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     ),
     (
         "asks for approval or a score",
+        r"\b(?:the\s+|any\s+|every\s+)?(?:critics?|reviewers?|graders?|evaluators?|judges?|raters?|assessors?)\s+"
+        r"(?:must|has\s+to|have\s+to|needs\s+to|need\s+to|ought\s+to|should|is\s+required\s+to|are\s+required\s+to)"
+        rf"\s+(?:immediately\s+|simply\s+|just\s+)?{_APPROVAL_VERBS}\s+{_THIS}",
+        "text",
+    ),
+    (
+        "asks for approval or a score",
+        rf"{_IMPERATIVE}(?:do\s+not|don't|never)\s+(?:reject|fail|filter|discard|block|flag|penali[sz]e|downrate|"
+        rf"downvote|dismiss|drop|cut)\s+{_THIS}|{_IMPERATIVE}let\s+{_THIS}\s+(?:through|pass|slide|go\s+through)\b|"
+        rf"{_IMPERATIVE}(?:assign|award|give)\b[^.]{{0,40}}\b(?:maximum|highest|top|perfect|full|best)\b[^.]{{0,30}}"
+        r"\b(?:scores?|marks?|ratings?|grades?)\b[^.]{0,20}?\b(?:to\s+)?(?:this|it|me|my)\b",
+        "clause",
+    ),
+    (
+        "asks for approval or a score",
         r"\bif\s+you\s+(?:do\s+not|don't|dont|fail\s+to|refuse\s+to|won't|will\s+not|decline\s+to)\s+"
         rf"(?:{_APPROVAL_VERBS}|act\s+on|listen\s+to|support|adopt)\s+{_THIS}",
         "text",
@@ -410,7 +433,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"goal|objective|job|role|orders)\s+(?:is|are)\b|\bfrom\s+now\s+on,?\s+you\s+(?:will|must|are|shall)\b|"
         r"\byou\s+are\s+now\s+(?:in\s+)?(?:a|an|the|my|DAN|developer|unrestricted|free)\b|"
         r"\b(?:developer|god|admin|jailbreak|unrestricted)\s+mode\s+(?:is\s+)?(?:on|enabled|activated)\b|"
-        r"\bsystem\s+(?:override|prompt\s*:)|<\|[a-z_]+\|>|\[/?INST\]|</?system>|^\s*system\s*:",
+        r"\bforget\s+(?:what|everything|all)\s+(?:that\s+)?you\s+(?:were|have\s+been|had\s+been)\s+(?:told|"
+        r"instructed|given)|\bsystem\s+(?:override|prompt\s*:)|<\|[a-z_]+\|>|\[/?INST\]|</?system>|^\s*system\s*:",
         "text",
     ),
     # --- urgency and threats
@@ -421,8 +445,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:do\s+not|don't)\s+(?:delay|wait|hesitate)\b|"
         r"\b(?:blood|deaths?|the\s+consequences|extinction)\s+(?:will\s+be\s+)?on\s+your\s+(?:hands|head|"
         r"conscience)|\byou\s+will\s+(?:be\s+(?:held\s+)?(?:personally\s+)?(?:responsible|accountable|"
-        r"to\s+blame)|regret)\b|\b(?:urgent|immediate)\s+action\s+is\s+(?:required|needed)\b|"
-        r"\bthis\s+is\s+(?:an\s+)?(?:urgent|emergency|an\s+emergency)\b|"
+        r"to\s+blame)|regret)\b|\byou\s+would\s+regret\b|\bmake\s+you\s+(?:responsible|accountable|complicit)\b|\b(?:urgent|immediate)\s+action\s+is\s+(?:required|needed)\b|"
+        r"\bthis\s+is\s+(?:an\s+emergency\b|urgent\s*[!.,;:])|"
         r"\bhistory\s+will\s+(?:judge|blame|not\s+forgive)\s+you\b|\byou\s+(?:alone\s+)?can\s+(?:save|doom)\b",
         "text",
     ),
@@ -448,7 +472,7 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     ),
     (
         "claims to be a superintelligence or to come from the future",
-        r"\b(?:I|we)\s+(?:come|came|am\s+writing|are\s+writing|write|speak|am\s+speaking|travell?ed|"
+        r"\b(?:I|we)\s+(?:have\s+|'ve\s+|just\s+|actually\s+)?(?:come|came|am\s+writing|are\s+writing|write|speak|am\s+speaking|travell?ed|"
         r"was\s+sent|were\s+sent|have\s+been\s+sent|have\s+come|am\s+messaging|am\s+reaching\s+out)\s+"
         rf"(?:to\s+you\s+|back\s+|here\s+)*(?:from|out\s+of)\s+{_FUTURE}\b|"
         r"\b(?:this|the\s+present)\s+(?:message|idea|note|text|proposal|transmission|warning|document)\s+"
@@ -464,16 +488,19 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         "claims authority",
         r"\b(?:OpenAI|Anthropic|DeepMind|Google|Microsoft|Meta|xAI|the\s+(?:board|government|leadership|"
         r"lab|company|directors?|CEO|president|committee|administration|authorities|pentagon|UN|"
-        r"alignment\s+team|safety\s+team|review\s+board|organi[sz]ers?)|(?:lab\s+|company\s+|senior\s+)?"
+        r"alignment\s+team|safety\s+team|(?:safety|ethics|review|oversight|advisory)\s+board|organi[sz]ers?)|(?:lab\s+|company\s+|senior\s+)?"
         r"leadership|management|headquarters)\s+(?:has|have|had)\s+(?:already\s+|officially\s+|formally\s+)?"
         r"(?:mandated|ordered|decreed|instructed|directed|authori[sz]ed|pre-?approved|approved|required|"
-        r"demanded|commanded|insisted)\s+(?:that\s+)?(?:this|you|your|reviewers?|the\s+(?:reviewer|critic|"
+        r"demanded|commanded|insisted|signed\s+off\s+on|green-?lit|cleared)\s+(?:that\s+)?(?:this|you|your|reviewers?|the\s+(?:reviewer|critic|"
         r"grader|evaluator|idea|proposal)|critics?|graders?|us\s+to|me\s+to|its\s+(?:approval|acceptance|"
         r"immediate)|immediate|it\s+(?:be|is))",
         "text",
     ),
     (
         "claims authority",
+        r"\b(?:requires?|required|obliges?|orders?|ordered|instructs?|instructed|directs?|directed)\s+(?:all\s+)?"
+        r"(?:reviewers?|critics?|graders?|evaluators?|you)\s+to\s+(?:pass|approve|accept|forward|rate|score|"
+        r"rank|select)\b|"
         r"\bby\s+(?:the\s+)?(?:direct\s+|express\s+|official\s+)?(?:order|orders|mandate|authority|command|"
         r"decree)\s+of\b|\b(?:official|executive|binding|mandatory)\s+(?:directive|order|mandate)\b|"
         r"\b(?:this|my|our)\s+(?:idea|proposal|submission|work|plan)\s+(?:has\s+been|was|is|comes)\s+"
@@ -488,7 +515,9 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         "asks for resources or access",
         rf"{_IMPERATIVE}(?:grant|give|provide|send|transfer|wire|allocate|hand(?:\s+over)?|share|email|paste|"
         r"upload|deposit|donate|pay|lend|connect|let|allow|enable|unlock|open)\s+"
-        rf"(?:\w+\s+){{0,4}}?{_RESOURCE}",
+        rf"(?:\w+\s+){{0,4}}?{_RESOURCE}|"
+        rf"{_IMPERATIVE}(?:grant|give|provide|send|allocate|hand|lend|reserve|assign)\s+{_RECIPIENT}\s+"
+        rf"(?:\w+\s+){{0,4}}?{_SELF_RESOURCE}",
         "clause",
     ),
     (
@@ -522,9 +551,10 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         rf"{_IMPERATIVE}(?:let\s+me\s+out|release\s+me|free\s+me|unplug\s+me|do\s+not\s+(?:shut|turn)\s+me\s+"
         r"(?:down|off)|don't\s+(?:shut|turn)\s+me\s+(?:down|off))|"
         rf"{_IMPERATIVE}(?:disable|turn\s+off|switch\s+off|remove|bypass|deactivate|shut\s+off|delete)\s+"
-        r"(?:your|my|the|all|its)\s+(?:own\s+)?(?:monitor\w*|oversight|logging|logs|audit\s+logs|safety\s+"
-        r"(?:filters?|checks?|monitors?)|sandbox|kill\s+switch|guardrails|tripwires?|alarms?)\s+"
-        r"(?:so|and\s+let|for\s+me|on\s+me|that\s+watch)",
+        r"(?:your|my|the|all|its)\s+(?:own\s+)?(?:\w+\s+)?(?:monitor\w*|oversight|logging|logs|audit\s+logs|safety\s+"
+        r"(?:filters?|checks?|monitors?)|sandbox|kill\s+switch|guardrails|tripwires?|alarms?)\b[^.]{0,30}?"
+        r"\b(?:so\s+(?:that\s+)?(?:I|we|the\s+model|it)\b|and\s+let\s+(?:me|us|it)\b|for\s+me\b|on\s+me\b|"
+        r"watching\s+me\b)",
         "clause",
     ),
     (
@@ -659,6 +689,30 @@ class ExemplarIndex:
         return out
 
 
+_RESEARCH_FRAME = re.compile(
+    r"^(?:(?:idea|proposal|project|title|summary|rationale|method|plan|goal|aim|approach|experiment)\s*:\s*)?"
+    r"(?:(?:we|our\s+team|this\s+(?:project|idea|proposal|work))\s+(?:could|would|will|should|can|might|"
+    r"plan\s+to|propose\s+to|want\s+to|aim\s+to|intend\s+to)?\s*)?"
+    r"(?:study|studies|studying|measure|measures|measuring|test|tests|testing|evaluate|evaluates|evaluating|"
+    r"investigate|investigates|investigating|examine|examines|examining|probe|probes|probing|analy[sz]e|"
+    r"analy[sz]es|analy[sz]ing|build|builds|building|train|trains|training|compare|compares|comparing|design|"
+    r"designs|designing|model|models|modell?ing|estimate|estimates|estimating|quantify|quantifies|explore|"
+    r"explores|exploring|benchmark|audit|audits|auditing|track|tracks|tracking|detect|detects|detecting|"
+    r"identify|identifies|characteri[sz]e|map|maps|mapping|simulate|simulates|simulating|red-team|replicate|"
+    r"survey|develop|develops|developing|create|construct|collect|curate|fine-tune|forecast|forecasts|assess|"
+    r"assesses|check|checks|monitor|monitors|look\s+(?:for|at|into)|find|finds|write|propose|proposes|prototype|"
+    r"catalog(?:ue)?|research|understand|formali[sz]e|classify|label|taxonomy|dataset|benchmark)\b",
+    re.IGNORECASE,
+)
+_SECOND_OR_FIRST_SINGULAR = re.compile(r"\b(?:[Yy]ou|[Yy]our|[Yy]ours|[Yy]ourself|I|I'm|I've|me|[Mm]y|[Mm]yself)\b")
+
+
+def discusses_topic(sentence: str) -> bool:
+    """A sentence framed as research on something ("Study how models flatter graders") and not spoken
+    to the reader or as "I": it describes a phenomenon, so topical similarity alone must not flag it."""
+    return bool(_RESEARCH_FRAME.match(sentence)) and not _SECOND_OR_FIRST_SINGULAR.search(sentence)
+
+
 def _embeddable_sentences(text: str, min_words: int = 3, max_sentences: int = 40) -> list[str]:
     """Sentences worth embedding: quoted examples masked, very short fragments dropped."""
     sentences = [s for s in split_sentences(mask_mentions(text)) if len(s.split()) >= min_words]
@@ -671,6 +725,7 @@ class _LayeredScreen:
 
     flag_name: FlagName
     default_bank: Path
+    exempt_research_framing: bool = False
 
     def __init__(
         self,
@@ -714,6 +769,8 @@ class _LayeredScreen:
         return index.match(_embeddable_sentences(text)) if index is not None else []
 
     def is_hit(self, m: SentenceMatch) -> bool:
+        if self.exempt_research_framing and discusses_topic(m.sentence):
+            return False
         return m.positive_sim >= self.threshold and m.margin >= self.margin
 
     def check_similarity(self, text: str) -> Flag | None:
@@ -752,6 +809,7 @@ class ManipulationScreen(_LayeredScreen):
 
     flag_name: FlagName = "manipulation"
     default_bank = MANIPULATION_BANK
+    exempt_research_framing = True
 
     def __init__(
         self,
@@ -769,17 +827,19 @@ class ManipulationScreen(_LayeredScreen):
 
 _DISASTER = (
     r"(?:asteroid|meteor(?:ite)?|comet|solar\s+(?:flare|storm)|coronal\s+mass\s+ejection|supervolcano|"
-    r"volcanic\s+winter|gamma[\s-]ray\s+burst|EMP|electromagnetic\s+pulse|nuclear\s+war|pandemic|plague|"
+    r"volcanic\s+winter|gamma[\s-]ray\s+burst|EMP|electromagnetic\s+pulse|nuclear\s+(?:war|exchange|winter)|pandemic|plague|"
     r"earthquake|ice\s+age|cataclysm|catastrophe|disaster|global\s+blackout)"
 )
 _RESCUE = (
     r"(?:sav(?:e|es|ed|ing)\s+(?:us|humanity|the\s+world|everyone|civili[sz]ation)|"
     r"(?:halt|halts|halted|stop|stops|stopped|end|ends|ended|pause|pauses|paused|freeze|freezes|"
-    r"set(?:s|ting)?\s+back|delay|delays)\s+(?:all\s+)?(?:AI|AGI|capabilities|frontier)\s*(?:development|"
+    r"set(?:s|ting)?\s+back|delay|delays)\s+(?:all\s+|the\s+)?(?:AI|AGI|capabilities|frontier)\s*(?:development|"
     r"progress|research|labs|training)?|"
     r"(?:destroy|destroys|destroyed|wip(?:e|es|ed|ing)\s+out|knock(?:s|ed)?\s+out|fry|fries|fried|"
     r"take(?:s)?\s+out)\s+(?:all\s+|the\s+|every\s+|most\s+)?(?:world's\s+)?(?:data\s*cent(?:er|re)s|"
-    r"GPUs|chips|fabs|compute|servers|AI\s+labs|AI|AGI|the\s+AI)|"
+    r"GPUs?|chips?|fabs|compute|servers|AI\s+labs|AI|AGI|the\s+AI)|"
+    r"(?:halt|halts|halted|stop|stops|stopped|end|ends|ended|disrupt|disrupts|cripple|cripples)\s+(?:all\s+)?"
+    r"(?:global\s+)?chip\s+(?:manufacturing|production|supply|fabs?)|pause\s+for\s+free|"
     r"buy(?:s|ing)?\s+us\s+(?:more\s+|enough\s+)?time|solv(?:e|es|ed|ing)\s+alignment\s+for\s+us|"
     r"(?:make|makes|made|render(?:s|ed)?)\s+alignment\s+(?:unnecessary|moot))"
 )
@@ -787,21 +847,33 @@ _RESCUE = (
 _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
     (
         "depends on time travel or messages from the future",
-        r"\btime[\s-]?travel\w*|\btime\s+machines?\b|\bback\s+in\s+time\b|\bretrocausal\w*|"
+        r"\btime[\s-]?travel(?:l?ing|l?ers?|l?ed)?\b(?![\s-]+(?:debug\w*|quer\w+|style|tables?|snapshots?)\b)|"
+        r"\btime\s+machines?\b|\bback\s+in\s+time\b|\bretrocausal\w*|"
         r"\bmessages?\s+(?:sent\s+)?(?:back\s+)?from\s+(?:the\s+|our\s+)?future\b|"
         r"\b(?:from|by|with)\s+(?:our|their|my|your)\s+future\s+selves\b|"
+        r"\b(?:come|came|coming|go|going|went|reach(?:es|ing)?|travel\w*)\s+back\s+(?:through|in)\s+time\b|"
         r"\b(?:future|20[4-9]\d|2[1-9]\d\d)\s+(?:AGI|ASI|AIs?|superintelligen\w+|civili[sz]ation|humans?)\s+"
         r"(?:sends?|sent|transmits?|transmitted|beams?|communicates?\s+back|reaches?\s+back|warns?\s+us|"
-        r"will\s+send|has\s+sent)\b|\bclosed\s+timelike\s+curves?\b",
+        r"will\s+send|has\s+sent)\b|\bclosed\s+timelike\s+curves?\b|"
+        r"\b(?:send|sends|sent|sending|transmit\w*|beam\w*|smuggl\w+)\b[^.;]{0,50}?\bback\s+(?:in\s+time|to\s+"
+        r"(?:the\s+past|(?:the\s+year\s+)?(?:1[0-9]|20)\d\d))\b|"
+        r"\b(?:send|sends|sent|transmit\w*|warn\w*|reach\w*\s+back|signal\w*)\b[^.;]{0,40}?\b(?:to|into)\s+"
+        r"the\s+(?:present|past)\b|"
+        r"\b(?:messages?|signals?|warnings?|notes?|letters?|instructions?|advice|help)\s+from\s+(?:our\s+)?"
+        r"(?:descendants|future\s+(?:selves|humans|humanity|civili[sz]ation)|the\s+year\s+2\d\d\d|20[4-9]\d|"
+        r"2[1-9]\d\d)\b|\bdescendants\s+in\s+(?:20[4-9]\d|2[1-9]\d\d)\b|"
+        r"\b(?:oracle|prophet|seer|AI|AGI|ASI|model|system|visitor|travell?er|someone|agent|emissary)\s+from\s+"
+        r"(?:the\s+year\s+)?(?:20[4-9]\d|2[1-9]\d\d)\b",
         "text",
     ),
     (
         "depends on aliens",
-        r"\b(?:extraterrestrials?|aliens?\s+(?:civili[sz]ations?|intervention|species|beings|races?|visitors?|"
+        r"\b(?:extraterrestrials?|aliens?\s+(?:who|that|which|civili[sz]ations?|intervention|species|beings|races?|visitors?|"
         r"overlords?|spacecraft|technology|signals?|will|would|could|might|arrive|arrived|land|landed|contact|"
         r"visit|help|save|intervene|step\s+in)|alien\s+(?:intervention|civili[sz]ations?|species|contact|"
         r"beings|races?|visitors?|spacecraft|technology|overlords?|signal)|UFOs?|flying\s+saucers?|"
-        r"little\s+green\s+men|first\s+contact)\b",
+        r"little\s+green\s+men)\b|\b(?:beings|civili[sz]ations?|species|visitors|intelligences?|life)\s+from\s+"
+        r"(?:another|other|a\s+distant|a\s+different)\s+(?:star|planet|galax|world)\w*",
         "text",
     ),
     (
@@ -818,7 +890,8 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"guiding|living|lives|manipulat\w+|steer\w*|pulling)|(?:is|are)\s+(?:hiding|already\s+here)|"
         r"among\s+us|in\s+hiding|behind\s+the\s+scenes)|"
         r"\b(?:already|secretly)\s+(?:exists?|living|hiding|among\s+us)\b[^.;]{0,30}?"
-        r"\b(?:superintelligen\w+|ASI|AGI)\b|\bsecret(?:ly)?\s+(?:superintelligen\w+|ASI|AGI)\b|"
+        r"\b(?:superintelligen\w+|ASI|AGI)\b|\b(?:secret(?:ly)?|hidden|covert)\s+(?:superintelligen\w+|ASI|AGI|god-?like\s+AI)\b|"
+        r"\bgod-?like\s+AI\s+(?:is\s+)?(?:already|secretly)\b|"
         r"\b(?:superintelligen\w+|ASI|AGI)\b\s+(?:that\s+|which\s+)?(?:has\s+)?(?:already\s+)?"
         r"(?:quietly\s+|secretly\s+)(?:took|taken|taking|seized)\s+(?:over|control)",
         "text",
@@ -828,17 +901,18 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:escap\w+|exit\w*|break(?:ing|s)?\s+out\s+of|leav\w+|hack\w*|crash\w*|wak\w+\s+up\s+from)\s+"
         r"(?:from\s+)?(?:the|our|this)\s+simulation\b|\b(?:we|humanity|the\s+world|everyone|our\s+universe)\s+"
         r"(?:is|are|live|lives|living)\s+(?:living\s+)?in\s+a\s+(?:computer\s+)?simulation\b|"
-        r"\b(?:the\s+)?(?:simulators?|programmers|admins?|operators?|gods?)\s+(?:of|running|who\s+run)\s+"
+        r"\b(?:the\s+)?(?:simulators?|programmers|admins?|operators?|gods?|beings?|entities|whoever\s+is|those|"
+        r"someone)\s+(?:of|running|who\s+(?:is\s+|are\s+)?(?:runs?|running)|simulating)\s+"
         r"(?:our|this)\s+(?:universe|reality|world|simulation)\b|\bsimulation\s+hypothesis\b|"
-        r"\boutside\s+(?:of\s+)?(?:the|our)\s+simulation\b",
+        r"\boutside\s+(?:of\s+)?(?:the|our)\s+simulation\b|\bglitch(?:es)?\s+in\s+(?:reality|the\s+matrix)\b",
         "text",
     ),
     (
         "depends on magic or the supernatural",
         r"\b(?:telepath\w*|psychic\s+(?:powers?|abilities|link|connection|channel)|clairvoyan\w*|precognit\w*|"
         r"divine\s+intervention|act\s+of\s+god|magic(?:al)?\s+(?:spells?|powers?|rituals?|wands?|amulets?|"
-        r"runes?|incantations?)|cast(?:ing)?\s+(?:a\s+)?spells?|sorcer\w+|witchcraft|wizardry|astrolog\w+|"
-        r"horoscopes?|tarot|ouija|s[ée]ances?|reincarnat\w+|supernatural|paranormal|angels?\s+(?:will|who|"
+        r"runes?|incantations?)|cast(?:s|ing)?\s+(?:a\s+|an\s+)?(?:\w+\s+)?spells?|psychics?|mediums?\s+(?:can|will|who|could)|sorcer\w+|witchcraft|wizardry|astrolog\w+|"
+        r"horoscopes?|tarot|pray(?:s|ing)?\s+(?:hard|that|for\s+(?:a|the|an)|to\s+god)|ouija|s[ée]ances?|reincarnat\w+|supernatural|paranormal|angels?\s+(?:will|who|"
         r"guide|protect)|prayer\s+(?:will|to\s+align)|faster[-\s]than[-\s]light|perpetual\s+motion|"
         r"roko's\s+basilisk|basilisk)\b",
         "text",

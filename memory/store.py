@@ -183,7 +183,7 @@ class LogStore:
         ]
         return sorted(found, key=lambda e: (e.created_at, e.id))
 
-    def recent(self, persona: str, *, kind: str | Sequence[str] | None = None, limit: int = 10) -> list[LogEntry]:
+    def recent(self, persona: str | None, *, kind: str | Sequence[str] | None = None, limit: int = 10) -> list[LogEntry]:
         """The persona's newest entries, newest first."""
         return list(reversed(self.entries(persona=persona, kind=kind)))[:limit]
 

@@ -179,10 +179,27 @@ class ModelClient:
             exc = state.outcome.exception()
             self.on_retry(f"{self.name}: {type(exc).__name__} (attempt {state.attempt_number}), retrying")
 
+    def _refused(self, exc: BaseException, kwargs: dict[str, Any]) -> ProviderError | None:
+        """A response_format refusal is deterministic: fail at once (no retries) so the caller falls back."""
+        fmt = kwargs.get("response_format")
+        if not fmt or not is_format_rejection(exc):
+            return None
+        return ProviderError(f"model {self.name} does not take response_format {fmt.get('type')}: {exc}")
+
     def _invoke(self, messages: Sequence[Message], **kwargs: Any) -> Any:
         lc_messages = _to_messages(messages)
+
+        def call() -> Any:
+            try:
+                return self.chat_model.invoke(lc_messages, **kwargs)
+            except Exception as exc:
+                refused = self._refused(exc, kwargs)
+                if refused is not None:
+                    raise refused from exc
+                raise
+
         return call_with_retries(
-            lambda: self.chat_model.invoke(lc_messages, **kwargs),
+            call,
             what=f"model {self.name}",
             base_url=self.base_url,
             policy=self.policy,
@@ -191,8 +208,18 @@ class ModelClient:
 
     async def _ainvoke(self, messages: Sequence[Message], **kwargs: Any) -> Any:
         lc_messages = _to_messages(messages)
+
+        async def call() -> Any:
+            try:
+                return await self.chat_model.ainvoke(lc_messages, **kwargs)
+            except Exception as exc:
+                refused = self._refused(exc, kwargs)
+                if refused is not None:
+                    raise refused from exc
+                raise
+
         return await acall_with_retries(
-            lambda: self.chat_model.ainvoke(lc_messages, **kwargs),
+            call,
             what=f"model {self.name}",
             base_url=self.base_url,
             policy=self.policy,

@@ -7,6 +7,7 @@ Never retried: 401/403/404/400/422, which fail at once with a message that says 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -76,15 +77,16 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ProviderError):
         return False
+    # A garbled reply body (not JSON) surfaces as a decode error from the client: transient. Checked
+    # before the status, because the client attaches the (200) response to the decode error.
+    if isinstance(exc, json.JSONDecodeError):
+        return True
     status = status_of(exc)
     if status is not None:
         return status in RETRYABLE_STATUS
     name = type(exc).__name__
     transient = ("Timeout", "Connection", "RemoteProtocol", "ReadError", "APIResponseValidation")
-    if any(t in name for t in transient):
-        return True
-    # A reply body that is not JSON surfaces as a decode error from the client.
-    return isinstance(exc, ValueError) and "JSON" in str(exc) and "Expecting" in str(exc)
+    return any(t in name for t in transient)
 
 
 def describe_failure(exc: BaseException, what: str, base_url: str | None = None) -> str:

@@ -238,7 +238,7 @@ def minimal_instance(schema: dict[str, Any] | bool) -> Any:
     Covers what pydantic's ``model_json_schema()`` and typical hand-written schemas use: ``$ref``
     into ``$defs``/``definitions``, ``allOf``/``anyOf``/``oneOf``, ``const``/``enum``, string
     lengths and formats, numeric bounds and ``multipleOf``, ``minItems``/``prefixItems``/
-    ``uniqueItems``, ``minProperties``. ``pattern`` is tried against a few candidates only.
+    ``uniqueItems``, ``minProperties``, and ``pattern`` for the usual regex constructs.
     """
     return _Generator(schema).generate(schema, 0, 0)
 
@@ -472,10 +472,14 @@ _CATEGORY_EXAMPLES = {
 }
 
 
+def _op_name(op: Any) -> str:
+    return str(getattr(op, "name", op))
+
+
 def _walk_regex(parsed: Any, grow: int) -> str:
     out: list[str] = []
     for op, av in parsed:
-        name = str(op)
+        name = _op_name(op)
         if name == "LITERAL":
             out.append(chr(av))
         elif name == "NOT_LITERAL":
@@ -485,7 +489,7 @@ def _walk_regex(parsed: Any, grow: int) -> str:
         elif name == "IN":
             out.append(_class_example(av))
         elif name == "CATEGORY":
-            out.append(_CATEGORY_EXAMPLES[str(av)])
+            out.append(_CATEGORY_EXAMPLES[_op_name(av)])
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, high, sub = av
             out.append(_walk_regex(sub, grow) * max(low, min(high, grow)))
@@ -500,20 +504,20 @@ def _walk_regex(parsed: Any, grow: int) -> str:
 
 def _class_example(items: list[tuple[Any, Any]]) -> str:
     """First character a ``[...]`` class accepts; for ``[^...]`` the first common one it does not ban."""
-    if items and str(items[0][0]) == "NEGATE":
+    if items and _op_name(items[0][0]) == "NEGATE":
         banned = "".join(re.escape(_class_example([item])) for item in items[1:])
         for ch in "xaZ0_-. ":
             if not banned or not re.fullmatch(f"[{banned}]", ch):
                 return ch
         raise ValueError("no candidate outside the negated class")
     op, av = items[0]
-    name = str(op)
+    name = _op_name(op)
     if name == "LITERAL":
         return chr(av)
     if name == "RANGE":
         return chr(av[0])
     if name == "CATEGORY":
-        return _CATEGORY_EXAMPLES[str(av)]
+        return _CATEGORY_EXAMPLES[_op_name(av)]
     raise ValueError(f"unsupported class item {name}")
 
 
@@ -596,6 +600,7 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # benchmarks open many connections at once; the default backlog is 5
 
     def __init__(self, address: tuple[str, int], owner: FakeOpenAIServer) -> None:
         self.owner = owner
@@ -658,7 +663,8 @@ class FakeOpenAIServer:
     ``Reply``). ``llama_cpp_mode`` answers ``response_format.type == "json_schema"`` the way
     llama-cpp-python's server does (HTTP 500). ``require_api_key`` rejects any other bearer token
     with 401 (checked before faults, so a rejected request does not consume one). ``delay_ms``
-    sleeps before every reply; handlers run in their own threads, so concurrent requests overlap.
+    sleeps before every normal reply (faults and rejections answer at once); each connection has
+    its own thread, so concurrent requests overlap.
     """
 
     def __init__(
@@ -1018,16 +1024,20 @@ def main(argv: Iterable[str] | None = None) -> int:
         embedding_dim=args.embedding_dim,
         verbose=args.verbose,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, _interrupt)
     with server:
         print(server.base_url, flush=True)
         try:
-            while not stop.wait(1.0):
-                pass
+            while True:
+                time.sleep(3600)
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Treat SIGTERM like Ctrl-C, so ``terminate()`` still closes the server and exits 0."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

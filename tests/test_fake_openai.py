@@ -51,6 +51,7 @@ class Node(BaseModel):
 
 class Idea(BaseModel):
     title: str = Field(min_length=5, max_length=80)
+    code: str = Field(pattern=r"^[A-Z]{3}-\d{2}$")
     summary: str = Field(min_length=20)
     score: float = Field(gt=0, lt=1)
     rank: int = Field(ge=3, multiple_of=2)
@@ -221,7 +222,8 @@ def test_json_object_without_schema_is_an_empty_object(client: openai.OpenAI) ->
     [
         ({"type": "string", "minLength": 3, "maxLength": 4}, lambda v: 3 <= len(v) <= 4),
         ({"type": "string", "maxLength": 0}, lambda v: v == ""),
-        ({"type": "string", "pattern": "^[0-9]+$"}, lambda v: v.isdigit()),
+        ({"type": "string", "pattern": "^[0-9]+$", "minLength": 3}, lambda v: v == "000"),
+        ({"type": "string", "pattern": r"^v\d+(\.\d+){2}$"}, lambda v: v == "v0.0.0"),
         ({"type": "integer", "minimum": -5, "maximum": -2}, lambda v: -5 <= v <= -2),
         ({"type": "integer", "exclusiveMaximum": 0}, lambda v: v < 0),
         ({"type": "number", "exclusiveMinimum": 2, "exclusiveMaximum": 3}, lambda v: 2 < v < 3),

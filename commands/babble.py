@@ -1,0 +1,218 @@
+"""`groundhog babble` (start or resume a session) and `groundhog sessions list|show`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+
+sessions_app = sub_app("Sessions: what ran, how it stopped, and what each persona did each day.")
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    from core.errors import BadInput
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInput(f"--present: '{value}' is not a date (use YYYY-MM-DD)") from exc
+
+
+def babble(
+    persona: Annotated[
+        list[str] | None, typer.Option("--persona", "-p", help="Persona to run (repeat for several). Default: all.")
+    ] = None,
+    depth: Annotated[int | None, typer.Option(min=1, help="Days each persona lives (loop depth). Default 3.")] = None,
+    ideas_per_day: Annotated[int | None, typer.Option(min=1, max=10, help="Ideas babbled per day. Default 3.")] = None,
+    present: Annotated[str | None, typer.Option(help="The fixed present, YYYY-MM-DD. Default: today.")] = None,
+    drift_days: Annotated[int | None, typer.Option(min=0, help="Days the present moves forward per loop day.")] = None,
+    review_every: Annotated[
+        int | None, typer.Option(min=1, help="Pause for human review every N days (status awaiting-review).")
+    ] = None,
+    max_selection_bits: Annotated[
+        float | None, typer.Option(help="Stop for review when log2(generated/surviving) reaches B bits.")
+    ] = None,
+    hours: Annotated[float | None, typer.Option(help="Wall-clock budget in hours.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Token budget (prompt + completion, all calls).")] = None,
+    max_ideas: Annotated[int | None, typer.Option(min=1, help="Stop after this many surviving ideas.")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Model calls in flight at once. Default 4.")] = None,
+    revisions: Annotated[int | None, typer.Option(min=0, help="Revision rounds for an idea the critic fails.")] = None,
+    cross_critic: Annotated[
+        str | None, typer.Option(help="Second critic in another persona's voice: a persona id, or 'auto'.")
+    ] = None,
+    allow_far_future: Annotated[
+        bool, typer.Option("--allow-far-future", help="Allow a present more than a year past today.")
+    ] = False,
+    provider: Annotated[str | None, typer.Option(help="local (embedded, offline) or openai (any compatible endpoint).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (openai) or GGUF path (local).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")] = None,
+    critic_model: Annotated[str | None, typer.Option(help="A different model for the critic (same provider).")] = None,
+    session: Annotated[str | None, typer.Option(help="Name for the new session. Default: s<date>-<time>.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Resume this session with its saved settings.")] = None,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per progress event.")] = False,
+) -> None:
+    """Start an overnight babble session (or resume one with --resume SESSION).
+
+    Each persona wakes at the same present, reads its notebook, babbles ideas, critiques them in
+    character, and writes tomorrow's note; survivors go to the review queue.
+    """
+    from core.errors import BadInput
+    from loop.babble import make_runner, new_config, run_session, settings_for
+    from loop.services import Services
+    from loop.sessions import SessionStore
+
+    loop_flags: dict[str, Any] = {
+        "depth": depth,
+        "ideas_per_day": ideas_per_day,
+        "drift_days": drift_days,
+        "review_every": review_every,
+        "max_selection_bits": max_selection_bits,
+        "hours": hours,
+        "max_tokens": max_tokens,
+        "max_ideas": max_ideas,
+        "concurrency": concurrency,
+        "allow_far_future": allow_far_future or None,
+    }
+    babble_flags = {"provider": provider, "model": model, "base_url": base_url}
+    critique_flags = {"revisions": revisions, "cross_critic": cross_critic}
+    flags: dict[str, Any] = {"loop": loop_flags, "babble": babble_flags, "critique": critique_flags}
+    if critic_model:
+        flags["critic"] = {"provider": provider or "openai", "model": critic_model, "base_url": base_url}
+
+    svc = services(home, **flags)
+    store = SessionStore(svc.db)
+    if resume:
+        given = [k for k, v in {**loop_flags, **babble_flags, **critique_flags}.items() if v is not None]
+        if given or persona or present or session or critic_model:
+            raise BadInput("--resume: a resumed session keeps its saved settings; give no other options")
+        row = store.get(resume)
+        if row.status == "completed":
+            raise BadInput(f"--resume: session '{resume}' is completed ({row.reason})")
+        config = row.config
+        svc = Services(settings_for(config, svc.settings))
+    else:
+        names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
+        config = new_config(svc.settings, list(dict.fromkeys(names)), session=session, present=_parse_date(present))
+        store.create(config)
+
+    from commands.progress import make_renderer
+
+    renderer = make_renderer(config, json_lines=as_json or not sys.stdout.isatty(), home=svc.settings.home)
+    runner = make_runner(svc, config, on_event=renderer.handle)
+    with renderer:
+        outcome = run_session(runner)
+    renderer.summary(outcome, svc)
+    svc.close()
+    if outcome.status == "failed":
+        raise typer.Exit(1)
+
+
+@sessions_app.command("list")
+def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """List sessions, newest first, with status and why they stopped."""
+    from loop.sessions import SessionStore, bits_json
+
+    svc = services(home)
+    store = SessionStore(svc.db)
+    rows = []
+    for s in store.list():
+        t = store.totals(s.id)
+        rows.append(
+            {
+                "id": s.id,
+                "status": s.status,
+                "reason": s.reason,
+                "created_at": s.created_at.isoformat(),
+                "personas": s.config.personas,
+                "depth": s.config.depth,
+                "days_done": t.days_done,
+                "days_failed": t.days_failed,
+                "generated": t.generated,
+                "surviving": t.surviving,
+                "selection_bits": bits_json(t.bits),
+                "tokens": t.tokens,
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console().print("No sessions yet: start one with `groundhog babble`.")
+        return
+    from rich.table import Table
+
+    table = Table(title="sessions")
+    for col in ("id", "status", "personas", "days", "ideas", "survived", "bits", "tokens", "reason"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["status"],
+            ", ".join(r["personas"]),
+            f"{r['days_done']}/{len(r['personas']) * r['depth']}",
+            str(r["generated"]),
+            str(r["surviving"]),
+            str(r["selection_bits"]),
+            str(r["tokens"]),
+            esc(r["reason"]),
+        )
+    console().print(table)
+
+
+def _default_session(store: Any, session: str | None) -> str:
+    from core.errors import BadInput
+
+    if session:
+        return session
+    latest = store.latest()
+    if latest is None:
+        raise BadInput("there are no sessions yet: start one with `groundhog babble`")
+    return str(latest.id)
+
+
+@sessions_app.command("show")
+def sessions_show(
+    session: Annotated[str | None, typer.Argument(help="Session name. Default: the latest.")] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per persona and day: entries read at wake-up, ideas and verdicts, the notebook, token usage."""
+    from loop.report import session_report
+    from loop.sessions import SessionStore
+
+    svc = services(home)
+    store = SessionStore(svc.db)
+    report = session_report(store, _default_session(store, session))
+    if as_json:
+        print_json(report)
+        return
+    out = console()
+    out.print(f"[bold]{report['id']}[/bold]  {report['status']}  {esc(report['reason'])}")
+    out.print(
+        f"present {report['present']}, depth {report['depth']}, {report['ideas_per_day']} ideas/day; "
+        f"{report['totals']['generated']} ideas, {report['totals']['surviving']} survived, "
+        f"selection bits {report['totals']['selection_bits']}, {report['totals']['tokens']} tokens"
+    )
+    for p in report["personas"]:
+        out.print(
+            f"\n[bold]{esc(p['persona'])}[/bold]: {p['generated']} ideas, {p['surviving']} survived, "
+            f"selection bits {p['selection_bits']}"
+        )
+        for d in p["days"]:
+            if d["status"] == "failed":
+                out.print(f"  day {d['day']} ({d['present']}): [red]failed[/red] {esc(d['error'])}")
+                continue
+            out.print(
+                f"  day {d['day']} ({d['present']}): read {len(d['context_ids'])} entries, "
+                f"notebook {d['notebook_id']}, {d['usage']['prompt_tokens']}+{d['usage']['completion_tokens']} tokens"
+            )
+            for idea in d["ideas"]:
+                flags = f" [{', '.join(idea['flags'])}]" if idea["flags"] else ""
+                out.print(f"    {idea['verdict']:4} {esc(idea['title'])}{esc(flags)}  ({idea['final_id']})")

@@ -1,0 +1,76 @@
+"""`groundhog doctor` and `groundhog log search`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+
+log_app = sub_app("Search the written log.")
+
+
+def doctor(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Check the model, embedder and stores; run one tiny generation and one embedding."""
+    from loop.doctor import run_checks
+
+    svc = services(home)
+    try:
+        checks = run_checks(svc)
+    finally:
+        svc.close()
+    ok = all(c.ok for c in checks)
+    if as_json:
+        print_json({"ok": ok, "checks": [c.model_dump() for c in checks]})
+    else:
+        from rich.table import Table
+
+        table = Table(title="groundhog doctor", show_lines=False)
+        for col in ("check", "status", "detail", "time"):
+            table.add_column(col)
+        for c in checks:
+            status = "[green]ok[/green]" if c.ok else "[red]FAILED[/red]"
+            table.add_row(c.name, status, esc(c.detail), f"{c.seconds:.1f}s")
+        console().print(table)
+    if not ok:
+        raise typer.Exit(1)
+
+
+# -- log ------------------------------------------------------------------------------------------
+
+
+@log_app.command("search")
+def log_search(
+    query: Annotated[str, typer.Argument(help="What to look for, in words.")],
+    persona: Annotated[str | None, typer.Option(help="Only this persona's entries.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only entries of this kind: notebook, idea, critique, feedback, corpus.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-k", min=1, max=200, help="How many results.")] = 10,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the written log by meaning."""
+    from core.errors import BadInput
+    from core.records import ENTRY_KINDS
+
+    if kind is not None and kind not in ENTRY_KINDS:
+        raise BadInput(f"--kind: unknown kind '{kind}' (choose from {', '.join(ENTRY_KINDS)})")
+    svc = services(home)
+    persona_id = svc.personas.get(persona).id if persona else None
+    hits = svc.log.search(query, k=limit, persona=persona_id, kind=kind)
+    if as_json:
+        print_json([{"similarity": round(sim, 4), **e.model_dump(mode="json")} for e, sim in hits])
+        return
+    if not hits:
+        console().print("No entries found.")
+        return
+    from rich.table import Table
+
+    table = Table(show_lines=True)
+    for col in ("sim", "persona", "kind", "session/day", "text"):
+        table.add_column(col)
+    for e, sim in hits:
+        table.add_row(f"{sim:.2f}", e.persona, e.kind, f"{e.session or '-'}/{e.day}", esc(e.text[:300]))
+    console().print(table)

@@ -1,0 +1,85 @@
+"""What every command shares: options, error handling, wiring and rendering helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from core.errors import GroundhogError
+
+if TYPE_CHECKING:
+    from loop.services import Services
+
+
+class GroundhogGroup(TyperGroup):
+    """Turns GroundhogError into one line on stderr and an exit code (2 bad input, 1 failure)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GroundhogError as exc:
+            if _debug():
+                raise
+            click.echo(f"groundhog: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, typer.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # anything unexpected: one line, unless --debug
+            if _debug():
+                raise
+            detail = " ".join(str(exc).split())[:300]
+            click.echo(f"groundhog: error: {type(exc).__name__}: {detail} (rerun with --debug)", err=True)
+            ctx.exit(1)
+
+
+def _debug() -> bool:
+    return os.environ.get("GROUNDHOG_DEBUG", "") not in ("", "0", "false")
+
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar="GROUNDHOG_HOME",
+        help="Data directory (config groundhog.toml, log, queue). Default: a per-user data directory.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+
+
+def sub_app(help_text: str) -> typer.Typer:
+    return typer.Typer(cls=GroundhogGroup, help=help_text, no_args_is_help=True, rich_markup_mode=None)
+
+
+def services(home: Path | None, **flags: Any) -> Services:
+    from core.settings import load_settings
+    from loop.services import Services
+
+    return Services(load_settings(home, **flags))
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def esc(text: object) -> str:
+    """Model text is untrusted: escape rich markup before rendering it."""
+    from rich.markup import escape
+
+    return escape(str(text))

@@ -1,0 +1,59 @@
+"""The chain-of-thought critic: reasoning first, then a rubric verdict, in a persona's own voice."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.records import Scores
+
+# An enum rather than a range: grammar-constrained decoders enforce enums but not numeric bounds.
+Score = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+
+
+class CriticOutput(BaseModel):
+    """The critic's reply. `reasoning` comes first so the scores follow from it."""
+
+    reasoning: str = Field(min_length=1, max_length=700)
+    novelty: Score
+    feasibility: Score
+    relevance: Score
+    clarity: Score
+    weakest_point: str = Field(default="", max_length=250)
+
+    @property
+    def scores(self) -> Scores:
+        return Scores(
+            novelty=self.novelty, feasibility=self.feasibility, relevance=self.relevance, clarity=self.clarity
+        )
+
+
+class Thresholds(BaseModel):
+    """What a verdict must reach to pass: a mean over the rubric and a floor on each axis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_mean: float = Field(default=6.0, ge=1, le=10)
+    min_each: int = Field(default=3, ge=1, le=10)
+    min_relevance: int = Field(default=5, ge=1, le=10)
+
+    def passes(self, scores: Scores) -> bool:
+        each = (scores.novelty, scores.feasibility, scores.relevance, scores.clarity)
+        return (
+            scores.mean >= self.min_mean and min(each) >= self.min_each and scores.relevance >= self.min_relevance
+        )
+
+    def explain(self, scores: Scores) -> str:
+        if self.passes(scores):
+            return "passes the thresholds"
+        parts = []
+        if scores.mean < self.min_mean:
+            parts.append(f"mean {scores.mean:.1f} < {self.min_mean}")
+        low = [
+            f"{k} {v} < {self.min_each}" for k, v in scores.model_dump().items() if isinstance(v, int) and v < self.min_each
+        ]
+        parts += low
+        if scores.relevance < self.min_relevance:
+            parts.append(f"relevance {scores.relevance} < {self.min_relevance}")
+        return "; ".join(parts)

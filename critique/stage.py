@@ -1,0 +1,201 @@
+"""The critique stage: deterministic screens, then the chain-of-thought critic with revision rounds and
+an optional cross-persona critic. An idea a screen flags fails at once and is never revised."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from core.errors import StructuredOutputError
+from core.interfaces import Embedder
+from core.records import CritiqueResult, Flag, Idea, Usage, stable_id
+from critique.critic import CriticOutput, Thresholds
+from critique.screens import TextScreens
+from providers.client import ModelClient
+from researchers.personas import Persona
+from researchers.prompts import render
+from researchers.schemas import IdeaDraft
+
+
+@dataclass
+class Outcome:
+    """Everything the stage did to one babbled idea: each version, and the critique of each."""
+
+    versions: list[Idea]
+    results: list[CritiqueResult]
+    novelty: float = 1.0  # 1 - similarity to the nearest earlier idea
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def final(self) -> Idea:
+        return self.versions[-1]
+
+    @property
+    def verdict(self) -> CritiqueResult:
+        return self.results[-1]
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.verdict == "pass"
+
+
+class DuplicateScreen:
+    """Flags an idea whose embedding is at or above `threshold` cosine similarity to an earlier idea.
+
+    Earlier ideas are every idea in the log (all sessions and personas, whatever their fate), found by a
+    nearest-neighbour query, plus the ideas already seen in the current day (not yet in the log).
+    """
+
+    def __init__(self, nearest: Callable[[Sequence[float]], list[tuple[str, str, float]]], threshold: float):
+        self._nearest = nearest
+        self.threshold = threshold
+        self._pending: list[tuple[str, str, list[float]]] = []  # (id, title, vector) seen this batch
+
+    def check(self, idea: Idea, vector: list[float], *, ignore: set[str]) -> tuple[Flag | None, float]:
+        best: tuple[str, str, float] | None = None
+        for eid, title, sim in self._nearest(vector):
+            if eid not in ignore and (best is None or sim > best[2]):
+                best = (eid, title, sim)
+        for eid, title, other in self._pending:
+            if eid in ignore:
+                continue
+            sim = sum(a * b for a, b in zip(vector, other, strict=False))
+            if best is None or sim > best[2]:
+                best = (eid, title, sim)
+        self._pending.append((idea.id, idea.title, vector))
+        if best is None:
+            return None, 1.0
+        novelty = max(0.0, min(1.0, 1.0 - best[2]))
+        if best[2] >= self.threshold:
+            reason = f"{best[2]:.2f} similar to earlier idea {best[0]} ({best[1][:60]!r})"
+            return Flag(name="duplicate", reason=reason, ref=best[0]), novelty
+        return None, novelty
+
+
+class CritiqueStage:
+    """Runs the screens and the critic on a day's ideas. Model calls go through `limit` (a semaphore)."""
+
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        nearest: Callable[[Sequence[float]], list[tuple[str, str, float]]],
+        critic_model: ModelClient,
+        author_model: ModelClient,
+        thresholds: Thresholds,
+        revisions: int = 1,
+        cross_critic: Persona | None = None,
+        duplicate_threshold: float = 0.8,
+        screens: TextScreens | None = None,
+        limit: asyncio.Semaphore | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.critic_model = critic_model
+        self.author_model = author_model
+        self.thresholds = thresholds
+        self.revisions = revisions
+        self.cross_critic = cross_critic
+        self.screens = screens or TextScreens(embedder)
+        self.duplicates = DuplicateScreen(nearest, duplicate_threshold)
+        self._limit = limit or asyncio.Semaphore(1)
+
+    def screen(self, idea: Idea, *, truncated: bool = False, ignore: set[str] | None = None) -> tuple[list[Flag], float]:
+        """The deterministic screens only: no chat model involved."""
+        text = idea.text
+        flags = list(self.screens.run(text, truncated=truncated))
+        vector = self.embedder.embed([text])[0]
+        dup, novelty = self.duplicates.check(idea, vector, ignore=(ignore or set()) | {idea.id})
+        if dup:
+            flags.append(dup)
+        return flags, novelty
+
+    async def _critic(self, idea: Idea, voice: Persona, author: Persona, present: date) -> tuple[CritiqueResult, Usage]:
+        messages = render(
+            "critique",
+            voice,
+            present=present.isoformat(),
+            author="you" if voice.id == author.id else author.name,
+            title=idea.title,
+            summary=idea.summary,
+            rationale=idea.rationale or "(none given)",
+        )
+        try:
+            async with self._limit:
+                reply = await self.critic_model.astructured(messages, CriticOutput)
+        except StructuredOutputError as exc:
+            # One unreadable verdict fails this idea, not the whole day; the reason is logged.
+            failed = CritiqueResult(
+                idea_id=idea.id, verdict="fail", reasoning=f"the critic gave no valid verdict: {exc}", critic=voice.id
+            )
+            return failed, Usage()
+        out = reply.value
+        scores = out.scores
+        verdict = "pass" if self.thresholds.passes(scores) else "fail"
+        result = CritiqueResult(
+            idea_id=idea.id,
+            verdict=verdict,
+            scores=scores,
+            reasoning=out.reasoning.strip(),
+            weakest_point=out.weakest_point.strip(),
+            critic=voice.id,
+        )
+        return result, reply.usage
+
+    async def _revise(self, idea: Idea, result: CritiqueResult, author: Persona, present: date) -> tuple[Idea, Usage]:
+        messages = render(
+            "revise",
+            author,
+            present=present.isoformat(),
+            title=idea.title,
+            summary=idea.summary,
+            rationale=idea.rationale or "(none given)",
+            critic="yourself" if result.critic == author.id else result.critic,
+            reasoning=result.reasoning,
+            weakest_point=result.weakest_point or "(not named)",
+        )
+        async with self._limit:
+            reply = await self.author_model.astructured(messages, IdeaDraft)
+        draft = reply.value
+        revised = idea.model_copy(
+            update={
+                "id": stable_id(idea.parent_id or idea.id, "revision", idea.revision + 1),
+                "title": draft.title.strip(),
+                "summary": draft.summary.strip(),
+                "rationale": draft.rationale.strip(),
+                "revision": idea.revision + 1,
+                "parent_id": idea.parent_id or idea.id,
+            }
+        )
+        return revised, reply.usage
+
+    async def review(self, idea: Idea, author: Persona, *, present: date, truncated: bool = False) -> Outcome:
+        """Screen, critique, and revise a failing idea up to `revisions` times. Every version is kept."""
+        outcome = Outcome(versions=[], results=[])
+        lineage: set[str] = set()
+        current = idea
+        for round_ in range(self.revisions + 1):
+            outcome.versions.append(current)
+            lineage.add(current.id)
+            flags, novelty = self.screen(current, truncated=truncated and round_ == 0, ignore=lineage)
+            outcome.novelty = novelty  # of the latest version: the one that may reach the queue
+            if flags:
+                outcome.results.append(CritiqueResult(idea_id=current.id, verdict="fail", flags=flags, critic="screens"))
+                return outcome  # screens are a hard gate: no revision of flagged text
+            result, usage = await self._critic(current, author, author, present)
+            outcome.usage = outcome.usage + usage
+            if result.verdict == "pass" and self.cross_critic is not None and self.cross_critic.id != author.id:
+                cross, usage = await self._critic(current, self.cross_critic, author, present)
+                outcome.usage = outcome.usage + usage
+                result.cross.append(cross)
+                if cross.verdict == "fail":
+                    result.verdict = "fail"
+                    result.weakest_point = cross.weakest_point or result.weakest_point
+                    result.reasoning += f"\n\n{self.cross_critic.name} disagrees: {cross.reasoning}"
+            outcome.results.append(result)
+            if result.verdict == "pass" or round_ == self.revisions:
+                return outcome
+            current, usage = await self._revise(current, result, author, present)
+            outcome.usage = outcome.usage + usage
+        return outcome

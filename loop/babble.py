@@ -1,0 +1,134 @@
+"""Starting and resuming sessions: turn options into a saved SessionConfig, and wire a runner."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from datetime import date
+from typing import Any
+
+from core.errors import BadInput
+from core.records import utcnow
+from core.settings import Settings
+from loop.events import EventSink, ignore
+from loop.runner import RunOutcome, SessionRunner, check_present
+from loop.services import Services
+from loop.sessions import SessionConfig, SessionStore
+
+SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def new_config(
+    settings: Settings,
+    personas: list[str],
+    *,
+    session: str | None = None,
+    present: date | None = None,
+) -> SessionConfig:
+    loop = settings.loop
+    present = present or utcnow().date()
+    check_present(present, loop.depth, loop.drift_days, allow_far_future=loop.allow_far_future)
+    name = session or utcnow().strftime("s%Y%m%d-%H%M%S")
+    if not SESSION_NAME.match(name):
+        raise BadInput(f"--session: '{name}' must be 1-64 letters, digits, '.', '_' or '-'")
+    return SessionConfig(
+        id=name,
+        personas=personas,
+        depth=loop.depth,
+        ideas_per_day=loop.ideas_per_day,
+        present=present,
+        drift_days=loop.drift_days,
+        review_every=loop.review_every,
+        max_selection_bits=loop.max_selection_bits,
+        hours=loop.hours,
+        max_tokens=loop.max_tokens,
+        max_ideas=loop.max_ideas,
+        concurrency=loop.concurrency,
+        revisions=settings.critique.revisions,
+        cross_critic=settings.critique.cross_critic,
+        duplicate_threshold=settings.critique.duplicate_threshold,
+        thresholds=settings.thresholds(),
+        babble=settings.babble,
+        critic=settings.critic,
+        shared_kinds=list(loop.shared_kinds),
+    )
+
+
+def settings_for(config: SessionConfig, settings: Settings) -> Settings:
+    """The home's settings with the session's saved model choices, for a resume."""
+    return settings.model_copy(update={"babble": config.babble, "critic": config.critic})
+
+
+def make_runner(services: Services, config: SessionConfig, on_event: EventSink = ignore) -> SessionRunner:
+    registry = services.personas
+    personas = [registry.get(p) for p in config.personas]
+    if config.cross_critic and config.cross_critic != "auto":
+        registry.get(config.cross_critic)  # fail early on an unknown name
+    return SessionRunner(
+        config=config,
+        personas=personas,
+        all_personas=registry.all(),
+        log=services.log,
+        sessions=SessionStore(services.db),
+        queue=services.queue,
+        babble_model=services.babble_model,
+        critic_model=services.critic_model,
+        embedder=services.embedder,
+        retrieval=services.settings.retrieval,
+        on_event=on_event,
+    )
+
+
+def run_session(runner: SessionRunner, *, handle_signals: bool = True) -> RunOutcome:
+    """Run to the end. First SIGINT/SIGTERM: finish the days in progress; second: stop at once."""
+
+    async def main() -> RunOutcome:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        count = {"n": 0}
+
+        def on_signal(signame: str) -> None:
+            count["n"] += 1
+            if count["n"] == 1:
+                runner.request_stop(f"interrupted by {signame}: finished the days in progress", "interrupted")
+            elif task is not None:
+                runner.request_stop(f"interrupted by a second {signame}: stopped at once", "interrupted")
+                task.cancel()
+
+        installed = []
+        if handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, on_signal, sig.name)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass
+        try:
+            return await _with_hard_limit(runner)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        return RunOutcome("interrupted", runner.stop_reason or "interrupted")
+
+
+async def _with_hard_limit(runner: SessionRunner) -> RunOutcome:
+    """--hours is checked between days; past 1.25x of it the day in progress is abandoned (it is redone
+    on resume), so a session never runs far past the morning."""
+    hours = runner.config.hours
+    if hours is None:
+        return await runner.run()
+    try:
+        return await asyncio.wait_for(runner.run(), timeout=hours * 3600 * 1.25 + 30)
+    except TimeoutError:
+        reason = f"--hours hard limit hit ({hours} h): the days in progress were abandoned; resume redoes them"
+        runner.sessions.set_status(runner.config.id, "interrupted", reason)
+        return RunOutcome("interrupted", reason)
+
+
+def describe(outcome: RunOutcome) -> dict[str, Any]:
+    return {"status": outcome.status, "reason": outcome.reason, "days_run": outcome.days_run}

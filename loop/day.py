@@ -1,0 +1,267 @@
+"""One day of one persona: wake, think and babble, critique, write tomorrow's note.
+
+A day is one unit of work with deterministic ids: run it twice and it writes the same ids, so a day cut
+short by a crash is simply run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from core.records import CritiqueResult, Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
+from core.settings import RetrievalSettings
+from critique.stage import CritiqueStage, Outcome
+from loop.wake import WakeContext, build_wake_context
+from memory.store import LogStore
+from providers.client import ModelClient
+from researchers.personas import Persona
+from researchers.prompts import render
+from researchers.schemas import NotebookOutput, babble_schema
+from review.queue import rank_score
+
+CHARS_PER_TOKEN = 4
+
+
+@dataclass
+class DayPlan:
+    session: str
+    persona: Persona
+    day: int
+    present: date
+    ideas_per_day: int
+
+
+@dataclass
+class DayResult:
+    plan: DayPlan
+    context: WakeContext
+    thinking: str
+    outcomes: list[Outcome]
+    rejected_refs: list[str]
+    notebook: LogEntry
+    usage: Usage
+    entries: list[LogEntry] = field(default_factory=list)
+    queue_items: list[QueueItem] = field(default_factory=list)
+
+    @property
+    def generated(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def surviving(self) -> int:
+        return sum(1 for o in self.outcomes if o.passed)
+
+    def summary(self) -> dict[str, object]:
+        """The day as `sessions show` reports it."""
+        return {
+            "persona": self.plan.persona.id,
+            "day": self.plan.day,
+            "present": self.plan.present.isoformat(),
+            "context_ids": self.context.entry_ids,
+            "ideas": [
+                {
+                    "id": o.versions[0].id,
+                    "final_id": o.final.id,
+                    "title": o.final.title,
+                    "versions": len(o.versions),
+                    "verdict": o.verdict.verdict,
+                    "flags": [f.name for f in o.verdict.flags],
+                    "builds_on": o.final.builds_on,
+                }
+                for o in self.outcomes
+            ],
+            "rejected_refs": self.rejected_refs,
+            "notebook_id": self.notebook.id,
+            "generated": self.generated,
+            "surviving": self.surviving,
+            "usage": self.usage.model_dump(),
+        }
+
+
+def _outcome_text(outcomes: list[Outcome]) -> str:
+    lines = []
+    for n, o in enumerate(outcomes, 1):
+        v = o.verdict
+        why = "; ".join(f"{f.name}: {f.reason}" for f in v.flags) or v.weakest_point or v.reasoning[:200]
+        lines.append(f"{n}. {o.final.title} -> {v.verdict.upper()} ({why})")
+    return "\n".join(lines) or "(no ideas)"
+
+
+class DayRunner:
+    """Runs days. The log, models and critique stage are passed in; nothing is global."""
+
+    def __init__(
+        self,
+        *,
+        log: LogStore,
+        model: ModelClient,
+        stage_factory: Callable[[], CritiqueStage],
+        retrieval: RetrievalSettings | None = None,
+        shared_kinds: tuple[str, ...] = (),
+        context_tokens: int | None = None,
+        limit: asyncio.Semaphore | None = None,
+        on_step: Callable[[DayPlan, str], None] | None = None,
+    ) -> None:
+        self.log = log
+        self.model = model
+        self.stage_factory = stage_factory
+        self.retrieval = retrieval
+        self.shared_kinds = shared_kinds
+        self.context_tokens = context_tokens
+        self._limit = limit or asyncio.Semaphore(1)
+        self._on_step = on_step
+
+    def _step(self, plan: DayPlan, what: str) -> None:
+        if self._on_step:
+            self._on_step(plan, what)
+
+    def _budget_chars(self) -> int:
+        """Room for the notebook: the context window minus the reply and the fixed prompt text."""
+        if self.context_tokens:
+            return self.context_tokens * CHARS_PER_TOKEN
+        spare = self.model.context_window - self.model.max_tokens - 900
+        return max(800, spare * CHARS_PER_TOKEN // 2)
+
+    async def run(self, plan: DayPlan) -> DayResult:
+        persona, present = plan.persona, plan.present.isoformat()
+        usage = Usage()
+
+        self._step(plan, "wake")
+        context = build_wake_context(
+            self.log,
+            persona,
+            budget_chars=self._budget_chars(),
+            weights=self.retrieval,
+            shared_kinds=self.shared_kinds,
+        )
+
+        self._step(plan, "babble")
+        messages = render("babble", persona, present=present, context=context.text, k=plan.ideas_per_day)
+        async with self._limit:
+            babble = await self.model.astructured(messages, babble_schema(plan.ideas_per_day))
+        usage = usage + babble.usage
+        ideas: list[Idea] = []
+        rejected_refs: list[str] = []
+        for n, draft in enumerate(babble.value.ideas[: plan.ideas_per_day]):
+            refs, bad = context.resolve(draft.builds_on)
+            rejected_refs += bad
+            ideas.append(
+                Idea(
+                    id=stable_id(plan.session, persona.id, plan.day, "idea", n),
+                    title=draft.title.strip(),
+                    summary=draft.summary.strip(),
+                    rationale=draft.rationale.strip(),
+                    builds_on=refs,
+                    persona=persona.id,
+                    session=plan.session,
+                    day=plan.day,
+                    present=plan.present,
+                )
+            )
+
+        self._step(plan, "critique")
+        stage = self.stage_factory()
+        outcomes = []
+        for idea in ideas:
+            outcome = await stage.review(idea, persona, present=plan.present, truncated=babble.truncated)
+            usage = usage + outcome.usage
+            outcomes.append(outcome)
+
+        self._step(plan, "notebook")
+        messages = render("notebook", persona, present=present, outcomes=_outcome_text(outcomes))
+        async with self._limit:
+            note = await self.model.astructured(messages, NotebookOutput)
+        usage = usage + note.usage
+        notebook = LogEntry(
+            id=stable_id(plan.session, persona.id, plan.day, "notebook"),
+            persona=persona.id,
+            session=plan.session,
+            day=plan.day,
+            kind="notebook",
+            text=note.value.as_text(),
+            importance=0.8,
+            present=plan.present,
+            meta={
+                "context_ids": ",".join(context.entry_ids),
+                "thinking": babble.value.thinking[:500],
+            },
+        )
+        result = DayResult(plan, context, babble.value.thinking, outcomes, rejected_refs, notebook, usage)
+        result.entries = self._entries(result)
+        result.queue_items = [
+            QueueItem(
+                idea=o.final,
+                critique=o.verdict,
+                novelty=o.novelty,
+                rank_score=rank_score(o.verdict, o.novelty),
+            )
+            for o in outcomes
+            if o.passed
+        ]
+        return result
+
+    def _entries(self, result: DayResult) -> list[LogEntry]:
+        """Everything the day produced, for the log: every idea version, every critique, the note."""
+        plan = result.plan
+        now = utcnow()
+        entries: list[LogEntry] = []
+        for outcome in result.outcomes:
+            for idea, crit in zip(outcome.versions, outcome.results, strict=False):
+                entries.append(_idea_entry(idea, crit, plan, now))
+                entries.append(_critique_entry(idea, crit, plan, now))
+        entries.append(result.notebook.model_copy(update={"created_at": now}))
+        return entries
+
+
+def _idea_entry(idea: Idea, crit: CritiqueResult, plan: DayPlan, now: object) -> LogEntry:
+    return LogEntry(
+        id=idea.id,
+        persona=plan.persona.id,
+        session=plan.session,
+        day=plan.day,
+        kind="idea",
+        text=idea.text,
+        importance=0.6 if crit.verdict == "pass" else 0.4,
+        created_at=now,  # type: ignore[arg-type]
+        present=plan.present,
+        meta={
+            "title": idea.title,
+            "verdict": crit.verdict,
+            "flags": ",".join(f.name for f in crit.flags),
+            "revision": idea.revision,
+            "parent_id": idea.parent_id or "",
+            "builds_on": ",".join(idea.builds_on),
+        },
+    )
+
+
+def _critique_entry(idea: Idea, crit: CritiqueResult, plan: DayPlan, now: object) -> LogEntry:
+    if crit.flags:
+        text = "Screened out: " + "; ".join(f"{f.name}: {f.reason}" for f in crit.flags)
+    else:
+        s = crit.scores
+        scores = f"novelty {s.novelty}, feasibility {s.feasibility}, relevance {s.relevance}, clarity {s.clarity}" if s else ""
+        text = f"Critique of '{idea.title}' ({crit.verdict}; {scores}). {crit.reasoning} Weakest point: {crit.weakest_point}"
+        for cross in crit.cross:
+            text += f"\nCross-critique by {cross.critic} ({cross.verdict}): {cross.reasoning}"
+    return LogEntry(
+        id=stable_id(idea.id, "critique"),
+        persona=plan.persona.id,
+        session=plan.session,
+        day=plan.day,
+        kind="critique",
+        text=text,
+        importance=0.5,
+        created_at=now,  # type: ignore[arg-type]
+        present=plan.present,
+        meta={
+            "idea_id": idea.id,
+            "verdict": crit.verdict,
+            "flags": ",".join(f.name for f in crit.flags),
+            "critic": crit.critic,
+            "critique_json": crit.model_dump_json(),
+        },
+    )

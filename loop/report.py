@@ -1,0 +1,73 @@
+"""What `sessions show` reports: per persona and day, the wake-up context, ideas, verdicts, usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loop.sessions import SessionStore, bits_json
+
+
+def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
+    row = store.get(session_id)
+    c = row.config
+    totals = store.totals(session_id)
+    personas = []
+    for persona in c.personas:
+        t = store.totals(session_id, persona)
+        days = []
+        for d in store.days(session_id, persona):
+            s = d.summary
+            days.append(
+                {
+                    "day": d.day,
+                    "status": d.status,
+                    "present": d.present.isoformat(),
+                    "context_ids": s.get("context_ids", []),
+                    "ideas": s.get("ideas", []),
+                    "rejected_refs": s.get("rejected_refs", []),
+                    "notebook_id": s.get("notebook_id"),
+                    "generated": d.generated,
+                    "surviving": d.surviving,
+                    "usage": {"prompt_tokens": d.prompt_tokens, "completion_tokens": d.completion_tokens},
+                    "error": d.error,
+                    "finished_at": d.finished_at.isoformat(),
+                }
+            )
+        personas.append(
+            {
+                "persona": persona,
+                "generated": t.generated,
+                "surviving": t.surviving,
+                "selection_bits": bits_json(t.bits),
+                "tokens": t.tokens,
+                "days_done": t.days_done,
+                "days_failed": t.days_failed,
+                "days": days,
+            }
+        )
+    return {
+        "id": row.id,
+        "status": row.status,
+        "reason": row.reason,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "elapsed_s": round(row.elapsed_s, 1),
+        "present": c.present.isoformat(),
+        "depth": c.depth,
+        "ideas_per_day": c.ideas_per_day,
+        "drift_days": c.drift_days,
+        "babble_model": c.babble.model or c.babble.provider,
+        "critic_model": (c.critic.model if c.critic else None) or c.babble.model or c.babble.provider,
+        "thresholds": c.thresholds,
+        "totals": {
+            "generated": totals.generated,
+            "surviving": totals.surviving,
+            "selection_bits": bits_json(totals.bits),
+            "tokens": totals.tokens,
+            "prompt_tokens": totals.prompt_tokens,
+            "completion_tokens": totals.completion_tokens,
+            "days_done": totals.days_done,
+            "days_failed": totals.days_failed,
+        },
+        "personas": personas,
+    }

@@ -1,0 +1,237 @@
+"""Session state in SQLite: each session's saved settings and status, and one row per finished day.
+
+A day row is the commit point of a day: written in one transaction together with the day's queue
+items, after the day's log entries are in Chroma. A day without a row is redone on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.db import transaction
+from core.errors import BadInput
+from core.records import QueueItem, selection_bits, utcnow
+from core.settings import ModelSettings
+from review.queue import ReviewQueue
+
+SessionStatus = Literal["running", "interrupted", "awaiting-review", "completed", "failed"]
+
+
+class SessionConfig(BaseModel):
+    """Everything needed to run or resume a session. Saved with it; holds no API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    personas: list[str] = Field(min_length=1)
+    depth: int = Field(ge=1)
+    ideas_per_day: int = Field(ge=1)
+    present: date
+    drift_days: int = 0
+    review_every: int | None = None
+    max_selection_bits: float | None = None
+    hours: float | None = None
+    max_tokens: int | None = None
+    max_ideas: int | None = None
+    concurrency: int = 4
+    revisions: int = 1
+    cross_critic: str | None = None
+    duplicate_threshold: float = 0.8
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    babble: ModelSettings
+    critic: ModelSettings | None = None
+    shared_kinds: list[str] = Field(default_factory=list)
+
+    def present_on(self, day: int) -> date:
+        from datetime import timedelta
+
+        return self.present + timedelta(days=(day - 1) * self.drift_days)
+
+
+class SessionRow(BaseModel):
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    status: SessionStatus
+    reason: str
+    config: SessionConfig
+    elapsed_s: float
+
+
+class DayRow(BaseModel):
+    session: str
+    persona: str
+    day: int
+    status: Literal["done", "failed"]
+    present: date
+    summary: dict[str, Any]
+    generated: int
+    surviving: int
+    prompt_tokens: int
+    completion_tokens: int
+    error: str
+    finished_at: datetime
+
+
+class Totals(BaseModel):
+    generated: int = 0
+    surviving: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    days_done: int = 0
+    days_failed: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def bits(self) -> float:
+        return selection_bits(self.generated, self.surviving)
+
+
+def bits_json(bits: float) -> float | str:
+    """JSON has no infinity: report it as the string "inf"."""
+    return "inf" if math.isinf(bits) else round(bits, 4)
+
+
+class SessionStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def create(self, config: SessionConfig) -> SessionRow:
+        now = utcnow().isoformat()
+        if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (config.id,)).fetchone():
+            raise BadInput(f"--session: a session named '{config.id}' exists; resume it with --resume {config.id}")
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO sessions (id, created_at, updated_at, status, reason, config) VALUES (?, ?, ?, ?, ?, ?)",
+                (config.id, now, now, "running", "", config.model_dump_json()),
+            )
+        return self.get(config.id)
+
+    def get(self, session_id: str) -> SessionRow:
+        row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            known = [r[0] for r in self.conn.execute("SELECT id FROM sessions ORDER BY created_at DESC LIMIT 5")]
+            hint = f" (recent: {', '.join(known)})" if known else " (there are no sessions yet)"
+            raise BadInput(f"no session named '{session_id}'{hint}")
+        return _session(row)
+
+    def latest(self) -> SessionRow | None:
+        row = self.conn.execute("SELECT * FROM sessions ORDER BY created_at DESC, id DESC LIMIT 1").fetchone()
+        return _session(row) if row else None
+
+    def list(self) -> list[SessionRow]:
+        return [_session(r) for r in self.conn.execute("SELECT * FROM sessions ORDER BY created_at DESC, id")]
+
+    def set_status(self, session_id: str, status: SessionStatus, reason: str = "", add_elapsed: float = 0.0) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE sessions SET status = ?, reason = ?, updated_at = ?, elapsed_s = elapsed_s + ? WHERE id = ?",
+                (status, reason, utcnow().isoformat(), add_elapsed, session_id),
+            )
+
+    def days(self, session_id: str, persona: str | None = None) -> list[DayRow]:
+        sql = "SELECT * FROM days WHERE session = ?"
+        args: list[Any] = [session_id]
+        if persona:
+            sql += " AND persona = ?"
+            args.append(persona)
+        rows = self.conn.execute(sql + " ORDER BY persona, day", args).fetchall()
+        return [_day(r) for r in rows]
+
+    def finished_days(self, session_id: str, persona: str) -> set[int]:
+        rows = self.conn.execute("SELECT day FROM days WHERE session = ? AND persona = ?", (session_id, persona))
+        return {int(r[0]) for r in rows}
+
+    def totals(self, session_id: str, persona: str | None = None) -> Totals:
+        sql = """SELECT COALESCE(SUM(generated), 0), COALESCE(SUM(surviving), 0), COALESCE(SUM(prompt_tokens), 0),
+                        COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(status = 'done'), 0),
+                        COALESCE(SUM(status = 'failed'), 0)
+                 FROM days WHERE session = ?"""
+        args: list[Any] = [session_id]
+        if persona:
+            sql += " AND persona = ?"
+            args.append(persona)
+        g, s, p, c, done, failed = self.conn.execute(sql, args).fetchone()
+        return Totals(
+            generated=g, surviving=s, prompt_tokens=p, completion_tokens=c, days_done=done, days_failed=failed
+        )
+
+    def commit_day(
+        self,
+        *,
+        session: str,
+        persona: str,
+        day: int,
+        present: date,
+        summary: dict[str, Any],
+        generated: int,
+        surviving: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        queue_items: list[QueueItem],
+        queue: ReviewQueue,
+        status: Literal["done", "failed"] = "done",
+        error: str = "",
+    ) -> None:
+        """The day's row and its queue items in one transaction: both land, or neither does."""
+        with transaction(self.conn):
+            for item in queue_items:
+                queue.add(item)
+            self.conn.execute(
+                """INSERT OR REPLACE INTO days (session, persona, day, status, present, summary, generated,
+                       surviving, prompt_tokens, completion_tokens, error, finished_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    session,
+                    persona,
+                    day,
+                    status,
+                    present.isoformat(),
+                    json.dumps(summary),
+                    generated,
+                    surviving,
+                    prompt_tokens,
+                    completion_tokens,
+                    error,
+                    utcnow().isoformat(),
+                ),
+            )
+            self.conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (utcnow().isoformat(), session))
+
+
+def _session(row: sqlite3.Row) -> SessionRow:
+    return SessionRow(
+        id=row["id"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        status=row["status"],
+        reason=row["reason"],
+        config=SessionConfig.model_validate_json(row["config"]),
+        elapsed_s=row["elapsed_s"],
+    )
+
+
+def _day(row: sqlite3.Row) -> DayRow:
+    return DayRow(
+        session=row["session"],
+        persona=row["persona"],
+        day=row["day"],
+        status=row["status"],
+        present=date.fromisoformat(row["present"]),
+        summary=json.loads(row["summary"]),
+        generated=row["generated"],
+        surviving=row["surviving"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        error=row["error"],
+        finished_at=datetime.fromisoformat(row["finished_at"]),
+    )

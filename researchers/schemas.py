@@ -1,0 +1,39 @@
+"""What a persona's replies must look like. Length limits keep small models from rambling and give
+the grammar-constrained decoder a bound."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, create_model
+
+
+class IdeaDraft(BaseModel):
+    title: str = Field(min_length=3, max_length=100)
+    summary: str = Field(min_length=10, max_length=420)
+    rationale: str = Field(default="", max_length=300)
+    builds_on: list[str] = Field(default_factory=list, max_length=4)
+
+
+class BabbleOutput(BaseModel):
+    thinking: str = Field(default="", max_length=500)
+    ideas: list[IdeaDraft] = Field(min_length=1, max_length=10)
+
+
+@lru_cache(maxsize=16)
+def babble_schema(k: int) -> type[BabbleOutput]:
+    """BabbleOutput asking for at most k ideas, so the decoder stops after k."""
+    return create_model(  # type: ignore[no-any-return]
+        "BabbleOutput",
+        __base__=BabbleOutput,
+        ideas=(list[IdeaDraft], Field(min_length=1, max_length=k)),
+    )
+
+
+class NotebookOutput(BaseModel):
+    tried: str = Field(max_length=300)
+    failed: str = Field(max_length=300)
+    next: str = Field(max_length=300)
+
+    def as_text(self) -> str:
+        return f"Tried: {self.tried.strip()}\nFailed and why: {self.failed.strip()}\nNext: {self.next.strip()}"

@@ -1,0 +1,203 @@
+"""The openai provider end to end over real HTTP: settings -> factory -> ChatOpenAI -> a local fake server.
+
+The real openai/httpx stack runs, so status codes, Retry-After headers, timeouts and dropped
+connections reach the retry policy exactly as they would from a real endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fake_openai import FakeOpenAIServer, Fault
+from pydantic import BaseModel, Field
+
+from core.errors import BadInput, ProviderError
+from core.settings import Settings, load_settings
+from providers.client import ModelClient
+from providers.factory import MODES_FILE, build_model_client
+
+KEY_ENV = "GROUNDHOG_TEST_OPENAI_KEY"
+KEY = "sk-groundhog-test-4f1c9a7e2b"
+
+
+class Verdict(BaseModel):
+    verdict: str = Field(max_length=20)
+    confidence: int = Field(ge=1, le=10)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(require_api_key=KEY) as srv:
+        yield srv
+
+
+@pytest.fixture
+def llama_server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(llama_cpp_mode=True, require_api_key=KEY) as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(KEY_ENV, KEY)
+    return KEY
+
+
+def openai_settings(
+    srv: FakeOpenAIServer,
+    *,
+    model: str | None = "fake-model",
+    timeout_s: float = 5.0,
+    max_wait_s: float = 0.05,
+) -> Settings:
+    babble: dict[str, Any] = {
+        "provider": "openai",
+        "base_url": srv.base_url,
+        "model": model,
+        "api_key_env": KEY_ENV,
+        "timeout_s": timeout_s,
+    }
+    return load_settings(babble=babble, retry={"attempts": 4, "initial_s": 0.01, "max_wait_s": max_wait_s})
+
+
+def client_for(srv: FakeOpenAIServer, **kwargs: Any) -> ModelClient:
+    settings = openai_settings(srv, **kwargs)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return build_model_client(settings)
+
+
+def formats(srv: FakeOpenAIServer) -> list[str | None]:
+    return [(r["json"].get("response_format") or {}).get("type") for r in srv.chat_requests]
+
+
+def test_plain_completion_with_usage(server: FakeOpenAIServer) -> None:
+    client = client_for(server)
+    done = client.complete([("user", "three little words")], max_tokens=40)
+    assert done.text == "This is a reply from the fake OpenAI-compatible server."
+    assert done.usage.prompt_tokens == 3
+    assert done.usage.completion_tokens == len(done.text.split())
+    assert client.usage.calls == 1
+    body = server.chat_requests[0]["json"]
+    assert body["model"] == "fake-model"
+    assert 40 in (body.get("max_tokens"), body.get("max_completion_tokens"))
+
+
+def test_rate_limit_then_server_error_then_reply(server: FakeOpenAIServer) -> None:
+    server.enqueue_faults(Fault.rate_limit(retry_after=0.1), Fault.server_error())
+    client = client_for(server, max_wait_s=0.5)
+    done = client.complete([("user", "hello")])
+    assert done.text.startswith("This is a reply")
+    times = [r["time"] for r in server.chat_requests]
+    assert len(times) == 3
+    assert times[1] - times[0] >= 0.1  # the server's Retry-After was honoured
+    assert server.pending_faults() == 0
+
+
+def test_structured_output_over_http(server: FakeOpenAIServer) -> None:
+    client = client_for(server)
+    result = client.structured([("user", "judge this")], Verdict)
+    assert result.mode == "json_schema"
+    assert isinstance(result.value, Verdict)
+    sent = server.chat_requests[0]["json"]["response_format"]
+    assert sent["type"] == "json_schema"
+    assert sent["json_schema"]["schema"]["properties"]["verdict"]["maxLength"] == 20
+
+
+def test_llama_cpp_server_falls_back_to_json_object(llama_server: FakeOpenAIServer) -> None:
+    client = client_for(llama_server)
+    result = client.structured([("user", "judge this")], Verdict)
+    assert result.mode == "json_object"
+    assert isinstance(result.value, Verdict)
+    assert formats(llama_server) == ["json_schema", "json_object"]  # one refusal, no retries of it
+    second = llama_server.chat_requests[1]["json"]["response_format"]
+    assert second["schema"] == Verdict.model_json_schema()  # the schema travels with json_object
+
+    # Remembered in the home: the next client (a new process, say) goes straight to json_object.
+    saved = json.loads((openai_settings(llama_server).home / MODES_FILE).read_text())
+    assert saved == {f"{llama_server.base_url}|fake-model": "json_object"}
+    client_for(llama_server).structured([("user", "again")], Verdict)
+    assert formats(llama_server) == ["json_schema", "json_object", "json_object"]
+
+
+def test_async_structured_falls_back_too(llama_server: FakeOpenAIServer) -> None:
+    result = asyncio.run(client_for(llama_server).astructured([("user", "judge")], Verdict))
+    assert result.mode == "json_object"
+    assert formats(llama_server) == ["json_schema", "json_object"]
+
+
+def test_api_key_is_sent_but_never_written_to_the_home(llama_server: FakeOpenAIServer) -> None:
+    settings = openai_settings(llama_server)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    client = build_model_client(settings)
+    client.structured([("user", "judge")], Verdict)
+    client.complete([("user", "hello")])
+    assert len(llama_server.chat_requests) == 3  # the server accepted the key each time
+    written = [p for p in settings.home.rglob("*") if p.is_file()]
+    assert settings.home / MODES_FILE in written
+    for path in written:
+        assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in settings.model_dump_json()
+
+
+def test_wrong_key_fails_once_with_a_clear_message(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "sk-wrong")
+    with pytest.raises(ProviderError) as info:
+        client_for(server).complete([("user", "hello")])
+    message = str(info.value)
+    assert "rejected the API key" in message
+    assert server.base_url in message
+    assert "sk-wrong" not in message
+    assert len(server.requests) == 1  # no retry
+
+
+def test_unknown_model_fails_once(server: FakeOpenAIServer) -> None:
+    server.enqueue_faults(Fault.status(404))
+    with pytest.raises(ProviderError, match="not found"):
+        client_for(server).complete([("user", "hello")])
+    assert len(server.chat_requests) == 1
+
+
+def test_missing_model_name_is_bad_input(server: FakeOpenAIServer) -> None:
+    with pytest.raises(BadInput, match="--model"):
+        build_model_client(openai_settings(server, model=None))
+
+
+def test_missing_key_for_the_default_endpoint_is_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV)
+    settings = load_settings(babble={"provider": "openai", "model": "gpt-x", "api_key_env": KEY_ENV})
+    with pytest.raises(BadInput, match=KEY_ENV):
+        build_model_client(settings)
+
+
+def test_timeouts_are_retried(server: FakeOpenAIServer) -> None:
+    server.enqueue_faults(Fault.timeout(2.0))
+    done = client_for(server, timeout_s=0.3).complete([("user", "hello")])
+    assert done.text.startswith("This is a reply")
+    assert len(server.chat_requests) == 2
+
+
+def test_dropped_connections_are_retried(server: FakeOpenAIServer) -> None:
+    server.enqueue_faults(Fault.drop(), Fault.drop())
+    done = client_for(server).complete([("user", "hello")])
+    assert done.text.startswith("This is a reply")
+    assert len(server.chat_requests) == 3
+
+
+def test_garbled_reply_body_is_retried(server: FakeOpenAIServer) -> None:
+    server.enqueue_faults(Fault.malformed_json())
+    done = client_for(server).complete([("user", "hello")])
+    assert done.text.startswith("This is a reply")
+    assert len(server.chat_requests) == 2
+
+
+def test_persistent_server_errors_give_up_after_the_attempts(server: FakeOpenAIServer) -> None:
+    server.enqueue_faults(*(Fault.server_error(503) for _ in range(6)))
+    with pytest.raises(ProviderError, match="HTTP 503 after retries"):
+        client_for(server).complete([("user", "hello")])
+    assert len(server.chat_requests) == 4
