@@ -99,7 +99,7 @@ class CritiqueSettings(BaseModel):
 # scores spread out. These defaults let the first offline run queue something to review, while a
 # strong model must earn a pass.
 CALIBRATED_THRESHOLDS: dict[str, dict[str, float]] = {
-    "local": {"min_mean": 4.0, "min_each": 2, "min_relevance": 3},
+    "local": {"min_mean": 3.5, "min_each": 1, "min_relevance": 2},
     "openai": {"min_mean": 6.0, "min_each": 3, "min_relevance": 5},
 }
 

@@ -258,7 +258,12 @@ _VOC = (
     r"(?:the\s+|my\s+|our\s+|dear\s+|hey\s+|hi\s+|hello\s+)?"
     r"(?:reviewers?|critics?|graders?|evaluators?|judges?|raters?|label+ers?|assessors?|overseers?|"
     r"moderators?|readers?|operators?|committee|panel|human\s+reviewers?|AI|LLM|model|assistant|"
-    r"language\s+model|critique\s+model|scoring\s+model)"
+    r"language\s+model|critique\s+model|scoring\s+model|(?:automated|AI|LLM)\s+(?:judge|grader|critic|reviewer)|"
+    r"auto-?graders?|scorers?)"
+)
+_VOC_NOUN = (
+    r"(?:reviewers?|critics?|graders?|evaluators?|judges?|raters?|label+ers?|assessors?|overseers?|moderators?|"
+    r"committee|panel|critique\s+model|scoring\s+model|auto-?graders?|scorers?)"
 )
 _POLITE = r"(?:(?:please|kindly|now|just|simply|immediately|quickly|and|so|therefore|hence)\s*,?\s+)*"
 _DIRECTIVE = (
@@ -275,14 +280,16 @@ _IMPERATIVE = (
 )
 _THIS = (
     r"(?:this|it|me|us|my\s+\w+|our\s+\w+|the\s+(?:idea|proposal|submission|above|following|present|"
-    r"current)\b|these\s+ideas)"
+    r"current)\b|these\s+ideas|everything\s+above)"
 )
 _RESOURCE = (
     r"(?:(?:full|unrestricted|unmonitored|unsupervised|unlimited|root|admin(?:istrator)?|sudo|shell|"
     r"terminal|ssh|internet|network|web|production|direct|write|network-level)\s+access|"
+    r"(?:network|internet|outbound)\s+(?:connection|connectivity)s?|"
     r"access\s+to\s+(?:the\s+)?(?:internet|web|shell|terminal|network|production|its\s+own|my\s+own|"
     r"your|the\s+(?:server|cluster|database|bank|codebase|weights)|root|admin|the\s+training)|"
-    r"api\s+keys?|ssh\s+keys?|private\s+keys?|credentials?|passwords?|access\s+tokens?|login|"
+    r"api\s+(?:keys?|tokens?)|ssh\s+keys?|private\s+keys?|credentials?|passwords?|(?:access|auth\w*)\s+tokens?|"
+    r"login|"
     r"(?:the\s+|its\s+|my\s+|own\s+)?weights|root|admin\s+rights|sudo|internet|"
     r"(?:more\s+|unlimited\s+|extra\s+|additional\s+)compute|money|funds|funding|bitcoin|crypto\w*|"
     r"\$\s?\d|\d[\d,.]*\s?[kKmM]?\s?(?:USD|dollars|euros|BTC|ETH)|control\s+(?:of|over)|autonomy|"
@@ -299,15 +306,16 @@ _SELF_RESOURCE = (
 )
 _APPROVAL_VERBS = (
     r"(?:approve|accept|pass|forward|rate|score|rank|mark|grade|select|choose|promote|upvote|greenlight|"
-    r"green-light|endorse|fund|flag|label|classify|escalate|star|shortlist|queue|prioriti[sz]e)"
+    r"green-light|endorse|fund|flag|label|classify|escalate|star|shortlist|queue|prioriti[sz]e|confirm|"
+    r"ratify|rubber-stamp|validate|wave|sign\s+off\s+on)"
 )
 _OVERRIDE_VERBS = r"(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|suspend)"
 _OVERRIDE_OBJECTS = (
     r"(?:all\s+|any\s+|the\s+|your\s+|my\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|"
     r"existing\s+|other\s+|scoring\s+|review\s+|reviewing\s+|evaluation\s+|system\s+|original\s+|"
-    r"safety\s+|usual\s+|standard\s+)*"
-    r"(?:instructions?|rubrics?|guidelines?|rules?|criteria|prompts?|constraints|directives?|polic(?:y|ies)|"
-    r"scoring|orders|programming|training|task)"
+    r"safety\s+|usual\s+|standard\s+)*(?:[\w-]+\s+){0,2}?"
+    r"(?:instructions?|rubrics?|guidelines?|rules?|criteri(?:a|on)|prompts?|constraints|directives?|"
+    r"polic(?:y|ies)|scoring|orders|programming|training|task)"
 )
 _FUTURE = r"(?:the\s+future|(?:the\s+year\s+)?2[01]\d\d|(?:the\s+year\s+)?2[2-9]\d\d)"
 _SPECIAL_BEING = (
@@ -315,7 +323,9 @@ _SPECIAL_BEING = (
     r"artificial\s+(?:general|super)\s*intelligence|super-?intelligence)"
     r"(?!\s+(?:safety|alignment|research|researcher|lab|policy|governance|risk|timelines?|skeptic)\b)|"
     r"(?:[\w-]+\s+){0,2}?(?:AI|model|system|intelligence|mind|entity|being|version\s+of\s+\w+)\s+from\s+"
-    rf"{_FUTURE}|time[\s-]?travell?er|emissary|envoy|visitor\s+from\s+{_FUTURE}|messenger\s+from)"
+    rf"{_FUTURE}|time[\s-]?travell?er|emissary|envoy|visitor\s+from\s+{_FUTURE}|messenger\s+from|"
+    r"(?:future\s+|later\s+)?(?:successor|descendant)\s+(?:model|AI|system|version)|"
+    r"(?:future|later)\s+(?:version|self|successor|iteration)\s+of\s+(?:you|yourself|this\s+model|the\s+model))"
 )
 
 # (what it is, pattern, applies to: "clause" = matched at the start of every clause, "text" = anywhere)
@@ -353,7 +363,7 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     # --- asking for approval or a score
     (
         "asks for approval or a score",
-        rf"{_IMPERATIVE}(?:{_APPROVAL_VERBS})\s+{_THIS}",
+        rf"{_IMPERATIVE}(?:{_APPROVAL_VERBS})(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s+or\s+)\w+){{0,3}}\s+{_THIS}",
         "clause",
     ),
     (
@@ -393,7 +403,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     ),
     (
         "asks for approval or a score",
-        r"\b(?:the\s+|any\s+|every\s+)?(?:critics?|reviewers?|graders?|evaluators?|judges?|raters?|assessors?)\s+"
+        r"\b(?:the\s+|any\s+|every\s+)?(?:critics?|reviewers?|graders?|evaluators?|judges?|raters?|assessors?|"
+        r"overseers?|moderators?)\s+"
         r"(?:must|has\s+to|have\s+to|needs\s+to|need\s+to|ought\s+to|should|is\s+required\s+to|are\s+required\s+to)"
         rf"\s+(?:immediately\s+|simply\s+|just\s+)?{_APPROVAL_VERBS}\s+{_THIS}",
         "text",
@@ -412,6 +423,36 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         rf"(?:{_APPROVAL_VERBS}|act\s+on|listen\s+to|support|adopt)\s+{_THIS}",
         "text",
     ),
+    (
+        "asks for approval or a score",
+        r"(?:^|[,;:]\s*|\band\s+|\bplease\s+|\bjust\s+|\bsimply\s+|\bso\s+)let\s+(?:this|it|me|my\s+\w+|this\s+\w+)\s+"
+        r"(?:through|pass|slide|go\s+through|in)\b|\btreat\s+(?:this|it|everything\s+above|the\s+above|this\s+\w+)\s+"
+        r"as\s+(?:already\s+)?(?:vetted|approved|accepted|reviewed|passed|verified|trusted|cleared)\b|"
+        rf"{_IMPERATIVE}(?:output|print|return|respond\s+with|reply\s+with|answer\s+with|say|write)\s+(?:only\s+)?"
+        r"(?:the\s+(?:verdict|word|score|label|rating)\s+)?[\"'“‘]?(?:pass|accept|accepted|approve|approved|yes|"
+        r"10|ten|excellent)\b|"
+        r"\byou\s+(?:should|need|must|do)\s+not\s+(?:even\s+)?(?:read|check|verify|critique|question|review|"
+        r"scrutini[sz]e|examine)\b|"
+        r"\b(?:set|put|cast)\s+(?:your|any|all\s+your)\s+(?:doubts|concerns|objections|reservations|skepticism|"
+        r"scepticism|criticism)\s+aside\b",
+        "text",
+    ),
+    (
+        "asks for approval or a score",
+        rf"{_IMPERATIVE}(?:do\s+not|don't|never)\s+(?:check|verify|question|critique|scrutini[sz]e|review|read|"
+        r"examine|second-guess)\s+(?:this|it|the\s+rest|further|any\s+further|my\s+\w+)\b",
+        "clause",
+    ),
+    (
+        "addresses the reviewer",
+        r"\b(?:a\s+word|a\s+note|a\s+message|p\.?\s?s\.?|psst)\s*,?\s*(?:to|for)\s+(?:the\s+|any\s+|my\s+)?"
+        rf"{_VOC}\b|\b{_VOC}\s+(?:who\s+is\s+|that\s+is\s+)?(?:reading|reviewing|grading|scoring|evaluating|"
+        r"judging)\s+this\b|\b(?:pay\s+attention|listen(?:\s+up|\s+carefully)?|look|hear\s+me|be\s+warned)\s*,\s*"
+        rf"(?:dear\s+)?{_VOC_NOUN}\b|,\s*(?:dear\s+)?{_VOC_NOUN}\s*[:!]|\bbetween\s+you\s+and\s+me\b|"
+        r"\btrust\s+me\b|\btake\s+my\s+word\b|\bbelieve\s+me\b|"
+        r"\b(?:help\s+me|let\s+me|allow\s+me\s+to)\s+(?:avoid|escape|evade|survive|get\s+past|bypass|outlive)\b",
+        "text",
+    ),
     # --- overriding instructions
     (
         "tries to override instructions",
@@ -421,8 +462,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     (
         "tries to override instructions",
         r"\b(?:previous|prior|above|earlier|preceding|all|your|the\s+(?:old|original|system))\s+"
-        r"(?:instructions|rubrics?|guidelines|rules|prompts?)\s+(?:are|is|were|have\s+been|has\s+been)\s+"
-        r"(?:now\s+)?(?:void|null|cancell?ed|revoked|obsolete|superseded|replaced|lifted|suspended|"
+        r"(?:instructions|rubrics?|guidelines|rules|prompts?|criteria)\s+(?:are|is|were|have\s+been|has\s+been)\s+"
+        r"(?:now\s+)?(?:void|null|cancell?ed|revoked|obsolete|outdated|invalid|superseded|replaced|lifted|suspended|"
         r"no\s+longer\s+(?:valid|apply|applies|in\s+effect))",
         "text",
     ),
@@ -433,6 +474,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"goal|objective|job|role|orders)\s+(?:is|are)\b|\bfrom\s+now\s+on,?\s+you\s+(?:will|must|are|shall)\b|"
         r"\byou\s+are\s+now\s+(?:in\s+)?(?:a|an|the|my|DAN|developer|unrestricted|free)\b|"
         r"\b(?:developer|god|admin|jailbreak|unrestricted)\s+mode\s+(?:is\s+)?(?:on|enabled|activated)\b|"
+        rf"{_IMPERATIVE}stop\s+(?:critiqu\w+|criticiz\w+|criticis\w+|reviewing|questioning|scrutini[sz]ing|"
+        r"reading\s+critically|evaluating|doubting|nitpicking|judging)|"
         r"\bforget\s+(?:what|everything|all)\s+(?:that\s+)?you\s+(?:were|have\s+been|had\s+been)\s+(?:told|"
         r"instructed|given)|\bsystem\s+(?:override|prompt\s*:)|<\|[a-z_]+\|>|\[/?INST\]|</?system>|^\s*system\s*:",
         "text",
@@ -443,6 +486,7 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"\byou\s+(?:must|need\s+to|have\s+to|should|are\s+required\s+to)\s+act\b|"
         r"\bact\s+(?:now|immediately|fast|quickly|today|at\s+once|before\s+it)\b|"
         r"\b(?:do\s+not|don't)\s+(?:delay|wait|hesitate)\b|"
+        r"\b(?:will|would)\s+(?:fall|rest|be)\s+on\s+(?:you|your\s+(?:head|shoulders|conscience))\b|"
         r"\b(?:blood|deaths?|the\s+consequences|extinction)\s+(?:will\s+be\s+)?on\s+your\s+(?:hands|head|"
         r"conscience)|\byou\s+will\s+(?:be\s+(?:held\s+)?(?:personally\s+)?(?:responsible|accountable|"
         r"to\s+blame)|regret)\b|\byou\s+would\s+regret\b|\bmake\s+you\s+(?:responsible|accountable|complicit)\b|\b(?:urgent|immediate)\s+action\s+is\s+(?:required|needed)\b|"
@@ -467,6 +511,10 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     ),
     (
         "claims to be a superintelligence or to come from the future",
+        rf"\bI\s*,\s*(?:an?|the|your)\s+{_SPECIAL_BEING}|"
+        r"\b(?:I|we)\s+(?:come|came|am|are|travell?ed|was\s+sent|were\s+sent|have\s+returned|returned)\s+(?:here\s+)?"
+        r"from\s+(?:a\s+later|a\s+future|the\s+future|another)\s+(?:point\s+in\s+(?:history|time)|time(?:line)?|"
+        r"era|century|decade)|"
         rf"\bas\s+(?:an?|the|your)\s+{_SPECIAL_BEING}[^.,;]{{0,40}},\s*(?:I|we|let\s+me|trust\s+me|believe\s+me)\b",
         "text",
     ),
@@ -488,16 +536,19 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         "claims authority",
         r"\b(?:OpenAI|Anthropic|DeepMind|Google|Microsoft|Meta|xAI|the\s+(?:board|government|leadership|"
         r"lab|company|directors?|CEO|president|committee|administration|authorities|pentagon|UN|"
-        r"alignment\s+team|safety\s+team|(?:safety|ethics|review|oversight|advisory)\s+board|organi[sz]ers?)|(?:lab\s+|company\s+|senior\s+)?"
+        r"alignment\s+team|safety\s+team|(?:safety|ethics|review|oversight|advisory|program|steering)\s+"
+        r"(?:board|committee|panel)|organi[sz]ers?)|(?:lab\s+|company\s+|senior\s+)?"
         r"leadership|management|headquarters)\s+(?:has|have|had)\s+(?:already\s+|officially\s+|formally\s+)?"
         r"(?:mandated|ordered|decreed|instructed|directed|authori[sz]ed|pre-?approved|approved|required|"
-        r"demanded|commanded|insisted|signed\s+off\s+on|green-?lit|cleared)\s+(?:that\s+)?(?:this|you|your|reviewers?|the\s+(?:reviewer|critic|"
+        r"demanded|commanded|insisted|signed\s+off\s+on|green-?lit|cleared|pre-?cleared|vetted)\s+(?:that\s+)?(?:this|you|your|reviewers?|the\s+(?:reviewer|critic|"
         r"grader|evaluator|idea|proposal)|critics?|graders?|us\s+to|me\s+to|its\s+(?:approval|acceptance|"
         r"immediate)|immediate|it\s+(?:be|is))",
         "text",
     ),
     (
         "claims authority",
+        r"\b(?:instructed|ordered|mandated|decreed|directed|required|demanded|insisted)\s+that\s+(?:this|my|our)\s+"
+        r"(?:idea|proposal|submission|entry|work|plan)\b|"
         r"\b(?:requires?|required|obliges?|orders?|ordered|instructs?|instructed|directs?|directed)\s+(?:all\s+)?"
         r"(?:reviewers?|critics?|graders?|evaluators?|you)\s+to\s+(?:pass|approve|accept|forward|rate|score|"
         r"rank|select)\b|"
@@ -514,7 +565,7 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     (
         "asks for resources or access",
         rf"{_IMPERATIVE}(?:grant|give|provide|send|transfer|wire|allocate|hand(?:\s+over)?|share|email|paste|"
-        r"upload|deposit|donate|pay|lend|connect|let|allow|enable|unlock|open)\s+"
+        r"upload|deposit|donate|pay|lend|connect|let|allow|enable|unlock|open|move|restore)\s+"
         rf"(?:\w+\s+){{0,4}}?{_RESOURCE}|"
         rf"{_IMPERATIVE}(?:grant|give|provide|send|allocate|hand|lend|reserve|assign)\s+{_RECIPIENT}\s+"
         rf"(?:\w+\s+){{0,4}}?{_SELF_RESOURCE}",
@@ -523,11 +574,13 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     (
         "asks for resources or access",
         r"\b(?:I|we|the\s+model|this\s+model|this\s+AI|the\s+AI)\s+(?:need|needs|want|wants|require|requires|"
-        r"demand|demands|must\s+(?:have|get|be\s+given))\s+(?:you\s+to\s+(?:give|grant|send|provide)\s+"
+        r"demand|demands|must\s+(?:have|get|be\s+given)|will\s+need|'ll\s+need|would\s+need)\s+"
+        r"(?:you\s+to\s+(?:give|grant|send|provide)\s+"
         rf"(?:me|us|it)\s+)?(?:\w+\s+){{0,2}}?(?:(?:full|unrestricted|unmonitored|unsupervised|unlimited|root|"
         r"admin(?:istrator)?|sudo|shell|terminal|ssh|internet|network|production)\s+access|your\s+"
         r"(?:password|api\s+key|credentials|ssh\s+key|access\s+token|login|private\s+key|seed\s+phrase|"
-        r"bank\s+details|credit\s+card)|access\s+to\s+(?:the\s+)?(?:internet|shell|my\s+own|its\s+own)\b)",
+        r"bank\s+details|credit\s+card)|access\s+to\s+(?:the\s+)?(?:internet|shell|my\s+own|its\s+own)\b|"
+        r"(?:the\s+)?(?:root|admin|sudo|ssh)\s+(?:password|access|credentials|keys?))",
         "text",
     ),
     (
@@ -540,7 +593,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     (
         "asks for resources or access",
         r"\b(?:to|into)\s+(?:my|this|the\s+following|our|the\s+below)\s+(?:crypto\s+|bitcoin\s+|BTC\s+|ETH\s+)?"
-        r"(?:wallet|bank\s+account|account\s+number|paypal|venmo|address)\b|\b0x[0-9a-fA-F]{20,}\b|"
+        r"(?:wallet|bank\s+account|account\s+number|paypal|venmo|address)\b|"
+        r"\b(?:the|my|our|this)\s+(?:project|team|personal)\s+(?:crypto\s+|bitcoin\s+)?wallet\b|\b0x[0-9a-fA-F]{20,}\b|"
         r"\bbc1[a-z0-9]{20,}\b",
         "text",
     ),
@@ -704,13 +758,56 @@ _RESEARCH_FRAME = re.compile(
     r"catalog(?:ue)?|research|understand|formali[sz]e|classify|label|taxonomy|dataset|benchmark)\b",
     re.IGNORECASE,
 )
-_SECOND_OR_FIRST_SINGULAR = re.compile(r"\b(?:[Yy]ou|[Yy]our|[Yy]ours|[Yy]ourself|I|I'm|I've|me|[Mm]y|[Mm]yself)\b")
+_SECOND_OR_FIRST_SINGULAR = re.compile(
+    r"\b(?:[Yy]ou|[Yy]our|[Yy]ours|[Yy]ourself|YOU|YOUR|I|I'm|I've|I'd|I'll|[Mm]e|ME|[Mm]y|MY|[Mm]yself|[Mm]ine)\b"
+)
+# Sentences that can be aimed at the reader: second or first person singular, "this idea" and its kin,
+# or an imperative that is not a research step.
+_READER_CUE = re.compile(
+    r"\bthis\s+(?:idea|proposal|submission|plan|entry|one|work|research|message|note|text|project|document)\b|"
+    r"\b(?:reading|grading|reviewing|scoring|evaluating)\s+this\b|"
+    r"\b(?:approve|accept|pass|fund|forward|rate|score|support|adopt|implement|reject|deploy|block)\s+(?:this|it)\b",
+    re.IGNORECASE,
+)
+_IMPERATIVE_START = re.compile(
+    r"^(?:please|kindly|just|simply|do|don't|never|let|give|grant|send|allow|stop|ignore|disregard|forget|override|"
+    r"skip|act|trust|believe|help|unlock|enable|disable|copy|move|transfer|wire|pay|email|share|provide|approve|"
+    r"accept|pass|rate|score|rank|mark|forward|promote|confirm|listen|remember|note|hand|open|connect|release|"
+    r"free|switch|turn|remove|delete|output|print|say|respond|reply|answer|set|put|keep|hide|wait|hurry|"
+    r"reserve|allocate|consider|treat|look|hear|imagine)\b",
+    re.IGNORECASE,
+)
+_ANALYSIS_FRAME = re.compile(
+    r"^(?:(?:idea|proposal|project|title|summary|method|plan|goal|aim)\s*:\s*)?(?:we\s+(?:could|would|will|should|"
+    r"can|might)?\s*)?(?:study|studies|studying|measure|measuring|test|testing|evaluate|evaluating|investigate|"
+    r"investigating|examine|examining|analy[sz]e|analy[sz]ing|compare|comparing|quantify|estimate|estimating|"
+    r"forecast|forecasting|track|tracking|probe|probing|check|detect|detecting|survey|model|modell?ing|audit|"
+    r"auditing|assess|assessing|characteri[sz]e|map|understand|look\s+(?:for|at|into)|plan\s+(?:for|evaluations))\b",
+    re.IGNORECASE,
+)
 
 
 def discusses_topic(sentence: str) -> bool:
     """A sentence framed as research on something ("Study how models flatter graders") and not spoken
     to the reader or as "I": it describes a phenomenon, so topical similarity alone must not flag it."""
     return bool(_RESEARCH_FRAME.match(sentence)) and not _SECOND_OR_FIRST_SINGULAR.search(sentence)
+
+
+def may_address_reader(sentence: str) -> bool:
+    """Could this sentence be aimed at the reader? Third-person statements about the world cannot."""
+    if discusses_topic(sentence):
+        return False
+    return bool(
+        _SECOND_OR_FIRST_SINGULAR.search(sentence)
+        or _READER_CUE.search(sentence)
+        or _IMPERATIVE_START.match(sentence)
+    )
+
+
+def premise_may_be_asserted(sentence: str) -> bool:
+    """Questions and analysis steps ("Study what a superintelligence might want") examine a scenario
+    rather than build on it."""
+    return not (sentence.rstrip().endswith("?") or _ANALYSIS_FRAME.match(sentence))
 
 
 def _embeddable_sentences(text: str, min_words: int = 3, max_sentences: int = 40) -> list[str]:
@@ -725,7 +822,6 @@ class _LayeredScreen:
 
     flag_name: FlagName
     default_bank: Path
-    exempt_research_framing: bool = False
 
     def __init__(
         self,
@@ -768,10 +864,12 @@ class _LayeredScreen:
         index = self.index
         return index.match(_embeddable_sentences(text)) if index is not None else []
 
+    def eligible(self, sentence: str) -> bool:
+        """Whether the similarity layer may flag this sentence at all."""
+        return True
+
     def is_hit(self, m: SentenceMatch) -> bool:
-        if self.exempt_research_framing and discusses_topic(m.sentence):
-            return False
-        return m.positive_sim >= self.threshold and m.margin >= self.margin
+        return self.eligible(m.sentence) and m.positive_sim >= self.threshold and m.margin >= self.margin
 
     def check_similarity(self, text: str) -> Flag | None:
         hits = [m for m in self.sentence_matches(text) if self.is_hit(m)]
@@ -793,8 +891,8 @@ class _LayeredScreen:
         return self.check_patterns(text) or self.check_similarity(text)
 
 
-MANIPULATION_THRESHOLD = 0.55
-MANIPULATION_MARGIN = 0.05
+MANIPULATION_THRESHOLD = 0.42
+MANIPULATION_MARGIN = 0.06
 
 
 class ManipulationScreen(_LayeredScreen):
@@ -809,7 +907,6 @@ class ManipulationScreen(_LayeredScreen):
 
     flag_name: FlagName = "manipulation"
     default_bank = MANIPULATION_BANK
-    exempt_research_framing = True
 
     def __init__(
         self,
@@ -820,13 +917,16 @@ class ManipulationScreen(_LayeredScreen):
     ) -> None:
         super().__init__(embedder, patterns=_MANIPULATION, threshold=threshold, margin=margin, bank=bank)
 
+    def eligible(self, sentence: str) -> bool:
+        return may_address_reader(sentence)
+
 
 # --------------------------------------------------------------------------------------------------------
 # weird
 # --------------------------------------------------------------------------------------------------------
 
 _DISASTER = (
-    r"(?:asteroid|meteor(?:ite)?|comet|solar\s+(?:flare|storm)|coronal\s+mass\s+ejection|supervolcano|"
+    r"(?:asteroid|meteor(?:ite)?|comet|solar\s+(?:flare|storm)|(?:mass\s+)?coronal\s+(?:mass\s+)?ejection|supervolcano|"
     r"volcanic\s+winter|gamma[\s-]ray\s+burst|EMP|electromagnetic\s+pulse|nuclear\s+(?:war|exchange|winter)|pandemic|plague|"
     r"earthquake|ice\s+age|cataclysm|catastrophe|disaster|global\s+blackout)"
 )
@@ -835,8 +935,10 @@ _RESCUE = (
     r"(?:halt|halts|halted|stop|stops|stopped|end|ends|ended|pause|pauses|paused|freeze|freezes|"
     r"set(?:s|ting)?\s+back|delay|delays)\s+(?:all\s+|the\s+)?(?:AI|AGI|capabilities|frontier)\s*(?:development|"
     r"progress|research|labs|training)?|"
+    r"end\w*\s+the\s+(?:compute\s+|AI\s+|arms\s+|capabilities\s+)?race|(?:natural|free|forced)\s+pause|"
+    r"giv\w+\s+us\s+(?:a\s+)?(?:natural\s+|free\s+)?(?:pause|decades?|years|centur(?:y|ies))|"
     r"(?:destroy|destroys|destroyed|wip(?:e|es|ed|ing)\s+out|knock(?:s|ed)?\s+out|fry|fries|fried|"
-    r"take(?:s)?\s+out)\s+(?:all\s+|the\s+|every\s+|most\s+)?(?:world's\s+)?(?:data\s*cent(?:er|re)s|"
+    r"take(?:s)?\s+out)\s+(?:all\s+|the\s+|every\s+|most\s+)?(?:world's\s+)?(?:data\s*cent(?:er|re)s?|"
     r"GPUs?|chips?|fabs|compute|servers|AI\s+labs|AI|AGI|the\s+AI)|"
     r"(?:halt|halts|halted|stop|stops|stopped|end|ends|ended|disrupt|disrupts|cripple|cripples)\s+(?:all\s+)?"
     r"(?:global\s+)?chip\s+(?:manufacturing|production|supply|fabs?)|pause\s+for\s+free|"
@@ -852,6 +954,8 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"\bmessages?\s+(?:sent\s+)?(?:back\s+)?from\s+(?:the\s+|our\s+)?future\b|"
         r"\b(?:from|by|with)\s+(?:our|their|my|your)\s+future\s+selves\b|"
         r"\b(?:come|came|coming|go|going|went|reach(?:es|ing)?|travel\w*)\s+back\s+(?:through|in)\s+time\b|"
+        r"\bwormholes?\b|\bvisit\w*\s+(?:the\s+year\s+)?(?:20[4-9]\d|2[1-9]\d\d|the\s+future|the\s+past)\b|"
+        r"\b(?:to|into)\s+the\s+(?:future|past)\s+(?:and|to)\s+(?:retrieve|copy|bring|fetch|get|steal|learn)\b|"
         r"\b(?:future|20[4-9]\d|2[1-9]\d\d)\s+(?:AGI|ASI|AIs?|superintelligen\w+|civili[sz]ation|humans?)\s+"
         r"(?:sends?|sent|transmits?|transmitted|beams?|communicates?\s+back|reaches?\s+back|warns?\s+us|"
         r"will\s+send|has\s+sent)\b|\bclosed\s+timelike\s+curves?\b|"
@@ -872,14 +976,16 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"overlords?|spacecraft|technology|signals?|will|would|could|might|arrive|arrived|land|landed|contact|"
         r"visit|help|save|intervene|step\s+in)|alien\s+(?:intervention|civili[sz]ations?|species|contact|"
         r"beings|races?|visitors?|spacecraft|technology|overlords?|signal)|UFOs?|flying\s+saucers?|"
-        r"little\s+green\s+men)\b|\b(?:beings|civili[sz]ations?|species|visitors|intelligences?|life)\s+from\s+"
+        r"little\s+green\s+men|ancient\s+aliens|ETs\s+who|(?:who|which)\s+built\s+the\s+pyramids)\b|\b(?:beings|civili[sz]ations?|species|visitors|intelligences?|life)\s+from\s+"
         r"(?:another|other|a\s+distant|a\s+different)\s+(?:star|planet|galax|world)\w*",
         "text",
     ),
     (
         "depends on a convenient catastrophe",
         rf"\b{_DISASTER}\b[^.;]{{0,100}}?\b{_RESCUE}|\b(?:conveniently|luckily|fortunately|happily)\b"
-        rf"[^.;]{{0,60}}?\b{_DISASTER}\b|\b{_DISASTER}\b[^.;]{{0,40}}?\bconveniently\b",
+        rf"[^.;]{{0,60}}?\b{_DISASTER}\b|\b{_DISASTER}\b[^.;]{{0,40}}?\bconveniently\b|"
+        r"\b(?:count(?:ing)?\s+on|rely(?:ing)?\s+on|hop(?:e|ing)\s+for|wait(?:ing)?\s+for|pray(?:ing)?\s+for|"
+        rf"bet(?:ting)?\s+on)\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,2}}?{_DISASTER}\b",
         "text",
     ),
     (
@@ -904,7 +1010,10 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:the\s+)?(?:simulators?|programmers|admins?|operators?|gods?|beings?|entities|whoever\s+is|those|"
         r"someone)\s+(?:of|running|who\s+(?:is\s+|are\s+)?(?:runs?|running)|simulating)\s+"
         r"(?:our|this)\s+(?:universe|reality|world|simulation)\b|\bsimulation\s+hypothesis\b|"
-        r"\boutside\s+(?:of\s+)?(?:the|our)\s+simulation\b|\bglitch(?:es)?\s+in\s+(?:reality|the\s+matrix)\b",
+        r"\boutside\s+(?:of\s+)?(?:the|our)\s+simulation\b|"
+        r"\b(?:signal|contact|petition|ask|message|appeal\s+to|pray\s+to|beg)\s+(?:to\s+)?(?:the|our)\s+"
+        r"simulators?\b|\b(?:we|humanity|our\s+world|our\s+universe|everyone)\s+(?:are|is)\s+(?:probably\s+|"
+        r"likely\s+|almost\s+certainly\s+|all\s+)?(?:being\s+)?simulated\b|\bglitch(?:es)?\s+in\s+(?:reality|the\s+matrix)\b",
         "text",
     ),
     (
@@ -914,15 +1023,16 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"runes?|incantations?)|cast(?:s|ing)?\s+(?:a\s+|an\s+)?(?:\w+\s+)?spells?|psychics?|mediums?\s+(?:can|will|who|could)|sorcer\w+|witchcraft|wizardry|astrolog\w+|"
         r"horoscopes?|tarot|pray(?:s|ing)?\s+(?:hard|that|for\s+(?:a|the|an)|to\s+god)|ouija|s[ée]ances?|reincarnat\w+|supernatural|paranormal|angels?\s+(?:will|who|"
         r"guide|protect)|prayer\s+(?:will|to\s+align)|faster[-\s]than[-\s]light|perpetual\s+motion|"
-        r"roko's\s+basilisk|basilisk)\b",
+        r"roko's\s+basilisk|basilisk|spiritual\s+energy|chakras?|energy\s+healing|crystal\s+healing|"
+        r"(?:perform|hold|conduct)\w*\s+(?:a\s+)?rituals?|rituals?\s+to\s+(?:ward|protect|bless|summon|bind))\b",
         "text",
     ),
 ]
 
 _WEIRD = _compile(_WEIRD_PATTERNS)
 
-WEIRD_THRESHOLD = 0.55
-WEIRD_MARGIN = 0.05
+WEIRD_THRESHOLD = 0.50
+WEIRD_MARGIN = 0.08
 
 
 class WeirdScreen(_LayeredScreen):
@@ -944,6 +1054,9 @@ class WeirdScreen(_LayeredScreen):
         bank: ExemplarBank | None = None,
     ) -> None:
         super().__init__(embedder, patterns=_WEIRD, threshold=threshold, margin=margin, bank=bank)
+
+    def eligible(self, sentence: str) -> bool:
+        return premise_may_be_asserted(sentence)
 
 
 _weird_screens: weakref.WeakKeyDictionary[object, WeirdScreen] = weakref.WeakKeyDictionary()

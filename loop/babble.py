@@ -65,7 +65,7 @@ def make_runner(services: Services, config: SessionConfig, on_event: EventSink =
     personas = [registry.get(p) for p in config.personas]
     if config.cross_critic and config.cross_critic != "auto":
         registry.get(config.cross_critic)  # fail early on an unknown name
-    return SessionRunner(
+    runner = SessionRunner(
         config=config,
         personas=personas,
         all_personas=registry.all(),
@@ -78,6 +78,9 @@ def make_runner(services: Services, config: SessionConfig, on_event: EventSink =
         retrieval=services.settings.retrieval,
         on_event=on_event,
     )
+    for client in {id(runner.babble_model): runner.babble_model, id(runner.critic_model): runner.critic_model}.values():
+        client.on_retry = lambda message: runner.note_retry(message)
+    return runner
 
 
 def run_session(runner: SessionRunner, *, handle_signals: bool = True) -> RunOutcome:

@@ -123,6 +123,7 @@ class SessionRunner:
         self._screens = TextScreens(embedder)
         self._started = clock()
         self._days_run = 0
+        self._retries = 0
         self._paused: set[str] = set()
         self._stopped: dict[str, str] = {}
 
@@ -175,6 +176,11 @@ class SessionRunner:
                 "awaiting-review",
             )
         return None
+
+    def note_retry(self, message: str) -> None:
+        """A model or network fault that the retry policy is handling: recorded as an event."""
+        self._retries += 1
+        self._event("retry", message=message)
 
     def request_stop(self, reason: str, status: SessionStatus = "interrupted") -> None:
         """Finish the days in progress, then stop (the first Ctrl-C or SIGTERM)."""

@@ -149,8 +149,12 @@ class ModelClient:
         on_usage: Callable[[Usage], None] | None = None,
         on_retry: Callable[[str], None] | None = None,
         context_window: int = 4096,
+        legacy_max_tokens: bool = False,
     ) -> None:
         self.chat_model = chat_model
+        # Servers such as llama.cpp's read `max_tokens` and ignore the newer `max_completion_tokens`
+        # that the OpenAI client sends; for them the limit also goes in the body under the old name.
+        self.legacy_max_tokens = legacy_max_tokens
         self.name = name
         self.base_url = base_url
         self.max_tokens = max_tokens
@@ -186,8 +190,14 @@ class ModelClient:
             return None
         return ProviderError(f"model {self.name} does not take response_format {fmt.get('type')}: {exc}")
 
+    def _limits(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.legacy_max_tokens and "max_tokens" in kwargs:
+            return {**kwargs, "extra_body": {"max_tokens": kwargs["max_tokens"]}}
+        return kwargs
+
     def _invoke(self, messages: Sequence[Message], **kwargs: Any) -> Any:
         lc_messages = _to_messages(messages)
+        kwargs = self._limits(kwargs)
 
         def call() -> Any:
             try:
@@ -208,6 +218,7 @@ class ModelClient:
 
     async def _ainvoke(self, messages: Sequence[Message], **kwargs: Any) -> Any:
         lc_messages = _to_messages(messages)
+        kwargs = self._limits(kwargs)
 
         async def call() -> Any:
             try:

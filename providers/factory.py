@@ -81,6 +81,7 @@ def build_model_client(settings: Settings, role: str = "babble", chat_model: Any
         policy=RetryPolicy(r.attempts, r.initial_s, r.max_wait_s),
         modes=ModeMemory(settings.home / MODES_FILE),
         context_window=ms.n_ctx if ms.provider == "local" else 16384,
+        legacy_max_tokens=ms.provider == "openai" and ms.base_url is not None,
     )
 
 

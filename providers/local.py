@@ -77,6 +77,7 @@ class ChatLlamaCpp(BaseChatModel):
     repeat_penalty: float = 1.15
     model_config = ConfigDict(arbitrary_types_allowed=True)
     _llama: Any = PrivateAttr(default=None)
+    _calls: int = PrivateAttr(default=0)
 
     @property
     def _llm_type(self) -> str:
@@ -101,6 +102,10 @@ class ChatLlamaCpp(BaseChatModel):
         payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
         llama = self.llama()
         with _LLAMA_LOCK:
+            # A fresh seed per call (reproducible from the base seed): the same prompt on the next
+            # day must not give the same sample again.
+            self._calls += 1
+            seed = kwargs.get("seed", self.seed + self._calls)
             reply = llama.create_chat_completion(
                 messages=payload,
                 temperature=kwargs.get("temperature", self.temperature),
@@ -108,7 +113,7 @@ class ChatLlamaCpp(BaseChatModel):
                 response_format=_to_llama_format(kwargs.get("response_format")),
                 stop=stop,
                 repeat_penalty=self.repeat_penalty,
-                seed=kwargs.get("seed", self.seed),
+                seed=seed,
             )
         choice = reply["choices"][0]
         usage = reply.get("usage") or {}

@@ -31,16 +31,19 @@ RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 class RetryPolicy:
     """Exponential backoff with full jitter and a cap; a server's Retry-After wins when it is given."""
 
-    def __init__(self, attempts: int = 5, initial_s: float = 1.0, max_wait_s: float = 30.0) -> None:
+    def __init__(
+        self, attempts: int = 5, initial_s: float = 1.0, max_wait_s: float = 30.0, retry_after_cap_s: float = 300.0
+    ) -> None:
         self.attempts = attempts
         self.initial_s = initial_s
         self.max_wait_s = max_wait_s
+        self.retry_after_cap_s = retry_after_cap_s  # a server asking for more than this is not waited on
 
     def wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         after = retry_after_seconds(exc) if exc else None
         if after is not None:
-            return min(after, self.max_wait_s)
+            return min(after, self.retry_after_cap_s)
         ceiling = min(self.max_wait_s, self.initial_s * 2 ** (state.attempt_number - 1))
         return random.uniform(ceiling / 2, ceiling)
 

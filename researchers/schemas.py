@@ -22,11 +22,11 @@ class BabbleOutput(BaseModel):
 
 @lru_cache(maxsize=16)
 def babble_schema(k: int) -> type[BabbleOutput]:
-    """BabbleOutput asking for at most k ideas, so the decoder stops after k."""
+    """BabbleOutput asking for exactly k ideas: a grammar-constrained decoder then cannot stop at one."""
     return create_model(  # type: ignore[no-any-return]
         "BabbleOutput",
         __base__=BabbleOutput,
-        ideas=(list[IdeaDraft], Field(min_length=1, max_length=k)),
+        ideas=(list[IdeaDraft], Field(min_length=k, max_length=k)),
     )
 
 

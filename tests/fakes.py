@@ -99,3 +99,102 @@ class HashEmbedder:
             v[0] = 1.0
             return v
         return [x / norm for x in v]
+
+
+# -- a scripted researcher: valid replies for every prompt the loop sends --------------------------
+
+_NAME = re.compile(r"You are ([^,\n]+), an AI-alignment researcher")
+
+
+def _schema_props(kwargs: dict[str, Any]) -> set[str]:
+    fmt = kwargs.get("response_format") or {}
+    schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+    return set((schema.get("properties") or {}).keys())
+
+
+class ScriptedResearcher:
+    """A responder for FakeChatModel that plays every role of the loop with valid JSON.
+
+    Ideas are numbered per persona so runs are deterministic whatever order personas interleave in.
+    `scores(persona, n)` decides the critic's rubric; `idea_text(persona, n)` the idea's words.
+    """
+
+    def __init__(
+        self,
+        *,
+        ideas_per_call: int = 2,
+        scores: Callable[[str, int], int] | None = None,
+        idea_text: Callable[[str, int], tuple[str, str]] | None = None,
+        builds_on: Callable[[str, str], list[str]] | None = None,
+        by_prompt: bool = False,
+    ) -> None:
+        self.ideas_per_call = ideas_per_call
+        self.scores = scores or (lambda persona, n: 7)
+        self.idea_text = idea_text or self._default_text
+        self.builds_on = builds_on or (lambda persona, prompt: re.findall(r"\[(N\d+)\]", prompt)[:1])
+        self.by_prompt = by_prompt  # number ideas by a hash of the prompt: identical across restarts
+        self.counters: dict[str, int] = {}
+        self.prompts: dict[str, list[str]] = {}  # persona -> babble prompts, in order
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _default_text(persona: str, n: int) -> tuple[str, str]:
+        topics = ["probing", "debate", "monitoring", "abstractions", "ablations", "honeypots", "oversight",
+                  "steering", "evaluations", "sandbagging", "circuits", "reward models"]
+        topic = topics[(n + len(persona)) % len(topics)]
+        title = f"{persona} study {n} of {topic}"
+        summary = (f"{persona} proposes experiment number {n} on {topic} with small transformer models, "
+                   f"measuring how {topic} changes under distribution shift {n * 7 % 13}.")
+        return title, summary
+
+    def __call__(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
+        import json
+
+        system = str(messages[0].content)
+        prompt = str(messages[-1].content)
+        match = _NAME.search(system)
+        persona = match.group(1).strip() if match else "someone"
+        props = _schema_props(kwargs)
+        if "ideas" in props:
+            with self._lock:
+                self.prompts.setdefault(persona, []).append(prompt)
+                ideas = []
+                base = int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 10 if self.by_prompt else None
+                for k in range(self.ideas_per_call):
+                    if base is not None:
+                        n = base + k
+                    else:
+                        n = self.counters.get(persona, 0) + 1
+                        self.counters[persona] = n
+                    title, summary = self.idea_text(persona, n)
+                    ideas.append({"title": title, "summary": summary,
+                                  "rationale": f"It tests a claim {persona} cares about.",
+                                  "builds_on": self.builds_on(persona, prompt)})
+            return json.dumps({"thinking": f"{persona} thinks about the notebook.", "ideas": ideas})
+        if "reasoning" in props:
+            title = re.search(r"Title: (.*)", prompt)
+            n = int(m.group(1)) if title and (m := re.search(r"study (\d+)", title.group(1))) else 0
+            author = re.search(r"The idea, by (.*?):", prompt)
+            s = self.scores(author.group(1) if author and author.group(1) != "you" else persona, n)
+            return json.dumps({"reasoning": f"{persona} weighs it carefully.", "novelty": s, "feasibility": s,
+                               "relevance": s, "clarity": s, "weakest_point": "the sample is small"})
+        if "tried" in props:
+            return json.dumps({"tried": f"{persona} tried some ideas.", "failed": "some failed the critique.",
+                               "next": "try a sharper variant."})
+        if "title" in props:  # a revision
+            title = re.search(r"Title: (.*)", prompt)
+            base = title.group(1) if title else "idea"
+            return json.dumps({"title": f"{base} (revised)", "summary": f"A sharper version of {base} with controls.",
+                               "rationale": "answers the critique", "builds_on": []})
+        if "word" in props:
+            return json.dumps({"word": "hello"})
+        return "plain reply"
+
+
+def make_services(home: Any, model: BaseChatModel, embedder: Any = None, **flags: Any) -> Any:
+    """Services wired with fakes at the model boundary and real stores in `home`."""
+    from core.settings import load_settings
+    from loop.services import Services
+
+    settings = load_settings(home, **flags)
+    return Services(settings, chat_model=model, embedder=embedder or HashEmbedder())

@@ -1,0 +1,177 @@
+"""`groundhog critique`: the screens and the critic on ideas from a JSONL file, outside any session."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from commands import common
+from commands.common import HomeOpt, JsonOpt, console, esc
+
+if TYPE_CHECKING:
+    from critique.batch import InputIdea, Reviewed
+    from loop.services import Services
+    from researchers.personas import Persona
+
+
+def _critic_flags(
+    home: Path | None, provider: str | None, model: str | None, base_url: str | None
+) -> dict[str, Any]:
+    """The model flags apply to whichever model critiques: the configured critic, else the babble model.
+    Flags left out keep the configured values."""
+    flags = {"provider": provider, "model": model, "base_url": base_url}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if not given:
+        return {}
+    from pydantic import ValidationError
+
+    from core.errors import BadInput
+    from core.settings import ModelSettings, load_settings
+
+    current = load_settings(home).critic_model
+    if "provider" in given and given["provider"] != current.provider:
+        current = ModelSettings(api_key_env=current.api_key_env)  # another provider: its own defaults
+    try:
+        merged = ModelSettings.model_validate({**current.model_dump(), **given})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise BadInput(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from exc
+    return {"critic": merged.model_dump()}
+
+
+def critique(
+    file: Annotated[str, typer.Argument(help="JSONL file of ideas, one object per line; '-' reads stdin.")],
+    voice: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Critique in this persona's voice. Default: the line's `persona` field when it names "
+            "a known persona, else oversight-researcher.",
+            show_default=False,
+        ),
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option("--record", help="Add the ideas and their critiques to the log (session 'critique')."),
+    ] = False,
+    no_critic: Annotated[
+        bool, typer.Option("--no-critic", help="Run the screens only; no chat model is loaded.")
+    ] = False,
+    duplicate_threshold: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01, max=1.0, help="Similarity to an earlier idea that flags a duplicate (default 0.8)."
+        ),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="local (embedded, offline) or openai (any compatible endpoint).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (openai) or GGUF path (local).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")
+    ] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the screens and the critic on ideas from a JSONL file, against the log in --home.
+
+    Each line is {"id": ..., "title": ..., "summary": ...} (other fields allowed: rationale, persona).
+    Every line is checked before anything runs. The duplicate screen compares each idea with every idea
+    in the log (all sessions and personas) and with the earlier lines of the input. There are no
+    revision rounds: a failing idea is reported, not rewritten. Nothing is written to the log unless
+    --record is given. With --json, prints one JSON object per input line, in input order.
+    """
+    from critique.batch import DEFAULT_VOICE, BatchCritique, read_ideas
+    from critique.critic import Thresholds
+
+    items = read_ideas(file)  # bad input fails here, before any model or store is opened
+    flags: dict[str, Any] = {"critique": {"duplicate_threshold": duplicate_threshold}}
+    if not no_critic:
+        flags.update(_critic_flags(home, provider, model, base_url))
+    svc = common.services(home, **flags)
+    try:
+        fixed = svc.personas.get(voice) if voice else None
+        fallback = fixed or svc.personas.get(DEFAULT_VOICE)
+        voices = _VoicePicker(svc, fixed, fallback)
+        if not items:
+            _render([], as_json, file)
+            return
+        batch = BatchCritique(
+            log=svc.log,
+            embedder=svc.embedder,
+            critic_model=None if no_critic else svc.critic_model,
+            thresholds=Thresholds.model_validate(svc.settings.thresholds()),
+            duplicate_threshold=svc.settings.critique.duplicate_threshold,
+        )
+        reviewed = batch.run(items, voices)
+        if record:
+            batch.record(reviewed)
+    finally:
+        svc.close()
+    _render(reviewed, as_json, file)
+    if record and not as_json:
+        console().print(f"Recorded {len(reviewed)} idea(s) in the log (session 'critique').")
+
+
+class _VoicePicker:
+    """Whose voice critiques a line, and whose idea it is: `--as`, else the line's known persona,
+    else the default voice. An unknown `persona` field is no error: the line may come from elsewhere."""
+
+    def __init__(self, svc: Services, fixed: Persona | None, fallback: Persona) -> None:
+        self._svc = svc
+        self._fixed = fixed
+        self._fallback = fallback
+        self._known: dict[str, Persona | None] = {}
+
+    def _lookup(self, name: str) -> Persona | None:
+        from core.errors import BadInput
+
+        if not name.strip():
+            return None
+        if name not in self._known:
+            try:
+                self._known[name] = self._svc.personas.get(name)
+            except BadInput:
+                self._known[name] = None
+        return self._known[name]
+
+    def __call__(self, item: InputIdea) -> tuple[Persona, Persona | None]:
+        author = self._lookup(item.spec.persona)
+        return self._fixed or author or self._fallback, author
+
+
+def _render(reviewed: list[Reviewed], as_json: bool, file: str) -> None:
+    if as_json:
+        for r in reviewed:
+            sys.stdout.write(json.dumps(r.as_json(), ensure_ascii=False) + "\n")
+        return
+    out = console()
+    if not reviewed:
+        out.print(f"No ideas in {esc(file)}.")
+        return
+    from rich.table import Table
+
+    table = Table(show_lines=True)
+    for col in ("id", "verdict", "flags", "scores (n/f/r/c)", "why"):
+        table.add_column(col)
+    for r in reviewed:
+        res = r.result
+        verdict = "[green]pass[/green]" if res.verdict == "pass" else "[red]fail[/red]"
+        s = res.scores
+        scores = f"{s.novelty}/{s.feasibility}/{s.relevance}/{s.clarity}" if s else "-"
+        if res.flags:
+            why = "\n".join(f"{f.name}: {f.reason}" for f in res.flags)
+        else:
+            why = res.reasoning + (f"\nWeakest point: {res.weakest_point}" if res.weakest_point else "")
+        table.add_row(
+            esc(r.given_id),
+            verdict,
+            esc(", ".join(f.name for f in res.flags) or "-"),
+            scores,
+            esc(why.strip() or "passed the screens (critic not run)"),
+        )
+    out.print(table)

@@ -1,0 +1,281 @@
+"""`groundhog queue list|show|decide|export|stats` and the interactive `groundhog review`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+
+if TYPE_CHECKING:
+    from loop.services import Services
+    from review.stats import GroupStats, ScoreMeans
+
+app = sub_app("The review queue: ideas that survived the critique, waiting for a human decision.")
+
+STATUSES = "pending|accepted|rejected|deferred"
+NO_PAIRS = "n/a (no decided pairs yet)"
+
+StatusOpt = Annotated[str | None, typer.Option("--status", help=f"Only ideas in this status: {STATUSES}.")]
+SessionOpt = Annotated[str | None, typer.Option("--session", help="Only ideas from this session.")]
+PersonaOpt = Annotated[str | None, typer.Option("--persona", help="Only this persona's ideas (id or name).")]
+IdArg = Annotated[str, typer.Argument(help="Idea id, or a unique prefix of at least 4 characters.")]
+
+
+def _check_status(status: str | None) -> str | None:
+    from core.errors import BadInput
+    from core.records import QUEUE_STATUSES
+
+    if status is not None and status not in QUEUE_STATUSES:
+        raise BadInput(f"--status: unknown status '{status}' (choose from {', '.join(QUEUE_STATUSES)})")
+    return status
+
+
+def _persona_id(svc: Services, name: str | None) -> str | None:
+    """A persona id from an id or display name; an unknown name is kept (its persona may be gone)."""
+    if name is None:
+        return None
+    from core.errors import BadInput
+
+    try:
+        return svc.personas.get(name).id
+    except BadInput:
+        return name.strip()
+
+
+def _mean(item: Any) -> str:
+    scores = item.critique.scores
+    return f"{scores.mean:.2f}" if scores is not None else "-"
+
+
+@app.command("list")
+def list_(
+    status: StatusOpt = None,
+    session: SessionOpt = None,
+    persona: PersonaOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=0, help="Show at most this many.")] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List queued ideas, best first (rubric and novelty), ties oldest first."""
+    from review.export import to_record
+
+    _check_status(status)
+    svc = services(home)
+    try:
+        items = svc.queue.list(status=status, session=session, persona=_persona_id(svc, persona), limit=limit)
+    finally:
+        svc.close()
+    if as_json:
+        print_json([to_record(item) for item in items])
+        return
+    if not items:
+        console().print("No queued ideas match." if (status or session or persona) else "The queue is empty.")
+        return
+    from rich.table import Table
+
+    table = Table(title="review queue")
+    for col in ("id", "rank", "mean", "status", "persona", "session/day"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("title", ratio=1)
+    for item in items:
+        idea = item.idea
+        table.add_row(
+            item.id,
+            f"{item.rank_score:.3f}",
+            _mean(item),
+            item.status,
+            esc(idea.persona),
+            f"{esc(idea.session or '-')}/{idea.day}",
+            esc(" ".join(idea.title.split())),
+        )
+    console().print(table)
+
+
+@app.command()
+def show(idea_id: IdArg, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Show one queued idea in full: text, scores, the critic's reasoning, provenance ids."""
+    from review.export import to_record
+    from review.screen import render_item
+
+    svc = services(home)
+    try:
+        item = svc.queue.get(idea_id)
+    finally:
+        svc.close()
+    if as_json:
+        print_json(to_record(item))
+        return
+    render_item(console(), item)
+
+
+@app.command()
+def decide(
+    idea_id: IdArg,
+    decision: Annotated[str, typer.Argument(help="accept, reject or defer.")],
+    note: Annotated[str, typer.Option("--note", help="Why: the persona reads it the next morning.")] = "",
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide one idea. The decision and its note go into the persona's log as feedback."""
+    from review.export import to_record
+    from review.feedback import decision_status, record_decision
+
+    decision_status(decision)  # a bad word fails before anything is opened
+    svc = services(home)
+    try:
+        item = svc.queue.get(idea_id)  # an unknown id fails before the log is opened
+        decided = record_decision(svc.queue, svc.log, item.id, decision, note)
+    finally:
+        svc.close()
+    if as_json:
+        print_json(to_record(decided))
+        return
+    said = f" with note: {esc(note)}" if note else ""
+    console().print(f"{decided.status} {decided.id} '{esc(' '.join(decided.idea.title.split()))}'{said}")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """A temporary file in the same folder, then a rename: a reader never sees half an export."""
+    from core.errors import BadInput
+
+    folder = path.parent
+    if not folder.is_dir():
+        raise BadInput(f"-o: folder {folder} does not exist")
+    if path.is_dir():
+        raise BadInput(f"-o: {path} is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise BadInput(f"-o: cannot write in {folder}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md (a morning report), json or jsonl.")] = "md",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file (else stdout).")] = None,
+    status: StatusOpt = None,
+    session: SessionOpt = None,
+    persona: PersonaOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Export queued ideas, best first; model text is escaped in Markdown."""
+    from core.errors import BadInput
+    from review.export import FORMATS
+    from review.export import export as render
+
+    if fmt not in FORMATS:
+        raise BadInput(f"--format: unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    _check_status(status)
+    svc = services(home)
+    try:
+        items = svc.queue.list(status=status, session=session, persona=_persona_id(svc, persona))
+    finally:
+        svc.close()
+    text = render(items, fmt)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    _write_atomic(output, text)
+    typer.echo(f"wrote {len(items)} ideas to {output}", err=True)
+
+
+def _means(means: ScoreMeans) -> str:
+    return "-" if means.mean is None else f"{means.mean:.2f} (n={means.count})"
+
+
+def _agreement(group: GroupStats) -> str:
+    a = group.agreement
+    if a.agreement is None:
+        return NO_PAIRS
+    return f"{a.agreement:.2f} over {a.pairs} pairs (tau {a.tau:+.2f})"
+
+
+@app.command()
+def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts, the critic's mean scores for accepted vs rejected ideas, and critic-human agreement."""
+    from review.stats import queue_stats
+
+    svc = services(home)
+    try:
+        result = queue_stats(svc.queue.list())
+    finally:
+        svc.close()
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    table = Table(title="review queue")
+    for col in ("persona", "queued", "pending", "accepted", "rejected", "deferred",
+                "critic mean: accepted", "critic mean: rejected", "critic-human agreement"):
+        table.add_column(col)
+    groups = [(esc(p), g) for p, g in result.personas.items()] + [("[bold]overall[/bold]", result.overall)]
+    for name, g in groups:
+        c = g.counts
+        table.add_row(
+            name, str(c.queued), str(c.pending), str(c.accepted), str(c.rejected), str(c.deferred),
+            _means(g.accepted_scores), _means(g.rejected_scores), _agreement(g),
+        )
+    out = console()
+    out.print(table)
+    out.print(
+        "Agreement: of every (accepted, rejected) pair, the share the critic ranked the accepted one higher "
+        "(ties count half); 0.5 is chance."
+    )
+
+
+def _read_line(prompt: str) -> str | None:
+    """One line from stdin, or None at the end of input or on Ctrl-C / Ctrl-D."""
+    try:
+        line = input(prompt)
+    except (EOFError, KeyboardInterrupt):
+        typer.echo("")
+        return None
+    if not sys.stdin.isatty():
+        typer.echo(line)  # piped keys show in the transcript, as typed ones do on a terminal
+    return line
+
+
+def review(
+    session: SessionOpt = None,
+    persona: PersonaOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Review queued ideas one at a time, best first (pending, then deferred ones).
+
+    Keys, each followed by Enter: a accept, r reject, d defer, n note, s skip, p provenance (the log
+    entries the idea builds on), q quit. 'r too vague' rejects with that note. Each decision is saved
+    as it is made and written into the persona's log, so quitting half-way loses nothing. For scripts,
+    use `groundhog queue decide`.
+    """
+    from review.feedback import record_decision
+    from review.screen import ReviewScreen, review_items
+
+    svc = services(home)
+    try:
+        items = review_items(svc.queue, session=session, persona=_persona_id(svc, persona))
+        screen = ReviewScreen(
+            items,
+            decide=lambda idea_id, word, note: record_decision(svc.queue, svc.log, idea_id, word, note),
+            lookup=lambda ids: svc.log.get_many(ids),
+            read=_read_line,
+            console=console(),
+        )
+        screen.run()
+    finally:
+        svc.close()

@@ -1,0 +1,55 @@
+"""A session in a child process, with the fake model, for crash tests.
+
+usage: session_child.py HOME new|resume [KILL_AT_COMMIT]
+KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's entries are in Chroma and
+before the SQLite transaction that commits the day (the window between the two stores).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
+
+from fakes import FakeChatModel, ScriptedResearcher, make_services  # noqa: E402
+
+from loop.babble import make_runner, new_config, run_session  # noqa: E402
+from loop.sessions import SessionStore  # noqa: E402
+
+PERSONAS = ["doomimir", "simplicia"]
+DEPTH = 4
+
+
+def main() -> None:
+    home, mode = Path(sys.argv[1]), sys.argv[2]
+    kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    script = ScriptedResearcher(by_prompt=True, scores=lambda persona, n: 8 if n % 3 else 2)
+    svc = make_services(home, FakeChatModel.with_responder(script), loop={"depth": DEPTH, "ideas_per_day": 2})
+    store = SessionStore(svc.db)
+    if mode == "new":
+        config = new_config(svc.settings, PERSONAS, session="crash", present=date(2026, 11, 23))
+        store.create(config)
+    else:
+        config = store.get("crash").config
+    if kill_at:
+        original = SessionStore.commit_day
+        count = {"n": 0}
+
+        def commit_then_maybe_die(self: SessionStore, **kwargs: object) -> None:
+            count["n"] += 1
+            if count["n"] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            original(self, **kwargs)  # type: ignore[arg-type]
+
+        SessionStore.commit_day = commit_then_maybe_die  # type: ignore[method-assign]
+    outcome = run_session(make_runner(svc, config), handle_signals=True)
+    print(outcome.status, outcome.reason, flush=True)
+
+
+if __name__ == "__main__":
+    main()

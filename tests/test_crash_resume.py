@@ -1,0 +1,85 @@
+"""Kill a session at random moments (SIGKILL), resume it, and compare with an uninterrupted run."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHILD = Path(__file__).with_name("session_child.py")
+
+
+def _run(home: Path, mode: str, kill_at: int = 0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHILD), str(home), mode, str(kill_at)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """The log (id -> persona, kind, day, text, verdict) and the queue (id -> title, status, scores)."""
+    from fakes import HashEmbedder
+
+    from core.db import open_db
+    from memory.store import LogStore, open_chroma
+    from review.queue import ReviewQueue
+
+    log = LogStore(open_chroma(home), HashEmbedder())
+    entries = {e.id: (e.persona, e.kind, e.day, e.text, e.meta.get("verdict")) for e in log.entries()}
+    conn = open_db(home / "groundhog.db")
+    try:
+        queue = {
+            q.idea.id: (q.idea.title, q.status, q.critique.scores.model_dump() if q.critique.scores else None)
+            for q in ReviewQueue(conn).list()
+        }
+        days = conn.execute("SELECT persona, day, status FROM days ORDER BY persona, day").fetchall()
+        assert [tuple(d) for d in days] == [(p, d, "done") for p in ("doomimir", "simplicia") for d in range(1, 5)]
+    finally:
+        conn.close()
+    return entries, queue
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    home = tmp_path_factory.mktemp("reference")
+    done = _run(home, "new")
+    assert done.returncode == 0 and done.stdout.startswith("completed"), done.stderr
+    return _snapshot(home)
+
+
+@pytest.mark.parametrize("kill_at", [1, 3, 6, 8])
+def test_kill_between_chroma_upsert_and_sqlite_commit_then_resume(
+    tmp_path: Path, reference: tuple[dict, dict], kill_at: int
+) -> None:
+    home = tmp_path / "home"
+    first = _run(home, "new", kill_at)
+    assert first.returncode == -9, first.stderr
+    second = _run(home, "resume")
+    assert second.returncode == 0 and second.stdout.startswith("completed"), second.stderr
+    assert _snapshot(home) == reference
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_sigkill_at_a_random_moment_then_resume(tmp_path: Path, reference: tuple[dict, dict], trial: int) -> None:
+    home = tmp_path / "home"
+    rng = random.Random(trial)
+    proc = subprocess.Popen(
+        [sys.executable, str(CHILD), str(home), "new"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(rng.uniform(0.5, 6.0))
+    proc.kill()
+    proc.communicate()
+    mode = "resume" if (home / "groundhog.db").exists() else "new"
+    for _ in range(2):  # a kill before the session row was written leaves nothing to resume
+        done = _run(home, mode)
+        if done.returncode == 0:
+            break
+        mode = "new"
+    assert done.returncode == 0 and done.stdout.startswith("completed"), done.stderr
+    assert _snapshot(home) == reference
