@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from commands import babble, basics, critique, personas, queue
+from commands import babble, basics, critique, personas, queue, tune
 from commands.common import GroundhogGroup
 
 HELP = """Simulated alignment researchers on a groundhog-day loop.
@@ -41,6 +41,7 @@ app.add_typer(personas.app, name="personas")
 app.command()(babble.babble)
 app.add_typer(babble.sessions_app, name="sessions")
 app.add_typer(basics.log_app, name="log")
+app.command()(tune.tune)
 app.command()(critique.critique)
 app.add_typer(queue.app, name="queue")
 app.command()(queue.review)

@@ -78,22 +78,18 @@ def list_(
         console().print("No queued ideas match." if (status or session or persona) else "The queue is empty.")
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="review queue")
-    for col in ("id", "rank", "mean", "status", "persona", "session/day"):
+    for col in ("id", "rank", "status"):
         table.add_column(col, no_wrap=True)
-    table.add_column("title", ratio=1)
+    table.add_column("idea", ratio=1)
     for item in items:
         idea = item.idea
-        table.add_row(
-            item.id,
-            f"{item.rank_score:.3f}",
-            _mean(item),
-            item.status,
-            esc(idea.persona),
-            f"{esc(idea.session or '-')}/{idea.day}",
-            esc(" ".join(idea.title.split())),
-        )
+        where = f"{idea.persona} · {idea.session or '-'} day {idea.day} · mean {_mean(item)}"
+        cell = Text(" ".join(idea.title.split()) or "(untitled)")
+        cell.append("\n" + where, style="dim")
+        table.add_row(item.id, f"{item.rank_score:.3f}", item.status, cell)
     console().print(table)
 
 
@@ -220,22 +216,24 @@ def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         return
     from rich.table import Table
 
-    table = Table(title="review queue")
-    for col in ("persona", "queued", "pending", "accepted", "rejected", "deferred",
-                "critic mean: accepted", "critic mean: rejected", "critic-human agreement"):
-        table.add_column(col)
     groups = [(esc(p), g) for p, g in result.personas.items()] + [("[bold]overall[/bold]", result.overall)]
+    decisions = Table(title="decisions")
+    for col in ("persona", "queued", "pending", "accepted", "rejected", "deferred"):
+        decisions.add_column(col, justify="left" if col == "persona" else "right")
+    critic = Table(title="critic vs human")
+    for col in ("persona", "critic mean, accepted", "critic mean, rejected"):
+        critic.add_column(col)
+    critic.add_column("agreement", no_wrap=True)
     for name, g in groups:
         c = g.counts
-        table.add_row(
-            name, str(c.queued), str(c.pending), str(c.accepted), str(c.rejected), str(c.deferred),
-            _means(g.accepted_scores), _means(g.rejected_scores), _agreement(g),
-        )
+        decisions.add_row(name, *(str(n) for n in (c.queued, c.pending, c.accepted, c.rejected, c.deferred)))
+        critic.add_row(name, _means(g.accepted_scores), _means(g.rejected_scores), _agreement(g))
     out = console()
-    out.print(table)
+    out.print(decisions)
+    out.print(critic)
     out.print(
-        "Agreement: of every (accepted, rejected) pair, the share the critic ranked the accepted one higher "
-        "(ties count half); 0.5 is chance."
+        "Agreement: of every (accepted, rejected) pair of ideas, the share the critic ranked the accepted "
+        "one higher (ties count half); 0.5 is chance."
     )
 
 

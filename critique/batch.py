@@ -182,6 +182,7 @@ class BatchCritique:
     ) -> None:
         self.log = log
         self.present = present or today()
+        self._own: set[str] = set()
         self.critic_on = critic_model is not None
         model = critic_model if critic_model is not None else cast("ModelClient", _CriticOff())
         self.stage = CritiqueStage(
@@ -196,8 +197,16 @@ class BatchCritique:
         )
 
     def _nearest(self, vector: Sequence[float]) -> list[tuple[str, str, float]]:
-        hits = self.log.nearest(vector, k=NEIGHBOURS, kind="idea")
-        return [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in hits]
+        """Earlier ideas in the log, leaving out this input's own lines as recorded by an earlier run:
+        critiquing a file again gives the same answers (its earlier lines are still checked, in memory).
+        Hits come best first, so the search widens only until one survives that filter."""
+        k = NEIGHBOURS
+        while True:
+            hits = self.log.nearest(vector, k=k, kind="idea")
+            kept = [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in hits if e.id not in self._own]
+            if kept or len(hits) < k:
+                return kept
+            k *= 4
 
     def idea(self, item: InputIdea, author: Persona | None) -> Idea:
         s = item.spec
@@ -228,6 +237,8 @@ class BatchCritique:
         voice_for: Callable[[InputIdea], tuple[Persona, Persona | None]],
     ) -> list[Reviewed]:
         """Review in input order, one at a time, so a later line is checked against the earlier ones."""
+
+        self._own = {log_id(item.spec.id) for item in items}
 
         async def main() -> list[Reviewed]:
             out = []

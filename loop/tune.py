@@ -375,8 +375,7 @@ def recommend(
         return Recommendation(
             depth=1,
             cause="no-survivors",
-            reason=f"no day of {last} bought a unique survivor: more days do not pay with this model and this critic"[:0]
-
+            reason=f"none of {last} days bought a unique survivor: more days do not pay with this model",
             drift_day=drift_day,
             drift_persona=drift_persona,
         )
@@ -386,33 +385,39 @@ def recommend(
     if plateau_day is not None:
         at = next(d for d in rated if d.day == plateau_day)
         plateau_words = (
-            f"from day {plateau_day} on, new unique survivors per 1k tokens stay below {frac} of day {base.day}'s "
-            f"({at.survivors_per_1k_tokens:g} on day {plateau_day} vs {base_rate:g})"
+            f"from day {plateau_day} on, new unique survivors per 1k tokens stay below {frac} of "
+            f"day {base.day}'s ({at.survivors_per_1k_tokens:g} on day {plateau_day} vs {base_rate:g})"
         )
     drift_words = ""
     if drift_day is not None:
         who = "" if drift_persona in (None, SESSION) else f"{drift_persona}'s "
         drift_words = (
-            f"on day {drift_day} {who}output drifted {rise:.3f} further from its grounding text than on day 1 "
-            f"(bound {options.max_drift:g})"
+            f"on day {drift_day} {who}output drifted {rise:.3f} further from its grounding text "
+            f"than on day 1 (bound {options.max_drift:g})"
         )
-    common = {"plateau_day": plateau_day, "drift_day": drift_day, "drift_persona": drift_persona}
+    def made(depth: int, cause: Cause, reason: str) -> Recommendation:
+        return Recommendation(
+            depth=depth,
+            cause=cause,
+            reason=reason,
+            plateau_day=plateau_day,
+            drift_day=drift_day,
+            drift_persona=drift_persona,
+        )
+
     if plateau_day is not None and (drift_day is None or plateau_day <= drift_day):
         reason = f"plateau: {plateau_words}"
         if drift_day == plateau_day:
             reason += f"; and {drift_words}"
-        return Recommendation(depth=plateau_day - 1, cause="plateau", reason=reason, **common)
+        return made(plateau_day - 1, "plateau", reason)
     if drift_day is not None:
-        return Recommendation(depth=drift_day - 1, cause="drift", reason=f"drift: {drift_words}", **common)
-    return Recommendation(
-        depth=last,
-        cause="none",
-        reason=(
-            f"no plateau or drift within {last} days (the last day still bought "
-            f"{rated[-1].survivors_per_1k_tokens:g} unique survivors per 1k tokens vs {base_rate:g} on day "
-            f"{base.day}): more days may still pay"
-        ),
-        **common,
+        return made(drift_day - 1, "drift", f"drift: {drift_words}")
+    return made(
+        last,
+        "none",
+        f"no plateau or drift within {last} days (the last day still bought "
+        f"{rated[-1].survivors_per_1k_tokens:g} unique survivors per 1k tokens vs {base_rate:g} on day "
+        f"{base.day}): more days may still pay",
     )
 
 
@@ -435,7 +440,7 @@ def analyse_session(
     row = sessions.get(session_id)
     cache = VectorCache(embedder)
     decisions = {item.idea.id: item.status for item in queue.list(session=session_id)}
-    rows = sessions.days(session_id)
+    rows: Sequence[DayRow] = sessions.days(session_id)
     wanted = list(dict.fromkeys([*row.config.personas, *(r.persona for r in rows)]))
     centroids = grounding_centroids(cache, personas, log, extra_ids=wanted)
 
@@ -615,7 +620,8 @@ def run_sweep(
         svc = services_for(parent, name)
         store = SessionStore(svc.db)
         if any(s.id == name for s in store.list()):
-            raise BadInput(f"--session: sweep session '{name}' exists (under {svc.settings.home}); pick another name")
+            where = svc.settings.home
+            raise BadInput(f"--session: sweep session '{name}' exists (under {where}); pick another name")
         update: dict[str, Any] = {"depth": depth, "max_tokens": None, "hours": None}
         if ideas_per_day is not None:
             update["ideas_per_day"] = ideas_per_day
@@ -677,8 +683,9 @@ def _sweep_report(base: str, depths: list[int], personas: list[str], runs: list[
     else:
         most = max(rated, key=lambda r: (r.unique_surviving, -r.depth))
         summary = (
-            f"depth {best.depth} bought the most unique survivors per 1k tokens ({best.survivors_per_1k_tokens:g}); "
-            f"depth {most.depth} the most in all ({most.unique_surviving})"
+            f"depth {best.depth} bought the most unique survivors per 1k tokens "
+            f"({best.survivors_per_1k_tokens:g}); depth {most.depth} the most in all "
+            f"({most.unique_surviving})"
         )
     return SweepReport(
         base=base,

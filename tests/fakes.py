@@ -198,3 +198,18 @@ def make_services(home: Any, model: BaseChatModel, embedder: Any = None, **flags
 
     settings = load_settings(home, **flags)
     return Services(settings, chat_model=model, embedder=embedder or HashEmbedder())
+
+
+class _Msg:
+    def __init__(self, content: str) -> None:
+        self.content = content
+
+
+def http_responder(script: ScriptedResearcher) -> Callable[[dict[str, Any]], str]:
+    """Adapt a ScriptedResearcher to FakeOpenAIServer's responder (it receives the request body)."""
+
+    def respond(body: dict[str, Any]) -> str:
+        messages = [_Msg(str(m.get("content", ""))) for m in body.get("messages", [])]
+        return script(messages, {"response_format": body.get("response_format")})  # type: ignore[arg-type]
+
+    return respond

@@ -1,6 +1,6 @@
 """A session in a child process, with the fake model, for crash tests.
 
-usage: session_child.py HOME new|resume [KILL_AT_COMMIT]
+usage: session_child.py HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
 KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's entries are in Chroma and
 before the SQLite transaction that commits the day (the window between the two stores).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -28,8 +29,15 @@ DEPTH = 4
 def main() -> None:
     home, mode = Path(sys.argv[1]), sys.argv[2]
     kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     script = ScriptedResearcher(by_prompt=True, scores=lambda persona, n: 8 if n % 3 else 2)
-    svc = make_services(home, FakeChatModel.with_responder(script), loop={"depth": DEPTH, "ideas_per_day": 2})
+
+    def slow(messages: list, kwargs: dict) -> str:  # type: ignore[type-arg]
+        time.sleep(delay)
+        return script(messages, kwargs)
+
+    model = FakeChatModel.with_responder(slow if delay else script)
+    svc = make_services(home, model, loop={"depth": DEPTH, "ideas_per_day": 2})
     store = SessionStore(svc.db)
     if mode == "new":
         config = new_config(svc.settings, PERSONAS, session="crash", present=date(2026, 11, 23))

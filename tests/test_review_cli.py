@@ -22,7 +22,9 @@ NOTE = "not convincing"
 HOSTILE_TITLE = "<script>alert(1)</script> study {n} [x](javascript:alert(1)) [/bold] [link=https://evil.test]go[/link]"
 
 
-def night(home: Path, personas: list[str], *, depth: int = 1, script: ScriptedResearcher | None = None) -> None:
+def night(
+    home: Path, personas: list[str], *, depth: int = 1, script: ScriptedResearcher | None = None
+) -> None:
     """Fill the queue: odd-numbered ideas score 9, even ones 5, so the critic's ranking is known."""
     script = script or ScriptedResearcher(scores=lambda persona, n: 9 if n % 2 else 5)
     svc = make_services(home, FakeChatModel.with_responder(script), loop={"depth": depth, "ideas_per_day": 2})
@@ -178,9 +180,14 @@ def test_stats_with_known_agreement(queued: Path) -> None:
     cli(queued, "queue", "decide", items[1]["id"], "reject")
     cli(queued, "queue", "decide", items[2]["id"], "accept")
     overall = json.loads(cli(queued, "queue", "stats", "--json").stdout)["overall"]
-    assert overall["agreement"]["pairs"] == 4 and overall["agreement"]["agreement"] == 0.5
+    accepted, rejected = (items[0], items[2]), (items[1], items[3])
+    wins = [1.0 if a["rank_score"] > r["rank_score"] else 0.5 if a["rank_score"] == r["rank_score"] else 0.0
+            for a in accepted for r in rejected]
+    expected = sum(wins) / 4
+    assert wins[2] == 0.0  # items[2] (scored 5) below items[1] (scored 9): the critic disagrees there
+    assert overall["agreement"]["pairs"] == 4 and overall["agreement"]["agreement"] == pytest.approx(expected)
     text = cli(queued, "queue", "stats").stdout
-    assert "0.50 over 4 pairs" in text
+    assert f"{expected:.2f} over 4 pairs" in text
 
 
 def test_review_screen_accept_reject_with_note_quit(queued: Path) -> None:

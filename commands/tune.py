@@ -1,0 +1,221 @@
+"""`groundhog tune`: how many loop days were worth it, and a recommended depth."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services
+
+if TYPE_CHECKING:
+    from loop.tune import SweepReport, TuneReport
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _bits(value: float) -> str:
+    from loop.sessions import bits_json
+
+    return str(bits_json(value))
+
+
+def _flags(counts: dict[str, int]) -> str:
+    return " ".join(f"{name[:3]}:{n}" for name, n in counts.items() if n) or "-"
+
+
+def _render_report(report: TuneReport) -> None:
+    from rich.table import Table
+
+    out = console()
+    done = f"{report.days_analysed}/{report.depth} days"
+    table = Table(title=f"tune {report.session} ({report.status}, {done})")
+    columns = (
+        *("persona", "day", "ideas", "unique", "survived", "accepted", "tokens", "surv/1k tok"),
+        *("novelty", "drift", "drift d1", "in-char", "flags", "bits"),
+    )
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("persona", "flags") else "right")
+    groups = [(p.persona, p.days) for p in report.personas] + [("all", report.days)]
+    for index, (name, days) in enumerate(groups):
+        for d in days:
+            if d.status == "failed":
+                table.add_row(esc(name), str(d.day), "failed", *[""] * (len(columns) - 3))
+                continue
+            table.add_row(
+                esc(name),
+                str(d.day),
+                str(d.generated),
+                str(d.unique),
+                str(d.unique_surviving),
+                f"{d.accepted}/{d.decided}" if d.decided else "-",
+                str(d.tokens),
+                _num(d.survivors_per_1k_tokens),
+                _num(d.novelty),
+                _num(d.drift_from_grounding),
+                _num(d.drift_from_day1),
+                _num(d.in_character),
+                _flags(d.flags),
+                _bits(d.cumulative_bits),
+            )
+        if days and index < len(groups) - 1:
+            table.add_section()
+    out.print(table)
+    for p in report.personas:
+        r = p.recommendation
+        out.print(f"  {esc(p.persona)}: depth {r.depth} ({esc(r.reason)})")
+    r = report.recommendation
+    out.print(f"[bold]recommended depth {r.depth}[/bold]: {esc(r.reason)}")
+
+
+def _render_sweep(sweep: SweepReport) -> None:
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=f"sweep {sweep.base}")
+    text_columns = ("session", "status", "recommends")
+    for col in ("depth", "session", "status", "days", "unique survivors", "tokens", "surv/1k tok", *text_columns[2:]):
+        table.add_column(col, justify="left" if col in text_columns else "right")
+    for r in sweep.runs:
+        rec = f"{r.recommendation.depth} ({r.recommendation.cause})" if r.recommendation else "-"
+        table.add_row(
+            str(r.depth),
+            esc(r.session),
+            esc(r.status),
+            str(r.days_done),
+            str(r.unique_surviving),
+            str(r.tokens),
+            _num(r.survivors_per_1k_tokens),
+            rec,
+        )
+    out.print(table)
+    for r in sweep.runs:
+        why = r.recommendation.reason if r.recommendation else r.reason
+        out.print(f"  d{r.depth}: {esc(why)}")
+    if sweep.runs:
+        out.print(f"  sessions live under {esc(Path(sweep.runs[0].home).parent)} (open one with --home)")
+    out.print(f"[bold]{esc(sweep.summary)}[/bold]")
+
+
+def _progress_line(event: Any) -> None:
+    """One line per finished or failed day, so a long sweep shows it is alive."""
+    if event.type in ("day_finished", "day_failed"):
+        console().print(f"  {esc(event.session)} {esc(event.persona)} day {event.day}: {esc(event.message)}")
+
+
+def _latest(store: Any) -> str:
+    from core.errors import BadInput
+
+    latest = store.latest()
+    if latest is None:
+        raise BadInput("there are no sessions to tune yet: start one with `groundhog babble`, or use --sweep")
+    return str(latest.id)
+
+
+def tune(
+    session: Annotated[
+        str | None, typer.Option(help="Session to analyse (default: the latest); with --sweep, the runs' base name.")
+    ] = None,
+    sweep: Annotated[
+        str | None, typer.Option(help="Run fresh sessions at these depths and compare them, e.g. 1,2,4,8.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write the curves to this PNG file.")] = None,
+    plateau_fraction: Annotated[
+        float, typer.Option(help="Plateau when a day's unique survivors per token fall below this share of day 1's.")
+    ] = 0.25,
+    max_drift: Annotated[
+        float, typer.Option(help="Drift bound: how much further from the grounding text than on day 1.")
+    ] = 0.1,
+    persona: Annotated[
+        list[str] | None, typer.Option("--persona", "-p", help="--sweep: persona to run (repeat). Default: all.")
+    ] = None,
+    ideas_per_day: Annotated[int | None, typer.Option(min=1, max=10, help="--sweep: ideas babbled per day.")] = None,
+    present: Annotated[str | None, typer.Option(help="--sweep: the fixed present, YYYY-MM-DD. Default: today.")] = None,
+    hours: Annotated[float | None, typer.Option(help="--sweep: wall-clock budget for the whole sweep.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="--sweep: token budget for the whole sweep.")] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per persona and day: new unique survivors per token, novelty, drift, flags, and a depth to use.
+
+    The recommended depth is where more days stop paying: new unique survivors per 1k tokens plateau
+    below a share of day 1's, or the output drifts from the persona's grounding text, whichever is first.
+    """
+    from core.errors import BadInput
+    from loop.events import ignore
+    from loop.tune import TuneOptions, analyse, parse_depths, plot_report, plot_sweep, run_sweep
+
+    if not 0 < plateau_fraction <= 1:
+        raise BadInput(f"--plateau-fraction: must be above 0 and at most 1 (got {plateau_fraction:g})")
+    if not 0 < max_drift <= 2:
+        raise BadInput(f"--max-drift: must be above 0 and at most 2 (got {max_drift:g})")
+    if hours is not None and hours <= 0:
+        raise BadInput(f"--hours: must be above 0 (got {hours:g})")
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise BadInput(f"--plot: '{plot}' must name a .png file")
+    sweep_only = {"--persona": persona, "--ideas-per-day": ideas_per_day, "--present": present, "--hours": hours,
+                  "--max-tokens": max_tokens}
+    given = [name for name, value in sweep_only.items() if value]
+    if given and sweep is None:
+        raise BadInput(f"{', '.join(given)}: only with --sweep")
+    options = TuneOptions(plateau_fraction=plateau_fraction, max_drift=max_drift)
+
+    svc = services(home)
+    try:
+        if sweep is not None:
+            depths = parse_depths(sweep)
+            start = _parse_date(present)
+            names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
+            from core.records import utcnow
+
+            base = session or utcnow().strftime("s%Y%m%d-%H%M%S")
+            out = console()
+            result = run_sweep(
+                svc,
+                depths,
+                base=base,
+                personas=list(dict.fromkeys(names)),
+                present=start,
+                max_tokens=max_tokens,
+                hours=hours,
+                ideas_per_day=ideas_per_day,
+                options=options,
+                on_run=None if as_json else lambda d, name: out.print(f"running {esc(name)} (depth {d})..."),
+                on_event=ignore if as_json else _progress_line,
+            )
+            if plot is not None:
+                plot_sweep(result, plot)
+            if as_json:
+                print_json(result.model_dump(mode="json"))
+            else:
+                _render_sweep(result)
+        else:
+            from loop.sessions import SessionStore
+
+            store = SessionStore(svc.db)
+            report = analyse(svc, session or _latest(store), options)
+            if plot is not None:
+                plot_report(report, plot)
+            if as_json:
+                print_json(report.model_dump(mode="json"))
+            else:
+                _render_report(report)
+        if plot is not None and not as_json:
+            console().print(f"wrote {esc(plot)}")
+    finally:
+        svc.close()
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    from core.errors import BadInput
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInput(f"--present: '{value}' is not a date (use YYYY-MM-DD)") from exc

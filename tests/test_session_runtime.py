@@ -1,0 +1,181 @@
+"""The overnight session: budgets, pause for review, faults, signals and an OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_openai import Fault, FakeOpenAIServer
+from fakes import FakeChatModel, ScriptedResearcher, http_responder, make_services
+
+from core.errors import ProviderError
+from loop.babble import make_runner, new_config, run_session
+from loop.events import Event
+from loop.runner import RunOutcome
+from loop.sessions import SessionStore
+
+PRESENT = date(2026, 11, 23)
+
+
+def start(home: Path, personas: list[str], model: Any, *, session: str = "s1", **loop: Any) -> tuple[Any, Any]:
+    svc = make_services(home, model, loop={"ideas_per_day": 2, **loop})
+    config = new_config(svc.settings, personas, session=session, present=PRESENT)
+    SessionStore(svc.db).create(config)
+    return svc, config
+
+
+def go(svc: Any, config: Any, events: list[Event] | None = None) -> RunOutcome:
+    sink = events.append if events is not None else (lambda e: None)
+    return run_session(make_runner(svc, config, on_event=sink), handle_signals=False)
+
+
+def fake(**kw: Any) -> FakeChatModel:
+    return FakeChatModel.with_responder(ScriptedResearcher(**kw))
+
+
+def test_max_tokens_budget_stops_the_session_with_its_reason(isolated_home: Path) -> None:
+    svc, config = start(isolated_home, ["doomimir"], fake(), depth=10, max_tokens=1500)
+    outcome = go(svc, config)
+    totals = SessionStore(svc.db).totals("s1")
+    assert "--max-tokens" in outcome.reason and outcome.status == "completed"
+    assert 1 <= totals.days_done < 10 and totals.tokens >= 1500
+
+
+def test_max_ideas_budget_stops_the_session(isolated_home: Path) -> None:
+    svc, config = start(isolated_home, ["doomimir"], fake(), depth=10, max_ideas=3)
+    outcome = go(svc, config)
+    assert "--max-ideas" in outcome.reason
+    assert 3 <= SessionStore(svc.db).totals("s1").surviving < 20
+
+
+def test_hours_budget_stops_before_the_next_day(isolated_home: Path) -> None:
+    svc, config = start(isolated_home, ["doomimir"], fake(), depth=5, hours=1e-9)
+    outcome = go(svc, config)
+    assert "--hours" in outcome.reason
+    assert SessionStore(svc.db).totals("s1").days_done == 0
+
+
+def test_selection_bits_budget_pauses_for_review(isolated_home: Path) -> None:
+    # One survivor in eight: 3 bits per persona-day, over a 2-bit budget.
+    svc, config = start(
+        isolated_home, ["doomimir"], fake(scores=lambda p, n: 9 if n % 8 == 1 else 1, ideas_per_call=8),
+        depth=5, ideas_per_day=8, max_selection_bits=2.0,
+    )
+    svc.settings.critique.revisions = 0
+    outcome = go(svc, config)
+    assert outcome.status == "awaiting-review"
+    assert "--max-selection-bits" in outcome.reason
+    assert SessionStore(svc.db).get("s1").status == "awaiting-review"
+
+
+def test_review_every_pauses_then_resume_continues(isolated_home: Path) -> None:
+    svc, config = start(isolated_home, ["doomimir", "simplicia"], fake(), depth=4, review_every=2)
+    first = go(svc, config)
+    store = SessionStore(svc.db)
+    assert first.status == "awaiting-review"
+    assert {(d.persona, d.day) for d in store.days("s1")} == {(p, d) for p in ("doomimir", "simplicia") for d in (1, 2)}
+    second = go(svc, store.get("s1").config)
+    assert second.status == "completed", second.reason
+    assert store.totals("s1").days_done == 8
+
+
+def test_a_persona_that_keeps_failing_is_stopped_and_the_others_go_on(isolated_home: Path) -> None:
+    script = ScriptedResearcher()
+
+    def responder(messages: list[Any], kwargs: dict[str, Any]) -> str:
+        if "You are Doomimir" in str(messages[0].content):
+            raise ProviderError("model fake failed with HTTP 500 after retries")
+        return script(messages, kwargs)
+
+    svc, config = start(isolated_home, ["doomimir", "simplicia"], FakeChatModel.with_responder(responder), depth=5)
+    events: list[Event] = []
+    outcome = go(svc, config, events)
+    store = SessionStore(svc.db)
+    doom = store.days("s1", "doomimir")
+    assert [d.status for d in doom] == ["failed"] * 3 and "HTTP 500" in doom[0].error
+    assert store.totals("s1", "simplicia").days_done == 5
+    assert outcome.status == "completed" and "doomimir" in outcome.reason
+    assert any(e.type == "persona_stopped" and e.persona == "doomimir" for e in events)
+
+
+def test_session_against_an_openai_compatible_server_with_faults(isolated_home: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("TEST_KEY", "sk-test-123")
+    script = ScriptedResearcher(by_prompt=True)
+    with FakeOpenAIServer(http_responder(script), llama_cpp_mode=True, require_api_key="sk-test-123") as srv:
+        srv.enqueue_faults(
+            Fault.rate_limit(retry_after=0.05),
+            Fault.server_error(500),
+            Fault.timeout(2.0),
+            Fault.malformed_json(),
+            Fault.drop(),
+        )
+        flags = {
+            "provider": "openai", "model": "fake-model", "base_url": srv.base_url,
+            "api_key_env": "TEST_KEY", "timeout_s": 0.5,
+        }
+        svc = make_services(
+            isolated_home, None, babble=flags, retry={"initial_s": 0.01, "max_wait_s": 0.05},
+            loop={"depth": 2, "ideas_per_day": 2, "concurrency": 4},
+        )
+        config = new_config(svc.settings, ["doomimir", "simplicia"], session="s1", present=PRESENT)
+        SessionStore(svc.db).create(config)
+        events: list[Event] = []
+        outcome = go(svc, config, events)
+        bodies = [r["json"] for r in srv.chat_requests]
+    assert outcome.status == "completed", outcome.reason
+    assert SessionStore(svc.db).totals("s1").days_done == 4
+    retries = [e for e in events if e.type == "retry"]
+    assert len(retries) >= 5, [e.message for e in retries]
+    assert all("max_tokens" in b for b in bodies), "the token limit reaches servers that only read max_tokens"
+    for path in isolated_home.rglob("*"):
+        if path.is_file():
+            assert b"sk-test-123" not in path.read_bytes(), path
+
+
+def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> None:
+    child = Path(__file__).with_name("session_child.py")
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, str(child), str(home), "new", "0", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (home / "groundhog.db").exists():
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert out.startswith("interrupted") and "SIGTERM" in out
+    from core.db import open_db
+
+    conn = open_db(home / "groundhog.db")
+    try:
+        done = conn.execute("SELECT COUNT(*) FROM days WHERE status = 'done'").fetchone()[0]
+        row = conn.execute("SELECT status, reason FROM sessions WHERE id = 'crash'").fetchone()
+    finally:
+        conn.close()
+    assert row[0] == "interrupted" and 1 <= done < 8
+    resumed = subprocess.run([sys.executable, str(child), str(home), "resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.stdout.startswith("completed"), resumed.stderr
+
+
+def test_session_log_file_and_json_events(isolated_home: Path) -> None:
+    from loop.events import JsonlSink
+
+    svc, config = start(isolated_home, ["doomimir"], fake(), depth=2)
+    sink = JsonlSink(isolated_home / "logs" / "s1.jsonl")
+    try:
+        run_session(make_runner(svc, config, on_event=sink), handle_signals=False)
+    finally:
+        sink.close()
+    lines = [json.loads(line) for line in (isolated_home / "logs" / "s1.jsonl").read_text().splitlines()]
+    assert lines[0]["type"] == "session_started" and lines[-1]["type"] == "session_finished"
+    assert sum(1 for e in lines if e["type"] == "day_finished") == 2
