@@ -178,7 +178,9 @@ class CritiqueStage:
         for round_ in range(self.revisions + 1):
             outcome.versions.append(current)
             lineage.add(current.id)
-            flags, novelty = self.screen(current, truncated=truncated and round_ == 0, ignore=lineage)
+            flags, novelty = await asyncio.to_thread(
+                self.screen, current, truncated=truncated and round_ == 0, ignore=set(lineage)
+            )
             outcome.novelty = novelty  # of the latest version: the one that may reach the queue
             if flags:
                 outcome.results.append(CritiqueResult(idea_id=current.id, verdict="fail", flags=flags, critic="screens"))

@@ -130,7 +130,8 @@ class DayRunner:
         usage = Usage()
 
         self._step(plan, "wake")
-        context = build_wake_context(
+        context = await asyncio.to_thread(  # embedding and Chroma work: off the event loop
+            build_wake_context,
             self.log,
             persona,
             budget_chars=self._budget_chars(),

@@ -217,7 +217,8 @@ class SessionRunner:
             try:
                 self.log.delete(session=c.id, persona=persona.id, day=day)  # leftovers of a cut-short attempt
                 result = await runner.run(plan)
-                self._commit(result)
+                await asyncio.to_thread(self.log.add, result.entries)  # Chroma first: idempotent upsert
+                self._commit(result)  # then the SQLite transaction: the day's commit point
                 failures_in_a_row = 0
             except (ProviderError, StoreError) as exc:
                 failures_in_a_row += 1
@@ -247,7 +248,6 @@ class SessionRunner:
 
     def _commit(self, result: DayResult) -> None:
         plan = result.plan
-        self.log.add(result.entries)
         self.sessions.commit_day(
             session=plan.session,
             persona=plan.persona.id,
@@ -288,7 +288,7 @@ class SessionRunner:
         c = self.config
         self.sessions.set_status(c.id, "running", "")
         for persona in self.personas:
-            ingest_corpus(self.log, persona)
+            await asyncio.to_thread(ingest_corpus, self.log, persona)
         self._event("session_started", message=f"{len(self.personas)} personas, depth {c.depth}")
         tasks = [asyncio.create_task(self._persona_loop(p), name=p.id) for p in self.personas]
         try:

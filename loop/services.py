@@ -49,11 +49,13 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
+        from memory.embeddings import CachedEmbedder
+
         if self._embedder is not None:
-            return self._embedder
+            return CachedEmbedder(self._embedder)
         from providers.factory import build_embedder
 
-        return build_embedder(self.settings.embedding)
+        return CachedEmbedder(build_embedder(self.settings.embedding))
 
     @cached_property
     def chroma(self) -> Any:

@@ -108,3 +108,38 @@ class OpenAIEmbedder:
 def _normalise(v: list[float]) -> list[float]:
     norm = sum(x * x for x in v) ** 0.5
     return [x / norm for x in v] if norm else v
+
+
+class CachedEmbedder:
+    """Remembers recent texts' vectors: the same idea is embedded for the duplicate screen, the log and
+    retrieval, and a persona's agenda is the query every morning."""
+
+    def __init__(self, inner: Any, maxsize: int = 8192) -> None:
+        from collections import OrderedDict
+
+        self.inner = inner
+        self.name = inner.name
+        self._maxsize = maxsize
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.inner.embed(missing)
+            with self._lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > self._maxsize:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            out = []
+            for t in texts:
+                vector = self._cache.get(t)
+                if vector is None:  # evicted by a concurrent caller between the two locks
+                    vector = self.inner.embed([t])[0]
+                else:
+                    self._cache.move_to_end(t)
+                out.append(vector)
+            return out

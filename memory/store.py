@@ -242,14 +242,13 @@ class LogStore:
         skip = set(exclude_ids)
         near = self.search(query, k=w.candidates, persona=persona, kind=kind)
         pool: dict[str, tuple[LogEntry, float]] = {e.id: (e, sim) for e, sim in near if e.id not in skip}
-        recent = self.entries(persona=persona, kind=kind)[-w.candidates :]
+        recent = [e for e in self.entries(persona=persona, kind=kind)[-w.candidates :] if e.id not in pool and e.id not in skip]
         if recent:
-            missing = [e for e in recent if e.id not in pool and e.id not in skip]
-            if missing:
-                qv = self.embedder.embed([query])[0]
-                vectors = self.embedder.embed([e.text for e in missing])
-                for e, v in zip(missing, vectors, strict=True):
-                    pool[e.id] = (e, sum(a * b for a, b in zip(qv, v, strict=False)))
+            qv = self.embedder.embed([query])[0]
+            stored = self._col.get(ids=[e.id for e in recent], include=["embeddings"])
+            vectors = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+            for e in recent:
+                pool[e.id] = (e, float(sum(a * b for a, b in zip(qv, vectors[e.id], strict=False))))
         if not pool:
             return []
         ordered = sorted(pool.values(), key=lambda p: (p[0].created_at, p[0].id), reverse=True)

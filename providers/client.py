@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,7 @@ class ModelClient:
         self.on_retry = on_retry
         self.context_window = context_window
         self.usage = Usage()
+        self.model_seconds = 0.0  # wall time spent inside model calls (summed over concurrent calls)
         self._usage_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -177,6 +179,10 @@ class ModelClient:
             self.usage = self.usage + usage
         if self.on_usage:
             self.on_usage(usage)
+
+    def _timed(self, start: float) -> None:
+        with self._usage_lock:
+            self.model_seconds += time.perf_counter() - start
 
     def _retry_hook(self, state: Any) -> None:
         if self.on_retry and state.outcome is not None:
@@ -200,6 +206,7 @@ class ModelClient:
         kwargs = self._limits(kwargs)
 
         def call() -> Any:
+            start = time.perf_counter()
             try:
                 return self.chat_model.invoke(lc_messages, **kwargs)
             except Exception as exc:
@@ -207,6 +214,8 @@ class ModelClient:
                 if refused is not None:
                     raise refused from exc
                 raise
+            finally:
+                self._timed(start)
 
         return call_with_retries(
             call,
@@ -221,6 +230,7 @@ class ModelClient:
         kwargs = self._limits(kwargs)
 
         async def call() -> Any:
+            start = time.perf_counter()
             try:
                 return await self.chat_model.ainvoke(lc_messages, **kwargs)
             except Exception as exc:
@@ -228,6 +238,8 @@ class ModelClient:
                 if refused is not None:
                     raise refused from exc
                 raise
+            finally:
+                self._timed(start)
 
         return await acall_with_retries(
             call,
