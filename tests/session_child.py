@@ -55,7 +55,11 @@ def main() -> None:
             original(self, **kwargs)  # type: ignore[arg-type]
 
         SessionStore.commit_day = commit_then_maybe_die  # type: ignore[method-assign]
-    outcome = run_session(make_runner(svc, config), handle_signals=True)
+    def announce(event: object) -> None:
+        if getattr(event, "type", "") == "day_finished":
+            print("day_finished", flush=True)  # the signal test waits for this line
+
+    outcome = run_session(make_runner(svc, config, on_event=announce), handle_signals=True)
     print(outcome.status, outcome.reason, flush=True)
 
 

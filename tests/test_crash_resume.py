@@ -22,6 +22,11 @@ def _run(home: Path, mode: str, kill_at: int = 0) -> subprocess.CompletedProcess
     )
 
 
+def _last_line(out: str) -> str:
+    lines = out.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
 def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
     """The log (id -> persona, kind, day, text, verdict) and the queue (id -> title, status, scores)."""
     from fakes import HashEmbedder
@@ -49,7 +54,7 @@ def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, tuple], dict[str, tuple]]:
     home = tmp_path_factory.mktemp("reference")
     done = _run(home, "new")
-    assert done.returncode == 0 and done.stdout.startswith("completed"), done.stderr
+    assert done.returncode == 0 and _last_line(done.stdout).startswith("completed"), done.stderr
     return _snapshot(home)
 
 
@@ -61,7 +66,7 @@ def test_kill_between_chroma_upsert_and_sqlite_commit_then_resume(
     first = _run(home, "new", kill_at)
     assert first.returncode == -9, first.stderr
     second = _run(home, "resume")
-    assert second.returncode == 0 and second.stdout.startswith("completed"), second.stderr
+    assert second.returncode == 0 and _last_line(second.stdout).startswith("completed"), second.stderr
     assert _snapshot(home) == reference
 
 
@@ -81,5 +86,5 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path: Path, reference: tuple
         if done.returncode == 0:
             break
         mode = "new"
-    assert done.returncode == 0 and done.stdout.startswith("completed"), done.stderr
+    assert done.returncode == 0 and _last_line(done.stdout).startswith("completed"), done.stderr
     assert _snapshot(home) == reference

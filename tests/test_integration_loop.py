@@ -1,0 +1,42 @@
+"""The loop end to end on the real embedded model (SmolLM2 via llama.cpp), MiniLM, Chroma and SQLite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+
+pytestmark = pytest.mark.integration
+
+
+def test_one_persona_two_days_on_the_embedded_model(isolated_home: Path) -> None:
+    runner = CliRunner()
+    babble = runner.invoke(
+        app,
+        ["babble", "--persona", "simplicia", "--depth", "2", "--ideas-per-day", "2", "--session", "real",
+         "--present", "2026-11-23", "--revisions", "0", "--home", str(isolated_home), "--json"],
+    )
+    assert babble.exit_code == 0, babble.output
+    events = [json.loads(line) for line in babble.stdout.splitlines() if line.startswith("{")]
+    assert events[-1]["type"] == "session_finished" and events[-1]["data"]["status"] == "completed"
+
+    show = runner.invoke(app, ["sessions", "show", "real", "--json", "--home", str(isolated_home)])
+    assert show.exit_code == 0, show.output
+    report = json.loads(show.stdout)
+    days = report["personas"][0]["days"]
+    assert [d["day"] for d in days] == [1, 2]
+    assert all(d["status"] == "done" for d in days), [d["error"] for d in days]
+    assert all(len(d["ideas"]) == 2 for d in days)
+    assert days[0]["notebook_id"] in days[1]["context_ids"]  # day 2 read day 1's note
+    assert report["totals"]["tokens"] > 0
+
+    search = runner.invoke(
+        app, ["log", "search", "research idea", "--kind", "idea", "--json", "--home", str(isolated_home)]
+    )
+    ideas = json.loads(search.stdout)
+    assert len(ideas) == 4  # two per day, no revision rounds
+    assert {i["persona"] for i in ideas} == {"simplicia"}
