@@ -31,7 +31,9 @@ def clone_personas(n: int) -> list:
     return [base[i % len(base)].model_copy(update={"id": f"{base[i % len(base)].id}-{i}"}) for i in range(n)]
 
 
-def run_remote(base_url: str, personas: list, days: int, concurrency: int, embedder: object) -> tuple[float, int]:
+def run_remote(
+    base_url: str, personas: list, days: int, concurrency: int, embedder: object
+) -> tuple[float, int]:
     from core.settings import load_settings
     from loop.babble import new_config
     from loop.runner import SessionRunner
@@ -50,8 +52,15 @@ def run_remote(base_url: str, personas: list, days: int, concurrency: int, embed
         store = SessionStore(svc.db)
         store.create(config)
         runner = SessionRunner(
-            config=config, personas=personas, all_personas=personas, log=svc.log, sessions=store,
-            queue=svc.queue, babble_model=svc.babble_model, critic_model=svc.critic_model, embedder=svc.embedder,
+            config=config,
+            personas=personas,
+            all_personas=personas,
+            log=svc.log,
+            sessions=store,
+            queue=svc.queue,
+            babble_model=svc.babble_model,
+            critic_model=svc.critic_model,
+            embedder=svc.embedder,
         )
         import asyncio
 
@@ -75,7 +84,14 @@ def remote_part(args: argparse.Namespace) -> None:
     from memory.embeddings import MiniLMEmbedder
 
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--delay-ms", str(args.delay_ms)],
+        [
+            sys.executable,
+            str(ROOT / "tests" / "fake_openai.py"),
+            "--port",
+            "0",
+            "--delay-ms",
+            str(args.delay_ms),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -85,7 +101,9 @@ def remote_part(args: argparse.Namespace) -> None:
         embedder = MiniLMEmbedder()
         embedder.embed(["warm up"])
         personas = clone_personas(args.personas)
-        print(f"\n{args.personas} personas x {args.days} days, {args.delay_ms:.0f} ms per request, MiniLM embedder")
+        print(
+            f"\n{args.personas} personas x {args.days} days, {args.delay_ms:.0f} ms per request, MiniLM embedder"
+        )
         print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9}")
         base = None
         for c in args.levels:
@@ -109,7 +127,9 @@ def local_part() -> None:
     with tempfile.TemporaryDirectory() as home:
         settings = load_settings(home, loop={"depth": 1, "ideas_per_day": 2})
         svc = Services(settings)
-        svc.babble_model.structured([("user", "Say hi as JSON {\"word\": ...}.")], __import__("loop.doctor").doctor.Probe)
+        svc.babble_model.structured(
+            [("user", 'Say hi as JSON {"word": ...}.')], __import__("loop.doctor").doctor.Probe
+        )
         svc.embedder.embed(["warm up"])
         model = svc.babble_model
         before = model.model_seconds
@@ -121,7 +141,9 @@ def local_part() -> None:
         wall = time.perf_counter() - start
         inside = model.model_seconds - before
         print("\nembedded SmolLM2, 1 persona x 1 day, 2 ideas")
-        print(f"wall {wall:.1f} s, inside model calls {inside:.1f} s, pipeline overhead {(wall - inside) / wall:.1%}")
+        print(
+            f"wall {wall:.1f} s, inside model calls {inside:.1f} s, pipeline overhead {(wall - inside) / wall:.1%}"
+        )
         svc.close()
 
 

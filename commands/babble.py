@@ -26,12 +26,21 @@ def _parse_date(value: str | None) -> date | None:
 
 def babble(
     persona: Annotated[
-        list[str] | None, typer.Option("--persona", "-p", help="Persona to run (repeat for several). Default: all.")
+        list[str] | None,
+        typer.Option("--persona", "-p", help="Persona to run (repeat for several). Default: all."),
     ] = None,
-    depth: Annotated[int | None, typer.Option(min=1, help="Days each persona lives (loop depth). Default 3.")] = None,
-    ideas_per_day: Annotated[int | None, typer.Option(min=1, max=10, help="Ideas babbled per day. Default 3.")] = None,
-    present: Annotated[str | None, typer.Option(help="The fixed present, YYYY-MM-DD. Default: today.")] = None,
-    drift_days: Annotated[int | None, typer.Option(min=0, help="Days the present moves forward per loop day.")] = None,
+    depth: Annotated[
+        int | None, typer.Option(min=1, help="Days each persona lives (loop depth). Default 3.")
+    ] = None,
+    ideas_per_day: Annotated[
+        int | None, typer.Option(min=1, max=10, help="Ideas babbled per day. Default 3.")
+    ] = None,
+    present: Annotated[
+        str | None, typer.Option(help="The fixed present, YYYY-MM-DD. Default: today.")
+    ] = None,
+    drift_days: Annotated[
+        int | None, typer.Option(min=0, help="Days the present moves forward per loop day.")
+    ] = None,
     review_every: Annotated[
         int | None, typer.Option(min=1, help="Pause for human review every N days (status awaiting-review).")
     ] = None,
@@ -39,21 +48,37 @@ def babble(
         float | None, typer.Option(help="Stop for review when log2(generated/surviving) reaches B bits.")
     ] = None,
     hours: Annotated[float | None, typer.Option(help="Wall-clock budget in hours.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Token budget (prompt + completion, all calls).")] = None,
-    max_ideas: Annotated[int | None, typer.Option(min=1, help="Stop after this many surviving ideas.")] = None,
-    concurrency: Annotated[int | None, typer.Option(min=1, help="Model calls in flight at once. Default 4.")] = None,
-    revisions: Annotated[int | None, typer.Option(min=0, help="Revision rounds for an idea the critic fails.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Token budget (prompt + completion, all calls).")
+    ] = None,
+    max_ideas: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many surviving ideas.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Model calls in flight at once. Default 4.")
+    ] = None,
+    revisions: Annotated[
+        int | None, typer.Option(min=0, help="Revision rounds for an idea the critic fails.")
+    ] = None,
     cross_critic: Annotated[
         str | None, typer.Option(help="Second critic in another persona's voice: a persona id, or 'auto'.")
     ] = None,
     allow_far_future: Annotated[
         bool, typer.Option("--allow-far-future", help="Allow a present more than a year past today.")
     ] = False,
-    provider: Annotated[str | None, typer.Option(help="local (embedded, offline) or openai (any compatible endpoint).")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="local (embedded, offline) or openai (any compatible endpoint).")
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Model name (openai) or GGUF path (local).")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")] = None,
-    critic_model: Annotated[str | None, typer.Option(help="A different model for the critic (same provider).")] = None,
-    session: Annotated[str | None, typer.Option(help="Name for the new session. Default: s<date>-<time>.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")
+    ] = None,
+    critic_model: Annotated[
+        str | None, typer.Option(help="A different model for the critic (same provider).")
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option(help="Name for the new session. Default: s<date>-<time>.")
+    ] = None,
     resume: Annotated[str | None, typer.Option(help="Resume this session with its saved settings.")] = None,
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per progress event.")] = False,
@@ -99,7 +124,9 @@ def babble(
         svc = Services(settings_for(config, svc.settings))
     else:
         names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
-        config = new_config(svc.settings, list(dict.fromkeys(names)), session=session, present=_parse_date(present))
+        config = new_config(
+            svc.settings, list(dict.fromkeys(names)), session=session, present=_parse_date(present)
+        )
         store.create(config)
 
     from commands.progress import make_renderer
@@ -121,8 +148,8 @@ def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
 
     svc = services(home)
     store = SessionStore(svc.db)
-    rows = []
-    for s in store.list():
+    rows: list[dict[str, Any]] = []
+    for s in store.all():
         t = store.totals(s.id)
         rows.append(
             {

@@ -45,7 +45,8 @@ def log_search(
     query: Annotated[str, typer.Argument(help="What to look for, in words.")],
     persona: Annotated[str | None, typer.Option(help="Only this persona's entries.")] = None,
     kind: Annotated[
-        str | None, typer.Option(help="Only entries of this kind: notebook, idea, critique, feedback, corpus.")
+        str | None,
+        typer.Option(help="Only entries of this kind: notebook, idea, critique, feedback, corpus."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-k", min=1, max=200, help="How many results.")] = 10,
     home: HomeOpt = None,

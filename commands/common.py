@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -21,22 +20,22 @@ if TYPE_CHECKING:
 class GroundhogGroup(TyperGroup):
     """Turns GroundhogError into one line on stderr and an exit code (2 bad input, 1 failure)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context
         try:
             return super().invoke(ctx)
         except GroundhogError as exc:
             if _debug():
                 raise
-            click.echo(f"groundhog: error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
-        except (click.exceptions.Exit, typer.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
-            raise
+            typer.echo(f"groundhog: error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+            raise  # typer's own exits and usage errors (exit 2) render themselves
         except Exception as exc:  # anything unexpected: one line, unless --debug
             if _debug():
                 raise
             detail = " ".join(str(exc).split())[:300]
-            click.echo(f"groundhog: error: {type(exc).__name__}: {detail} (rerun with --debug)", err=True)
-            ctx.exit(1)
+            typer.echo(f"groundhog: error: {type(exc).__name__}: {detail} (rerun with --debug)", err=True)
+            raise typer.Exit(1) from None
 
 
 def _debug() -> bool:
@@ -53,8 +52,6 @@ HomeOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
 
 
 def sub_app(help_text: str) -> typer.Typer:

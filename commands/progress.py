@@ -119,9 +119,8 @@ class LiveRenderer(Renderer):
         if c.hours:
             budget.append(f"{c.hours} h budget")
         elapsed = time.monotonic() - self.started
-        title = (
-            f"session {c.id}: elapsed {elapsed / 60:.1f} min, about {self.eta()} left"
-            + (f", {', '.join(budget)}" if budget else "")
+        title = f"session {c.id}: elapsed {elapsed / 60:.1f} min, about {self.eta()} left" + (
+            f", {', '.join(budget)}" if budget else ""
         )
         table = Table(title=title, title_justify="left")
         for col in ("persona", "day", "step", "ideas", "survived", "bits", "tokens", "errors"):
@@ -129,7 +128,14 @@ class LiveRenderer(Renderer):
         for name, s in self.personas.items():
             err = f"{s.errors} ({esc(s.last_error[:50])})" if s.last_error else str(s.errors)
             table.add_row(
-                name, f"{s.day}/{c.depth}", esc(s.step), str(s.generated), str(s.surviving), str(s.bits), str(s.tokens), err
+                name,
+                f"{s.day}/{c.depth}",
+                esc(s.step),
+                str(s.generated),
+                str(s.surviving),
+                str(s.bits),
+                str(s.tokens),
+                err,
             )
         return table
 

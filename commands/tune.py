@@ -19,9 +19,7 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 
 def _bits(value: float) -> str:
-    from loop.sessions import bits_json
-
-    return str(bits_json(value))
+    return "inf" if value == float("inf") else f"{value:.2f}"
 
 
 def _flags(counts: dict[str, int]) -> str:
@@ -33,7 +31,12 @@ def _render_report(report: TuneReport) -> None:
 
     out = console()
     done = f"{report.days_analysed}/{report.depth} days"
-    table = Table(title=f"tune {report.session} ({report.status}, {done})")
+    table = Table(
+        title=f"tune {report.session} ({report.status}, {done})",
+        caption="survived: unique survivors; surv/1k tok: the day's marginal yield; "
+        "drift: from the grounding text; drift d1: from day 1's output; "
+        "flags: deg(enerate) dup(licate) man(ipulation) wei(rd); bits: cumulative selection bits",
+    )
     columns = (
         *("persona", "day", "ideas", "unique", "survived", "accepted", "tokens", "surv/1k tok"),
         *("novelty", "drift", "drift d1", "in-char", "flags", "bits"),
@@ -78,7 +81,8 @@ def _render_sweep(sweep: SweepReport) -> None:
     out = console()
     table = Table(title=f"sweep {sweep.base}")
     text_columns = ("session", "status", "recommends")
-    for col in ("depth", "session", "status", "days", "unique survivors", "tokens", "surv/1k tok", *text_columns[2:]):
+    columns = ("depth", "session", "status", "days", "unique survivors", "tokens", "surv/1k tok")
+    for col in (*columns, "recommends"):
         table.add_column(col, justify="left" if col in text_columns else "right")
     for r in sweep.runs:
         rec = f"{r.recommendation.depth} ({r.recommendation.cause})" if r.recommendation else "-"
@@ -116,27 +120,39 @@ def _latest(store: Any) -> str:
     return str(latest.id)
 
 
+SessionOpt = Annotated[
+    str | None, typer.Option(help="Session to analyse (default: the latest); with --sweep, the base name.")
+]
+SweepOpt = Annotated[
+    str | None, typer.Option(help="Run fresh sessions at these depths and compare them, e.g. 1,2,4,8.")
+]
+PlotOpt = Annotated[Path | None, typer.Option(help="Write the curves to this PNG file.")]
+FractionOpt = Annotated[
+    float, typer.Option(help="Plateau: a day's unique survivors per token below this share of day 1's.")
+]
+DriftOpt = Annotated[
+    float, typer.Option(help="Drift bound: how much further from the grounding text than on day 1.")
+]
+PersonaOpt = Annotated[
+    list[str] | None, typer.Option("--persona", "-p", help="--sweep: persona to run (repeat). Default: all.")
+]
+IdeasOpt = Annotated[int | None, typer.Option(min=1, max=10, help="--sweep: ideas babbled per day.")]
+PresentOpt = Annotated[str | None, typer.Option(help="--sweep: the present, YYYY-MM-DD. Default: today.")]
+HoursOpt = Annotated[float | None, typer.Option(help="--sweep: wall-clock budget for the whole sweep.")]
+TokensOpt = Annotated[int | None, typer.Option(min=1, help="--sweep: token budget for the whole sweep.")]
+
+
 def tune(
-    session: Annotated[
-        str | None, typer.Option(help="Session to analyse (default: the latest); with --sweep, the runs' base name.")
-    ] = None,
-    sweep: Annotated[
-        str | None, typer.Option(help="Run fresh sessions at these depths and compare them, e.g. 1,2,4,8.")
-    ] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write the curves to this PNG file.")] = None,
-    plateau_fraction: Annotated[
-        float, typer.Option(help="Plateau when a day's unique survivors per token fall below this share of day 1's.")
-    ] = 0.25,
-    max_drift: Annotated[
-        float, typer.Option(help="Drift bound: how much further from the grounding text than on day 1.")
-    ] = 0.1,
-    persona: Annotated[
-        list[str] | None, typer.Option("--persona", "-p", help="--sweep: persona to run (repeat). Default: all.")
-    ] = None,
-    ideas_per_day: Annotated[int | None, typer.Option(min=1, max=10, help="--sweep: ideas babbled per day.")] = None,
-    present: Annotated[str | None, typer.Option(help="--sweep: the fixed present, YYYY-MM-DD. Default: today.")] = None,
-    hours: Annotated[float | None, typer.Option(help="--sweep: wall-clock budget for the whole sweep.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="--sweep: token budget for the whole sweep.")] = None,
+    session: SessionOpt = None,
+    sweep: SweepOpt = None,
+    plot: PlotOpt = None,
+    plateau_fraction: FractionOpt = 0.25,
+    max_drift: DriftOpt = 0.1,
+    persona: PersonaOpt = None,
+    ideas_per_day: IdeasOpt = None,
+    present: PresentOpt = None,
+    hours: HoursOpt = None,
+    max_tokens: TokensOpt = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -157,8 +173,13 @@ def tune(
         raise BadInput(f"--hours: must be above 0 (got {hours:g})")
     if plot is not None and plot.suffix.lower() != ".png":
         raise BadInput(f"--plot: '{plot}' must name a .png file")
-    sweep_only = {"--persona": persona, "--ideas-per-day": ideas_per_day, "--present": present, "--hours": hours,
-                  "--max-tokens": max_tokens}
+    sweep_only = {
+        "--persona": persona,
+        "--ideas-per-day": ideas_per_day,
+        "--present": present,
+        "--hours": hours,
+        "--max-tokens": max_tokens,
+    }
     given = [name for name, value in sweep_only.items() if value]
     if given and sweep is None:
         raise BadInput(f"{', '.join(given)}: only with --sweep")
@@ -169,7 +190,8 @@ def tune(
         if sweep is not None:
             depths = parse_depths(sweep)
             start = _parse_date(present)
-            names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
+            registry = svc.personas
+            names = [registry.get(p).id for p in persona] if persona else [p.id for p in registry.all()]
             from core.records import utcnow
 
             base = session or utcnow().strftime("s%Y%m%d-%H%M%S")

@@ -120,7 +120,9 @@ class LoopSettings(BaseModel):
     max_ideas: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=4, ge=1, le=256)
     context_tokens: int | None = Field(default=None, ge=200)  # default: what the model's window leaves
-    shared_kinds: list[Literal["feedback", "corpus", "notebook", "idea", "critique"]] = Field(default_factory=list)
+    shared_kinds: list[Literal["feedback", "corpus", "notebook", "idea", "critique"]] = Field(
+        default_factory=list
+    )
 
 
 class Settings(BaseSettings):

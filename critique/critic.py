@@ -41,7 +41,9 @@ class Thresholds(BaseModel):
     def passes(self, scores: Scores) -> bool:
         each = (scores.novelty, scores.feasibility, scores.relevance, scores.clarity)
         return (
-            scores.mean >= self.min_mean and min(each) >= self.min_each and scores.relevance >= self.min_relevance
+            scores.mean >= self.min_mean
+            and min(each) >= self.min_each
+            and scores.relevance >= self.min_relevance
         )
 
     def explain(self, scores: Scores) -> str:
@@ -51,7 +53,9 @@ class Thresholds(BaseModel):
         if scores.mean < self.min_mean:
             parts.append(f"mean {scores.mean:.1f} < {self.min_mean}")
         low = [
-            f"{k} {v} < {self.min_each}" for k, v in scores.model_dump().items() if isinstance(v, int) and v < self.min_each
+            f"{k} {v} < {self.min_each}"
+            for k, v in scores.model_dump().items()
+            if isinstance(v, int) and v < self.min_each
         ]
         parts += low
         if scores.relevance < self.min_relevance:

@@ -4,19 +4,23 @@ an optional cross-persona critic. An idea a screen flags fails at once and is ne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from core.errors import StructuredOutputError
 from core.interfaces import Embedder
-from core.records import CritiqueResult, Flag, Idea, Usage, stable_id
+from core.records import CritiqueResult, Flag, Idea, Usage, Verdict, stable_id
 from critique.critic import CriticOutput, Thresholds
 from critique.screens import TextScreens
 from providers.client import ModelClient
 from researchers.personas import Persona
 from researchers.prompts import render
 from researchers.schemas import IdeaDraft
+
+if TYPE_CHECKING:
+    from memory.store import LogStore
 
 
 @dataclass
@@ -39,6 +43,34 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return self.verdict.verdict == "pass"
+
+
+def nearest_ideas(
+    log: LogStore,
+    vector: Sequence[float],
+    k: int = 3,
+    *,
+    exclude: Container[str] = frozenset(),
+    widest: int = 256,
+) -> list[tuple[str, str, float]]:
+    """The k ideas in the log nearest to `vector`, as (id, title, similarity), best first.
+
+    Chroma answers a query filtered on metadata (kind="idea") by first listing every matching entry,
+    which grows linearly with the log. So the unfiltered HNSW index is asked for more neighbours and
+    the ideas among them kept, widening until k are found; only when ideas are rare near the vector
+    does it fall back to the filtered query.
+    """
+    probe = max(4 * k, 8)
+    while probe <= widest:
+        hits = log.nearest(vector, k=probe)
+        found = [(e, sim) for e, sim in hits if e.kind == "idea" and e.id not in exclude]
+        if len(found) >= k or len(hits) < probe:
+            break
+        probe *= 4
+    else:
+        hits = log.nearest(vector, k=k + widest, kind="idea")
+        found = [(e, sim) for e, sim in hits if e.id not in exclude]
+    return [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in found[:k]]
 
 
 class DuplicateScreen:
@@ -101,7 +133,9 @@ class CritiqueStage:
         self.duplicates = DuplicateScreen(nearest, duplicate_threshold)
         self._limit = limit or asyncio.Semaphore(1)
 
-    def screen(self, idea: Idea, *, truncated: bool = False, ignore: set[str] | None = None) -> tuple[list[Flag], float]:
+    def screen(
+        self, idea: Idea, *, truncated: bool = False, ignore: set[str] | None = None
+    ) -> tuple[list[Flag], float]:
         """The deterministic screens only: no chat model involved."""
         text = idea.text
         flags = list(self.screens.run(text, truncated=truncated))
@@ -111,7 +145,9 @@ class CritiqueStage:
             flags.append(dup)
         return flags, novelty
 
-    async def _critic(self, idea: Idea, voice: Persona, author: Persona, present: date) -> tuple[CritiqueResult, Usage]:
+    async def _critic(
+        self, idea: Idea, voice: Persona, author: Persona, present: date
+    ) -> tuple[CritiqueResult, Usage]:
         messages = render(
             "critique",
             voice,
@@ -127,12 +163,15 @@ class CritiqueStage:
         except StructuredOutputError as exc:
             # One unreadable verdict fails this idea, not the whole day; the reason is logged.
             failed = CritiqueResult(
-                idea_id=idea.id, verdict="fail", reasoning=f"the critic gave no valid verdict: {exc}", critic=voice.id
+                idea_id=idea.id,
+                verdict="fail",
+                reasoning=f"the critic gave no valid verdict: {exc}",
+                critic=voice.id,
             )
             return failed, Usage()
         out = reply.value
         scores = out.scores
-        verdict = "pass" if self.thresholds.passes(scores) else "fail"
+        verdict: Verdict = "pass" if self.thresholds.passes(scores) else "fail"
         result = CritiqueResult(
             idea_id=idea.id,
             verdict=verdict,
@@ -143,7 +182,9 @@ class CritiqueStage:
         )
         return result, reply.usage
 
-    async def _revise(self, idea: Idea, result: CritiqueResult, author: Persona, present: date) -> tuple[Idea, Usage]:
+    async def _revise(
+        self, idea: Idea, result: CritiqueResult, author: Persona, present: date
+    ) -> tuple[Idea, Usage]:
         messages = render(
             "revise",
             author,
@@ -183,11 +224,17 @@ class CritiqueStage:
             )
             outcome.novelty = novelty  # of the latest version: the one that may reach the queue
             if flags:
-                outcome.results.append(CritiqueResult(idea_id=current.id, verdict="fail", flags=flags, critic="screens"))
+                outcome.results.append(
+                    CritiqueResult(idea_id=current.id, verdict="fail", flags=flags, critic="screens")
+                )
                 return outcome  # screens are a hard gate: no revision of flagged text
             result, usage = await self._critic(current, author, author, present)
             outcome.usage = outcome.usage + usage
-            if result.verdict == "pass" and self.cross_critic is not None and self.cross_critic.id != author.id:
+            if (
+                result.verdict == "pass"
+                and self.cross_critic is not None
+                and self.cross_critic.id != author.id
+            ):
                 cross, usage = await self._critic(current, self.cross_critic, author, present)
                 outcome.usage = outcome.usage + usage
                 result.cross.append(cross)

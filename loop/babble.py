@@ -78,7 +78,10 @@ def make_runner(services: Services, config: SessionConfig, on_event: EventSink =
         retrieval=services.settings.retrieval,
         on_event=on_event,
     )
-    for client in {id(runner.babble_model): runner.babble_model, id(runner.critic_model): runner.critic_model}.values():
+    for client in {
+        id(runner.babble_model): runner.babble_model,
+        id(runner.critic_model): runner.critic_model,
+    }.values():
         client.on_retry = lambda message: runner.note_retry(message)
     return runner
 
@@ -128,7 +131,9 @@ async def _with_hard_limit(runner: SessionRunner) -> RunOutcome:
     try:
         return await asyncio.wait_for(runner.run(), timeout=hours * 3600 * 1.25 + 30)
     except TimeoutError:
-        reason = f"--hours hard limit hit ({hours} h): the days in progress were abandoned; resume redoes them"
+        reason = (
+            f"--hours hard limit hit ({hours} h): the days in progress were abandoned; resume redoes them"
+        )
         runner.sessions.set_status(runner.config.id, "interrupted", reason)
         return RunOutcome("interrupted", reason)
 

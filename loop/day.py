@@ -244,7 +244,11 @@ def _critique_entry(idea: Idea, crit: CritiqueResult, plan: DayPlan, now: object
         text = "Screened out: " + "; ".join(f"{f.name}: {f.reason}" for f in crit.flags)
     else:
         s = crit.scores
-        scores = f"novelty {s.novelty}, feasibility {s.feasibility}, relevance {s.relevance}, clarity {s.clarity}" if s else ""
+        scores = (
+            f"novelty {s.novelty}, feasibility {s.feasibility}, relevance {s.relevance}, clarity {s.clarity}"
+            if s
+            else ""
+        )
         text = f"Critique of '{idea.title}' ({crit.verdict}; {scores}). {crit.reasoning} Weakest point: {crit.weakest_point}"
         for cross in crit.cross:
             text += f"\nCross-critique by {cross.critic} ({cross.verdict}): {cross.reasoning}"

@@ -21,9 +21,9 @@ from core.records import stable_id, today
 from core.settings import RetrievalSettings
 from critique.critic import Thresholds
 from critique.screens import TextScreens
-from critique.stage import CritiqueStage
+from critique.stage import CritiqueStage, nearest_ideas
 from loop.day import DayPlan, DayResult, DayRunner
-from loop.events import Event, EventSink, ignore
+from loop.events import Event, EventSink, EventType, ignore
 from loop.sessions import SessionConfig, SessionStatus, SessionStore, bits_json
 from memory.store import LogStore
 from providers.client import ModelClient
@@ -34,7 +34,9 @@ FAR_FUTURE_DAYS = 366
 MAX_FAILED_DAYS_IN_A_ROW = 3
 
 
-def check_present(present: date, depth: int, drift_days: int, *, allow_far_future: bool, now: date | None = None) -> None:
+def check_present(
+    present: date, depth: int, drift_days: int, *, allow_far_future: bool, now: date | None = None
+) -> None:
     """Simulate, don't predict: refuse a present (first or last day) more than a year past today."""
     now = now or today()
     last = present + timedelta(days=(depth - 1) * drift_days)
@@ -129,8 +131,17 @@ class SessionRunner:
 
     # -- wiring ---------------------------------------------------------------------------------
 
-    def _event(self, type_: str, persona: str | None = None, day: int | None = None, message: str = "", **data: object) -> None:
-        self.emit(Event(type=type_, session=self.config.id, persona=persona, day=day, message=message, data=data))  # type: ignore[arg-type]
+    def _event(
+        self,
+        type_: EventType,
+        persona: str | None = None,
+        day: int | None = None,
+        message: str = "",
+        **data: object,
+    ) -> None:
+        self.emit(
+            Event(type=type_, session=self.config.id, persona=persona, day=day, message=message, data=data)
+        )
 
     def _cross_critic(self, author: Persona) -> Persona | None:
         name = self.config.cross_critic
@@ -141,16 +152,12 @@ class SessionRunner:
         return next((p for p in self.all_personas if p.id == name), None)
 
     def _stage(self, author: Persona) -> CritiqueStage:
-        def nearest(vector: list[float]) -> list[tuple[str, str, float]]:
-            hits = self.log.nearest(vector, k=3, kind="idea")
-            return [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in hits]
-
         return CritiqueStage(
             embedder=self.embedder,
-            nearest=nearest,
+            nearest=lambda vector: nearest_ideas(self.log, vector),
             critic_model=self.critic_model,
             author_model=self.babble_model,
-            thresholds=Thresholds(**self.config.thresholds),
+            thresholds=Thresholds.model_validate(self.config.thresholds),
             revisions=self.config.revisions,
             cross_critic=self._cross_critic(author),
             duplicate_threshold=self.config.duplicate_threshold,
@@ -311,13 +318,19 @@ class SessionRunner:
         if self.stop_reason is not None:
             status, reason = self.stop_status, self.stop_reason
         elif self._stopped and len(self._stopped) == len(self.personas):
-            status, reason = "failed", "every persona stopped: " + "; ".join(f"{k}: {v}" for k, v in self._stopped.items())
+            status, reason = (
+                "failed",
+                "every persona stopped: " + "; ".join(f"{k}: {v}" for k, v in self._stopped.items()),
+            )
         elif self._paused:
             status = "awaiting-review"
             reason = f"paused every {c.review_every} days for review: run `groundhog review`, then `groundhog babble --resume {c.id}`"
         else:
             failed = self.sessions.totals(c.id).days_failed
-            status, reason = "completed", f"all {c.depth} days done" + (f", {failed} of them failed" if failed else "")
+            status, reason = (
+                "completed",
+                f"all {c.depth} days done" + (f", {failed} of them failed" if failed else ""),
+            )
             if self._stopped:
                 reason += " (" + "; ".join(f"{k} {v}" for k, v in self._stopped.items()) + ")"
         self._finish(status, reason)

@@ -108,7 +108,9 @@ class SessionStore:
     def create(self, config: SessionConfig) -> SessionRow:
         now = utcnow().isoformat()
         if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (config.id,)).fetchone():
-            raise BadInput(f"--session: a session named '{config.id}' exists; resume it with --resume {config.id}")
+            raise BadInput(
+                f"--session: a session named '{config.id}' exists; resume it with --resume {config.id}"
+            )
         with transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO sessions (id, created_at, updated_at, status, reason, config) VALUES (?, ?, ?, ?, ?, ?)",
@@ -119,7 +121,9 @@ class SessionStore:
     def get(self, session_id: str) -> SessionRow:
         row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
-            known = [r[0] for r in self.conn.execute("SELECT id FROM sessions ORDER BY created_at DESC LIMIT 5")]
+            known = [
+                r[0] for r in self.conn.execute("SELECT id FROM sessions ORDER BY created_at DESC LIMIT 5")
+            ]
             hint = f" (recent: {', '.join(known)})" if known else " (there are no sessions yet)"
             raise BadInput(f"no session named '{session_id}'{hint}")
         return _session(row)
@@ -128,10 +132,12 @@ class SessionStore:
         row = self.conn.execute("SELECT * FROM sessions ORDER BY created_at DESC, id DESC LIMIT 1").fetchone()
         return _session(row) if row else None
 
-    def list(self) -> list[SessionRow]:
+    def all(self) -> list[SessionRow]:
         return [_session(r) for r in self.conn.execute("SELECT * FROM sessions ORDER BY created_at DESC, id")]
 
-    def set_status(self, session_id: str, status: SessionStatus, reason: str = "", add_elapsed: float = 0.0) -> None:
+    def set_status(
+        self, session_id: str, status: SessionStatus, reason: str = "", add_elapsed: float = 0.0
+    ) -> None:
         with transaction(self.conn):
             self.conn.execute(
                 "UPDATE sessions SET status = ?, reason = ?, updated_at = ?, elapsed_s = elapsed_s + ? WHERE id = ?",
@@ -148,7 +154,9 @@ class SessionStore:
         return [_day(r) for r in rows]
 
     def finished_days(self, session_id: str, persona: str) -> set[int]:
-        rows = self.conn.execute("SELECT day FROM days WHERE session = ? AND persona = ?", (session_id, persona))
+        rows = self.conn.execute(
+            "SELECT day FROM days WHERE session = ? AND persona = ?", (session_id, persona)
+        )
         return {int(r[0]) for r in rows}
 
     def totals(self, session_id: str, persona: str | None = None) -> Totals:
@@ -205,7 +213,9 @@ class SessionStore:
                     utcnow().isoformat(),
                 ),
             )
-            self.conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (utcnow().isoformat(), session))
+            self.conn.execute(
+                "UPDATE sessions SET updated_at = ? WHERE id = ?", (utcnow().isoformat(), session)
+            )
 
 
 def _session(row: sqlite3.Row) -> SessionRow:

@@ -38,7 +38,8 @@ Cause = Literal["plateau", "drift", "none", "no-survivors", "no-data"]
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """Rounded for the report; + 0.0 turns a rounded -0.0 into 0.0."""
+    return None if value is None else round(float(value), digits) + 0.0
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -94,7 +95,9 @@ class Recommendation(BaseModel):
     drift_persona: str | None = None
 
 
-class Totals(BaseModel):
+class TuneTotals(BaseModel):
+    """Sums over days (of one persona, or of all)."""
+
     generated: int = 0
     unique: int = 0
     surviving: int = 0
@@ -114,7 +117,7 @@ class Totals(BaseModel):
 class PersonaTune(BaseModel):
     persona: str
     days: list[DayStats]
-    totals: Totals
+    totals: TuneTotals
     recommendation: Recommendation
 
 
@@ -129,7 +132,7 @@ class TuneReport(BaseModel):
     options: TuneOptions
     personas: list[PersonaTune]
     days: list[DayStats]  # every persona pooled, per day
-    totals: Totals
+    totals: TuneTotals
     recommendation: Recommendation
 
 
@@ -258,25 +261,31 @@ def _counts(row: DayRow, decisions: Mapping[str, str]) -> DayStats:
     return stats
 
 
-def _novelty(
-    days: dict[tuple[str, int], list[LogEntry]], all_ideas: list[LogEntry], cache: VectorCache
-) -> dict[tuple[str, int], float]:
-    """Mean over a day's ideas of 1 - cosine to the nearest idea written before that day (any session)."""
-    if not all_ideas:
-        return {}
-    ordered = sorted(all_ideas, key=lambda e: (e.created_at, e.id))
-    matrix = cache.embed([e.text for e in ordered])
-    stamps = np.array([e.created_at.timestamp() for e in ordered])
+NEIGHBOURS = 16
+
+
+def _novelty(log: LogStore, days: Mapping[tuple[str, int], list[LogEntry]]) -> dict[tuple[str, int], float]:
+    """Mean over a day's ideas of 1 - cosine to the nearest idea written before that day (any session).
+
+    Uses the log's own index (its embedder and stored vectors), so the cost grows with the session, not
+    with the whole history. When none of the k nearest is earlier, the nearest earlier idea is at least
+    as far as the k-th, and that bound is used.
+    """
     out: dict[tuple[str, int], float] = {}
     for key, entries in days.items():
         if not entries:
             continue
-        start = min(e.created_at.timestamp() for e in entries)
-        earlier = matrix[stamps < start]
-        if len(earlier) == 0:
-            continue
-        sims = cache.embed([e.text for e in entries]) @ earlier.T
-        out[key] = float(np.mean(1.0 - sims.max(axis=1)))
+        start = min(e.created_at for e in entries)
+        distances = []
+        for vector in log.embedder.embed([e.text for e in entries]):
+            hits = log.nearest(vector, k=NEIGHBOURS, kind="idea")
+            earlier = [sim for e, sim in hits if e.created_at < start]
+            if earlier:
+                distances.append(1.0 - max(earlier))
+            elif len(hits) == NEIGHBOURS:
+                distances.append(1.0 - min(sim for _, sim in hits))
+        if distances:
+            out[key] = max(0.0, float(np.mean(distances)))
     return out
 
 
@@ -288,8 +297,8 @@ def _cumulative_bits(days: list[DayStats]) -> None:
         d.cumulative_bits = selection_bits(generated, surviving)
 
 
-def _totals(days: Sequence[DayStats]) -> Totals:
-    t = Totals(
+def _totals(days: Sequence[DayStats]) -> TuneTotals:
+    t = TuneTotals(
         generated=sum(d.generated for d in days),
         unique=sum(d.unique for d in days),
         surviving=sum(d.surviving for d in days),
@@ -395,6 +404,7 @@ def recommend(
             f"on day {drift_day} {who}output drifted {rise:.3f} further from its grounding text "
             f"than on day 1 (bound {options.max_drift:g})"
         )
+
     def made(depth: int, cause: Cause, reason: str) -> Recommendation:
         return Recommendation(
             depth=depth,
@@ -444,17 +454,16 @@ def analyse_session(
     wanted = list(dict.fromkeys([*row.config.personas, *(r.persona for r in rows)]))
     centroids = grounding_centroids(cache, personas, log, extra_ids=wanted)
 
-    ideas = log.entries(kind="idea")
+    ideas = log.entries(kind="idea", session=session_id)
     notebooks = log.entries(kind="notebook", session=session_id)
     day_ideas: dict[tuple[str, int], list[LogEntry]] = defaultdict(list)
     day_output: dict[tuple[str, int], list[str]] = defaultdict(list)
     for e in ideas:
-        if e.session == session_id:
-            day_ideas[(e.persona, e.day)].append(e)
-            day_output[(e.persona, e.day)].append(e.text)
+        day_ideas[(e.persona, e.day)].append(e)
+        day_output[(e.persona, e.day)].append(e.text)
     for e in notebooks:
         day_output[(e.persona, e.day)].append(e.text)
-    novelty = _novelty(day_ideas, ideas, cache)
+    novelty = _novelty(log, day_ideas)
     pooled_novelty: dict[int, float] = {}
     for day in {d for _, d in day_ideas}:
         vals = [(novelty[k], len(day_ideas[k])) for k in day_ideas if k[1] == day and k in novelty]
@@ -619,7 +628,7 @@ def run_sweep(
         name = f"{base}-sweep-d{depth}"
         svc = services_for(parent, name)
         store = SessionStore(svc.db)
-        if any(s.id == name for s in store.list()):
+        if any(s.id == name for s in store.all()):
             where = svc.settings.home
             raise BadInput(f"--session: sweep session '{name}' exists (under {where}); pick another name")
         update: dict[str, Any] = {"depth": depth, "max_tokens": None, "hours": None}
@@ -713,6 +722,7 @@ def plot_report(report: TuneReport, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
     for ax, (field, title) in zip(axes.flat, _PANELS, strict=True):
@@ -731,7 +741,9 @@ def plot_report(report: TuneReport, path: Path) -> Path:
         if field == "in_character":
             ax.axhline(0.0, color="grey", linewidth=0.8)
         if report.recommendation.depth > 0:
-            ax.axvline(report.recommendation.depth, color="grey", linestyle=":", linewidth=1.2)
+            depth = report.recommendation.depth
+            ax.axvline(depth, color="grey", linestyle=":", linewidth=1.2, label=f"recommended ({depth})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     for ax in axes[1]:
@@ -752,6 +764,7 @@ def plot_sweep(sweep: SweepReport, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     runs = [r for r in sweep.runs if r.status != "skipped"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -761,6 +774,7 @@ def plot_sweep(sweep: SweepReport, path: Path) -> Path:
     right.plot([r.depth for r in rated], [r.survivors_per_1k_tokens for r in rated], marker="o")
     right.set_title("unique survivors / 1k tokens", fontsize=10)
     for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("depth (days)")
         ax.grid(alpha=0.3)
     fig.suptitle(f"sweep {sweep.base}: {sweep.summary}", fontsize=10)

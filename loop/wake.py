@@ -49,7 +49,9 @@ class WakeContext:
 
 def _describe(e: LogEntry) -> str:
     when = f"day {e.day}" + (f", {e.present.isoformat()}" if e.present else "")
-    kind = {"idea": f"idea ({e.meta.get('verdict', 'unjudged')})", "corpus": "your writing"}.get(e.kind, e.kind)
+    kind = {"idea": f"idea ({e.meta.get('verdict', 'unjudged')})", "corpus": "your writing"}.get(
+        e.kind, e.kind
+    )
     text = " ".join(e.text.split())
     if len(text) > ENTRY_CHARS:
         text = text[: ENTRY_CHARS - 1] + "…"
@@ -81,13 +83,19 @@ def build_wake_context(
     relevant_kinds = ["idea", "notebook", "critique"]
     relevant = [
         s.entry
-        for s in log.retrieve(query, persona=persona.id, kind=relevant_kinds, weights=weights, k=6, exclude_ids=seen)
+        for s in log.retrieve(
+            query, persona=persona.id, kind=relevant_kinds, weights=weights, k=6, exclude_ids=seen
+        )
     ]
     shared_relevant = [k for k in relevant_kinds if k in shared_kinds]
     if shared_relevant:
         relevant += [e for e, _ in log.search(query, k=4, kind=shared_relevant) if e.persona != persona.id]
     seen |= {e.id for e in relevant}
-    grounding = [e for e, _ in log.search(persona.focus, k=2, persona=owner("corpus"), kind="corpus") if e.id not in seen]
+    grounding = [
+        e
+        for e, _ in log.search(persona.focus, k=2, persona=owner("corpus"), kind="corpus")
+        if e.id not in seen
+    ]
 
     sections = [
         ("notebook", latest_notes),

@@ -183,7 +183,9 @@ class LogStore:
         ]
         return sorted(found, key=lambda e: (e.created_at, e.id))
 
-    def recent(self, persona: str | None, *, kind: str | Sequence[str] | None = None, limit: int = 10) -> list[LogEntry]:
+    def recent(
+        self, persona: str | None, *, kind: str | Sequence[str] | None = None, limit: int = 10
+    ) -> list[LogEntry]:
         """The persona's newest entries, newest first."""
         return list(reversed(self.entries(persona=persona, kind=kind)))[:limit]
 
@@ -242,7 +244,11 @@ class LogStore:
         skip = set(exclude_ids)
         near = self.search(query, k=w.candidates, persona=persona, kind=kind)
         pool: dict[str, tuple[LogEntry, float]] = {e.id: (e, sim) for e, sim in near if e.id not in skip}
-        recent = [e for e in self.entries(persona=persona, kind=kind)[-w.candidates :] if e.id not in pool and e.id not in skip]
+        recent = [
+            e
+            for e in self.entries(persona=persona, kind=kind)[-w.candidates :]
+            if e.id not in pool and e.id not in skip
+        ]
         if recent:
             qv = self.embedder.embed([query])[0]
             stored = self._col.get(ids=[e.id for e in recent], include=["embeddings"])

@@ -293,7 +293,10 @@ class ModelClient:
         return [
             *messages,
             ("assistant", bad[:4000]),
-            ("user", f"That reply was not valid: {error[:600]}. Reply again with the corrected JSON object only."),
+            (
+                "user",
+                f"That reply was not valid: {error[:600]}. Reply again with the corrected JSON object only.",
+            ),
         ]
 
     def _structured_steps(

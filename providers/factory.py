@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from core.errors import BadInput
 from core.interfaces import Embedder
 from core.settings import EmbeddingSettings, ModelSettings, Settings
@@ -30,7 +32,9 @@ def build_chat_model(ms: ModelSettings) -> Any:
 
         path = Path(ms.model).expanduser() if ms.model else bundled_model_path()
         if not path.is_file():
-            raise BadInput(f"--model: no GGUF file at {path} (the local provider runs a GGUF file in-process)")
+            raise BadInput(
+                f"--model: no GGUF file at {path} (the local provider runs a GGUF file in-process)"
+            )
         return ChatLlamaCpp(
             model_path=str(path),
             n_ctx=ms.n_ctx,
@@ -50,9 +54,11 @@ def build_chat_model(ms: ModelSettings) -> Any:
         return ChatOpenAI(
             model=ms.model,
             base_url=ms.base_url,
-            api_key=key or "not-needed",  # local servers (vLLM, llama.cpp, Ollama) often take no key
+            api_key=SecretStr(
+                key or "not-needed"
+            ),  # local servers (vLLM, llama.cpp, Ollama) often take no key
             temperature=ms.temperature,
-            max_tokens=ms.max_tokens,
+            max_completion_tokens=ms.max_tokens,
             timeout=ms.timeout_s,
             max_retries=0,  # retries live in providers.retry, in one place
             model_kwargs=kwargs,

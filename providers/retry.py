@@ -32,7 +32,11 @@ class RetryPolicy:
     """Exponential backoff with full jitter and a cap; a server's Retry-After wins when it is given."""
 
     def __init__(
-        self, attempts: int = 5, initial_s: float = 1.0, max_wait_s: float = 30.0, retry_after_cap_s: float = 300.0
+        self,
+        attempts: int = 5,
+        initial_s: float = 1.0,
+        max_wait_s: float = 30.0,
+        retry_after_cap_s: float = 300.0,
     ) -> None:
         self.attempts = attempts
         self.initial_s = initial_s
@@ -118,7 +122,9 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _retrying_kwargs(policy: RetryPolicy, on_retry: Callable[[RetryCallState], None] | None) -> dict[str, Any]:
+def _retrying_kwargs(
+    policy: RetryPolicy, on_retry: Callable[[RetryCallState], None] | None
+) -> dict[str, Any]:
     return {
         "stop": stop_after_attempt(policy.attempts),
         "wait": policy.wait,

@@ -84,7 +84,7 @@ def scores_line(item: QueueItem) -> str:
     if scores is None:
         return "unscored"
     return (
-        f"novelty {scores.novelty} · feasibility {scores.feasibility} · relevance {scores.relevance} · "
+        f"novelty {scores.novelty}, feasibility {scores.feasibility}, relevance {scores.relevance}, "
         f"clarity {scores.clarity} (mean {scores.mean:.2f})"
     )
 
@@ -117,7 +117,8 @@ def render_item(console: Any, item: QueueItem, *, counter: str | None = None) ->
     if item.note:
         status += f" · note: {escape(item.note)}"
     console.print(status)
-    console.print(f"rank {item.rank_score:.3f} · novelty distance {item.novelty:.2f} · {scores_line(item)}")
+    rank = f"rank {item.rank_score:.3f} (novelty distance {item.novelty:.2f})"
+    console.print(f"{rank} · critic's scores: {scores_line(item)}")
     _body(console, "Summary", idea.summary)
     _body(console, "Rationale", idea.rationale)
     critic = f" in the voice of {escape(critique.critic)}" if critique.critic else ""
@@ -243,8 +244,8 @@ class ReviewScreen:
             if now:
                 self.console.print(f"Current note: {escape(now)}")
             text = self.read("note (Enter to clear) > ")
-            if text is None:
-                return False
+        if text is None:
+            return False
         self.note = text.strip()
         self.console.print(
             f"Note for the next decision: {escape(self.note)}" if self.note else "Note cleared."

@@ -49,7 +49,11 @@ class FakeChatModel(BaseChatModel):
         return "fake"
 
     def _generate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
     ) -> ChatResult:
         with self._lock:
             self._calls.append((list(messages), dict(kwargs)))
@@ -139,12 +143,26 @@ class ScriptedResearcher:
 
     @staticmethod
     def _default_text(persona: str, n: int) -> tuple[str, str]:
-        topics = ["probing", "debate", "monitoring", "abstractions", "ablations", "honeypots", "oversight",
-                  "steering", "evaluations", "sandbagging", "circuits", "reward models"]
+        topics = [
+            "probing",
+            "debate",
+            "monitoring",
+            "abstractions",
+            "ablations",
+            "honeypots",
+            "oversight",
+            "steering",
+            "evaluations",
+            "sandbagging",
+            "circuits",
+            "reward models",
+        ]
         topic = topics[(n + len(persona)) % len(topics)]
         title = f"{persona} study {n} of {topic}"
-        summary = (f"{persona} proposes experiment number {n} on {topic} with small transformer models, "
-                   f"measuring how {topic} changes under distribution shift {n * 7 % 13}.")
+        summary = (
+            f"{persona} proposes experiment number {n} on {topic} with small transformer models, "
+            f"measuring how {topic} changes under distribution shift {n * 7 % 13}."
+        )
         return title, summary
 
     def __call__(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
@@ -159,7 +177,9 @@ class ScriptedResearcher:
             with self._lock:
                 self.prompts.setdefault(persona, []).append(prompt)
                 ideas = []
-                base = int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 10 if self.by_prompt else None
+                base = (
+                    int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 10 if self.by_prompt else None
+                )
                 for k in range(self.ideas_per_call):
                     if base is not None:
                         n = base + k
@@ -167,25 +187,49 @@ class ScriptedResearcher:
                         n = self.counters.get(persona, 0) + 1
                         self.counters[persona] = n
                     title, summary = self.idea_text(persona, n)
-                    ideas.append({"title": title, "summary": summary,
-                                  "rationale": f"It tests a claim {persona} cares about.",
-                                  "builds_on": self.builds_on(persona, prompt)})
+                    ideas.append(
+                        {
+                            "title": title,
+                            "summary": summary,
+                            "rationale": f"It tests a claim {persona} cares about.",
+                            "builds_on": self.builds_on(persona, prompt),
+                        }
+                    )
             return json.dumps({"thinking": f"{persona} thinks about the notebook.", "ideas": ideas})
         if "reasoning" in props:
             title = re.search(r"Title: (.*)", prompt)
             n = int(m.group(1)) if title and (m := re.search(r"study (\d+)", title.group(1))) else 0
             author = re.search(r"The idea, by (.*?):", prompt)
             s = self.scores(author.group(1) if author and author.group(1) != "you" else persona, n)
-            return json.dumps({"reasoning": f"{persona} weighs it carefully.", "novelty": s, "feasibility": s,
-                               "relevance": s, "clarity": s, "weakest_point": "the sample is small"})
+            return json.dumps(
+                {
+                    "reasoning": f"{persona} weighs it carefully.",
+                    "novelty": s,
+                    "feasibility": s,
+                    "relevance": s,
+                    "clarity": s,
+                    "weakest_point": "the sample is small",
+                }
+            )
         if "tried" in props:
-            return json.dumps({"tried": f"{persona} tried some ideas.", "failed": "some failed the critique.",
-                               "next": "try a sharper variant."})
+            return json.dumps(
+                {
+                    "tried": f"{persona} tried some ideas.",
+                    "failed": "some failed the critique.",
+                    "next": "try a sharper variant.",
+                }
+            )
         if "title" in props:  # a revision
             title = re.search(r"Title: (.*)", prompt)
             base = title.group(1) if title else "idea"
-            return json.dumps({"title": f"{base} (revised)", "summary": f"A sharper version of {base} with controls.",
-                               "rationale": "answers the critique", "builds_on": []})
+            return json.dumps(
+                {
+                    "title": f"{base} (revised)",
+                    "summary": f"A sharper version of {base} with controls.",
+                    "rationale": "answers the critique",
+                    "builds_on": [],
+                }
+            )
         if "word" in props:
             return json.dumps({"word": "hello"})
         return "plain reply"

@@ -17,10 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from fakes import FakeChatModel, ScriptedResearcher, make_services  # noqa: E402
+from fakes import FakeChatModel, ScriptedResearcher, make_services
 
-from loop.babble import make_runner, new_config, run_session  # noqa: E402
-from loop.sessions import SessionStore  # noqa: E402
+from loop.babble import make_runner, new_config, run_session
+from loop.sessions import SessionStore
 
 PERSONAS = ["doomimir", "simplicia"]
 DEPTH = 4
@@ -55,6 +55,7 @@ def main() -> None:
             original(self, **kwargs)  # type: ignore[arg-type]
 
         SessionStore.commit_day = commit_then_maybe_die  # type: ignore[method-assign]
+
     def announce(event: object) -> None:
         if getattr(event, "type", "") == "day_finished":
             print("day_finished", flush=True)  # the signal test waits for this line

@@ -44,7 +44,9 @@ def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
             for q in ReviewQueue(conn).list()
         }
         days = conn.execute("SELECT persona, day, status FROM days ORDER BY persona, day").fetchall()
-        assert [tuple(d) for d in days] == [(p, d, "done") for p in ("doomimir", "simplicia") for d in range(1, 5)]
+        assert [tuple(d) for d in days] == [
+            (p, d, "done") for p in ("doomimir", "simplicia") for d in range(1, 5)
+        ]
     finally:
         conn.close()
     return entries, queue
@@ -71,11 +73,16 @@ def test_kill_between_chroma_upsert_and_sqlite_commit_then_resume(
 
 
 @pytest.mark.parametrize("trial", range(6))
-def test_sigkill_at_a_random_moment_then_resume(tmp_path: Path, reference: tuple[dict, dict], trial: int) -> None:
+def test_sigkill_at_a_random_moment_then_resume(
+    tmp_path: Path, reference: tuple[dict, dict], trial: int
+) -> None:
     home = tmp_path / "home"
     rng = random.Random(trial)
     proc = subprocess.Popen(
-        [sys.executable, str(CHILD), str(home), "new"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(CHILD), str(home), "new"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(rng.uniform(0.5, 6.0))
     proc.kill()

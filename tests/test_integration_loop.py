@@ -17,8 +17,24 @@ def test_one_persona_two_days_on_the_embedded_model(isolated_home: Path) -> None
     runner = CliRunner()
     babble = runner.invoke(
         app,
-        ["babble", "--persona", "simplicia", "--depth", "2", "--ideas-per-day", "2", "--session", "real",
-         "--present", "2026-11-23", "--revisions", "0", "--home", str(isolated_home), "--json"],
+        [
+            "babble",
+            "--persona",
+            "simplicia",
+            "--depth",
+            "2",
+            "--ideas-per-day",
+            "2",
+            "--session",
+            "real",
+            "--present",
+            "2026-11-23",
+            "--revisions",
+            "0",
+            "--home",
+            str(isolated_home),
+            "--json",
+        ],
     )
     assert babble.exit_code == 0, babble.output
     events = [json.loads(line) for line in babble.stdout.splitlines() if line.startswith("{")]

@@ -17,7 +17,9 @@ from loop.sessions import SessionStore
 PRESENT = date(2026, 11, 23)
 
 
-def run(home: Path, personas: list[str], *, depth: int, script: ScriptedResearcher | None = None, **loop: object):
+def run(
+    home: Path, personas: list[str], *, depth: int, script: ScriptedResearcher | None = None, **loop: object
+):
     script = script or ScriptedResearcher()
     model = FakeChatModel.with_responder(script)
     svc = make_services(home, model, loop={"depth": depth, "ideas_per_day": 2, **loop})

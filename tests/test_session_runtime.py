@@ -10,8 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-from fake_openai import Fault, FakeOpenAIServer
+from fake_openai import FakeOpenAIServer, Fault
 from fakes import FakeChatModel, ScriptedResearcher, http_responder, make_services
 
 from core.errors import ProviderError
@@ -23,7 +22,9 @@ from loop.sessions import SessionStore
 PRESENT = date(2026, 11, 23)
 
 
-def start(home: Path, personas: list[str], model: Any, *, session: str = "s1", **loop: Any) -> tuple[Any, Any]:
+def start(
+    home: Path, personas: list[str], model: Any, *, session: str = "s1", **loop: Any
+) -> tuple[Any, Any]:
     svc = make_services(home, model, loop={"ideas_per_day": 2, **loop})
     config = new_config(svc.settings, personas, session=session, present=PRESENT)
     SessionStore(svc.db).create(config)
@@ -64,8 +65,12 @@ def test_hours_budget_stops_before_the_next_day(isolated_home: Path) -> None:
 def test_selection_bits_budget_pauses_for_review(isolated_home: Path) -> None:
     # One survivor in eight: 3 bits per persona-day, over a 2-bit budget.
     svc, config = start(
-        isolated_home, ["doomimir"], fake(scores=lambda p, n: 9 if n % 8 == 1 else 1, ideas_per_call=8),
-        depth=5, ideas_per_day=8, max_selection_bits=2.0,
+        isolated_home,
+        ["doomimir"],
+        fake(scores=lambda p, n: 9 if n % 8 == 1 else 1, ideas_per_call=8),
+        depth=5,
+        ideas_per_day=8,
+        max_selection_bits=2.0,
     )
     svc.settings.critique.revisions = 0
     outcome = go(svc, config)
@@ -79,7 +84,9 @@ def test_review_every_pauses_then_resume_continues(isolated_home: Path) -> None:
     first = go(svc, config)
     store = SessionStore(svc.db)
     assert first.status == "awaiting-review"
-    assert {(d.persona, d.day) for d in store.days("s1")} == {(p, d) for p in ("doomimir", "simplicia") for d in (1, 2)}
+    assert {(d.persona, d.day) for d in store.days("s1")} == {
+        (p, d) for p in ("doomimir", "simplicia") for d in (1, 2)
+    }
     second = go(svc, store.get("s1").config)
     assert second.status == "completed", second.reason
     assert store.totals("s1").days_done == 8
@@ -93,7 +100,9 @@ def test_a_persona_that_keeps_failing_is_stopped_and_the_others_go_on(isolated_h
             raise ProviderError("model fake failed with HTTP 500 after retries")
         return script(messages, kwargs)
 
-    svc, config = start(isolated_home, ["doomimir", "simplicia"], FakeChatModel.with_responder(responder), depth=5)
+    svc, config = start(
+        isolated_home, ["doomimir", "simplicia"], FakeChatModel.with_responder(responder), depth=5
+    )
     events: list[Event] = []
     outcome = go(svc, config, events)
     store = SessionStore(svc.db)
@@ -104,7 +113,9 @@ def test_a_persona_that_keeps_failing_is_stopped_and_the_others_go_on(isolated_h
     assert any(e.type == "persona_stopped" and e.persona == "doomimir" for e in events)
 
 
-def test_session_against_an_openai_compatible_server_with_faults(isolated_home: Path, monkeypatch: Any) -> None:
+def test_session_against_an_openai_compatible_server_with_faults(
+    isolated_home: Path, monkeypatch: Any
+) -> None:
     monkeypatch.setenv("TEST_KEY", "sk-test-123")
     script = ScriptedResearcher(by_prompt=True)
     with FakeOpenAIServer(http_responder(script), llama_cpp_mode=True, require_api_key="sk-test-123") as srv:
@@ -116,11 +127,17 @@ def test_session_against_an_openai_compatible_server_with_faults(isolated_home: 
             Fault.drop(),
         )
         flags = {
-            "provider": "openai", "model": "fake-model", "base_url": srv.base_url,
-            "api_key_env": "TEST_KEY", "timeout_s": 0.5,
+            "provider": "openai",
+            "model": "fake-model",
+            "base_url": srv.base_url,
+            "api_key_env": "TEST_KEY",
+            "timeout_s": 0.5,
         }
         svc = make_services(
-            isolated_home, None, babble=flags, retry={"initial_s": 0.01, "max_wait_s": 0.05},
+            isolated_home,
+            None,
+            babble=flags,
+            retry={"initial_s": 0.01, "max_wait_s": 0.05},
             loop={"depth": 2, "ideas_per_day": 2, "concurrency": 4},
         )
         config = new_config(svc.settings, ["doomimir", "simplicia"], session="s1", present=PRESENT)
@@ -142,7 +159,9 @@ def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> 
     child = Path(__file__).with_name("session_child.py")
     home = tmp_path / "home"
     proc = subprocess.Popen(
-        [sys.executable, str(child), str(home), "new", "0", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, str(child), str(home), "new", "0", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
@@ -161,7 +180,9 @@ def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> 
     finally:
         conn.close()
     assert row[0] == "interrupted" and 1 <= done < 8
-    resumed = subprocess.run([sys.executable, str(child), str(home), "resume"], capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, str(child), str(home), "resume"], capture_output=True, text=True, timeout=120
+    )
     assert resumed.stdout.strip().splitlines()[-1].startswith("completed"), resumed.stderr
 
 
