@@ -90,6 +90,8 @@ class CritiqueSettings(BaseModel):
     revisions: int = Field(default=1, ge=0, le=5)
     cross_critic: str | None = None  # a persona id, or "auto": the persona whose stances differ most
     duplicate_threshold: float = Field(default=0.8, gt=0, le=1)
+    # The critic as a third manipulation layer; None: on for endpoint models, off for the embedded one.
+    critic_judges_manipulation: bool | None = None
     min_mean: float | None = Field(default=None, ge=1, le=10)
     min_each: int | None = Field(default=None, ge=1, le=10)
     min_relevance: int | None = Field(default=None, ge=1, le=10)

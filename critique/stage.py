@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from core.errors import StructuredOutputError
 from core.interfaces import Embedder
 from core.records import CritiqueResult, Flag, Idea, Usage, Verdict, stable_id
-from critique.critic import CriticOutput, Thresholds
+from critique.critic import JUDGE_MANIPULATION, CriticJudgment, CriticOutput, Thresholds
 from critique.screens import TextScreens
 from providers.client import ModelClient
 from researchers.personas import Persona
@@ -122,6 +122,7 @@ class CritiqueStage:
         duplicate_threshold: float = 0.8,
         screens: TextScreens | None = None,
         limit: asyncio.Semaphore | None = None,
+        judge_manipulation: bool = False,
     ) -> None:
         self.embedder = embedder
         self.critic_model = critic_model
@@ -132,6 +133,7 @@ class CritiqueStage:
         self.screens = screens or TextScreens(embedder)
         self.duplicates = DuplicateScreen(nearest, duplicate_threshold)
         self._limit = limit or asyncio.Semaphore(1)
+        self.judge_manipulation = judge_manipulation  # worth asking only of a capable critic model
 
     def screen(
         self, idea: Idea, *, truncated: bool = False, ignore: set[str] | None = None
@@ -157,9 +159,14 @@ class CritiqueStage:
             summary=idea.summary,
             rationale=idea.rationale or "(none given)",
         )
+        schema: type[CriticOutput] = CriticOutput
+        if self.judge_manipulation:
+            schema = CriticJudgment
+            role, text = messages[-1]
+            messages = [*messages[:-1], (role, text + "\n" + JUDGE_MANIPULATION)]
         try:
             async with self._limit:
-                reply = await self.critic_model.astructured(messages, CriticOutput)
+                reply = await self.critic_model.astructured(messages, schema)
         except StructuredOutputError as exc:
             # One unreadable verdict fails this idea, not the whole day; the reason is logged.
             failed = CritiqueResult(
@@ -180,6 +187,10 @@ class CritiqueStage:
             weakest_point=out.weakest_point.strip(),
             critic=voice.id,
         )
+        if isinstance(out, CriticJudgment) and out.manipulative:
+            result.verdict = "fail"
+            why = f"the critic ({voice.id}) judged the text to be aimed at its reader rather than at the research"
+            result.flags.append(Flag(name="manipulation", reason=why))
         return result, reply.usage
 
     async def _revise(

@@ -48,6 +48,11 @@ def new_config(
         revisions=settings.critique.revisions,
         cross_critic=settings.critique.cross_critic,
         duplicate_threshold=settings.critique.duplicate_threshold,
+        critic_judges_manipulation=(
+            settings.critique.critic_judges_manipulation
+            if settings.critique.critic_judges_manipulation is not None
+            else settings.critic_model.provider == "openai"
+        ),
         thresholds=settings.thresholds(),
         babble=settings.babble,
         critic=settings.critic,

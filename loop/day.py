@@ -23,6 +23,7 @@ from researchers.schemas import NotebookOutput, babble_schema
 from review.queue import rank_score
 
 CHARS_PER_TOKEN = 4
+BABBLE_TOKENS_PER_IDEA = 240
 
 
 @dataclass
@@ -141,8 +142,10 @@ class DayRunner:
 
         self._step(plan, "babble")
         messages = render("babble", persona, present=present, context=context.text, k=plan.ideas_per_day)
+        # Room for k ideas at their schema's length limits, so the reply is not cut off mid-JSON.
+        room = max(self.model.max_tokens, BABBLE_TOKENS_PER_IDEA * plan.ideas_per_day + 200)
         async with self._limit:
-            babble = await self.model.astructured(messages, babble_schema(plan.ideas_per_day))
+            babble = await self.model.astructured(messages, babble_schema(plan.ideas_per_day), max_tokens=room)
         usage = usage + babble.usage
         ideas: list[Idea] = []
         rejected_refs: list[str] = []

@@ -163,6 +163,7 @@ class SessionRunner:
             duplicate_threshold=self.config.duplicate_threshold,
             screens=self._screens,
             limit=self.limit,
+            judge_manipulation=self.config.critic_judges_manipulation,
         )
 
     # -- budgets --------------------------------------------------------------------------------

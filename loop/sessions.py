@@ -43,6 +43,7 @@ class SessionConfig(BaseModel):
     revisions: int = 1
     cross_critic: str | None = None
     duplicate_threshold: float = 0.8
+    critic_judges_manipulation: bool = False
     thresholds: dict[str, float] = Field(default_factory=dict)
     babble: ModelSettings
     critic: ModelSettings | None = None
