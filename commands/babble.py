@@ -27,59 +27,74 @@ def _parse_date(value: str | None) -> date | None:
 def babble(
     persona: Annotated[
         list[str] | None,
-        typer.Option("--persona", "-p", help="Persona to run (repeat for several). Default: all."),
+        typer.Option(
+            "--persona", "-p", metavar="NAME", help="Persona to run (repeat for several). Default: all."
+        ),
     ] = None,
     depth: Annotated[
-        int | None, typer.Option(min=1, help="Days each persona lives (loop depth). Default 3.")
+        int | None, typer.Option(metavar="N", min=1, help="Days each persona lives (loop depth). Default 3.")
     ] = None,
     ideas_per_day: Annotated[
-        int | None, typer.Option(min=1, max=10, help="Ideas babbled per day. Default 3.")
+        int | None, typer.Option(metavar="K", min=1, max=10, help="Ideas babbled per day. Default 3.")
     ] = None,
     present: Annotated[
-        str | None, typer.Option(help="The fixed present, YYYY-MM-DD. Default: today.")
+        str | None, typer.Option(metavar="DATE", help="The fixed present, YYYY-MM-DD. Default: today.")
     ] = None,
     drift_days: Annotated[
-        int | None, typer.Option(min=0, help="Days the present moves forward per loop day.")
+        int | None, typer.Option(metavar="D", min=0, help="Days the present moves forward per loop day.")
     ] = None,
     review_every: Annotated[
-        int | None, typer.Option(min=1, help="Pause for human review every N days (status awaiting-review).")
+        int | None,
+        typer.Option(
+            metavar="N", min=1, help="Pause for human review every N days (status awaiting-review)."
+        ),
     ] = None,
     max_selection_bits: Annotated[
-        float | None, typer.Option(help="Stop for review when log2(generated/surviving) reaches B bits.")
+        float | None,
+        typer.Option(metavar="B", help="Stop for review when log2(generated/surviving) reaches B bits."),
     ] = None,
-    hours: Annotated[float | None, typer.Option(help="Wall-clock budget in hours.")] = None,
+    hours: Annotated[float | None, typer.Option(metavar="H", help="Wall-clock budget in hours.")] = None,
     max_tokens: Annotated[
-        int | None, typer.Option(min=1, help="Token budget (prompt + completion, all calls).")
+        int | None, typer.Option(metavar="T", min=1, help="Token budget (prompt + completion, all calls).")
     ] = None,
     max_ideas: Annotated[
-        int | None, typer.Option(min=1, help="Stop after this many surviving ideas.")
+        int | None, typer.Option(metavar="N", min=1, help="Stop after this many surviving ideas.")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Model calls in flight at once. Default 4.")
+        int | None, typer.Option(metavar="C", min=1, help="Model calls in flight at once. Default 4.")
     ] = None,
     revisions: Annotated[
-        int | None, typer.Option(min=0, help="Revision rounds for an idea the critic fails.")
+        int | None, typer.Option(metavar="R", min=0, help="Revision rounds for an idea the critic fails.")
     ] = None,
     cross_critic: Annotated[
-        str | None, typer.Option(help="Second critic in another persona's voice: a persona id, or 'auto'.")
+        str | None,
+        typer.Option(
+            metavar="NAME", help="Second critic in another persona's voice: a persona id, or 'auto'."
+        ),
     ] = None,
     allow_far_future: Annotated[
         bool, typer.Option("--allow-far-future", help="Allow a present more than a year past today.")
     ] = False,
     provider: Annotated[
-        str | None, typer.Option(help="local (embedded, offline) or openai (any compatible endpoint).")
+        str | None,
+        typer.Option(metavar="NAME", help="local (embedded, offline) or openai (any compatible endpoint)."),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Model name (openai) or GGUF path (local).")] = None,
+    model: Annotated[
+        str | None, typer.Option(metavar="MODEL", help="Model name (openai) or GGUF path (local).")
+    ] = None,
     base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")
+        str | None,
+        typer.Option(metavar="URL", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1."),
     ] = None,
     critic_model: Annotated[
-        str | None, typer.Option(help="A different model for the critic (same provider).")
+        str | None, typer.Option(metavar="MODEL", help="A different model for the critic (same provider).")
     ] = None,
     session: Annotated[
-        str | None, typer.Option(help="Name for the new session. Default: s<date>-<time>.")
+        str | None, typer.Option(metavar="NAME", help="Name for the new session. Default: s<date>-<time>.")
     ] = None,
-    resume: Annotated[str | None, typer.Option(help="Resume this session with its saved settings.")] = None,
+    resume: Annotated[
+        str | None, typer.Option(metavar="SESSION", help="Resume this session with its saved settings.")
+    ] = None,
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per progress event.")] = False,
 ) -> None:

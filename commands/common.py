@@ -47,6 +47,7 @@ HomeOpt = Annotated[
     typer.Option(
         "--home",
         envvar="GROUNDHOG_HOME",
+        metavar="DIR",
         help="Data directory (config groundhog.toml, log, queue). Default: a per-user data directory.",
         show_default=False,
     ),

@@ -70,7 +70,10 @@ def show(
 
 
 @app.command()
-def check(file: Annotated[Path, typer.Argument(help="A persona file (.toml, .yaml or .yml).")]) -> None:
+def check(
+    file: Annotated[Path, typer.Argument(help="A persona file (.toml, .yaml or .yml).")],
+    home: HomeOpt = None,  # accepted like everywhere; a file check needs no home
+) -> None:
     """Validate a persona file: every problem, with its field; exit 2 if there is any."""
     from researchers.personas import check_persona_file
 
