@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from core.errors import StructuredOutputError
 from core.records import CritiqueResult, Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
 from core.settings import RetrievalSettings
 from critique.stage import CritiqueStage, Outcome
@@ -91,6 +92,19 @@ def _outcome_text(outcomes: list[Outcome]) -> str:
     return "\n".join(lines) or "(no ideas)"
 
 
+def _fallback_note(outcomes: list[Outcome]) -> str:
+    tried = "; ".join(o.final.title for o in outcomes) or "nothing"
+    failed = "; ".join(
+        f"{o.final.title}: {o.verdict.weakest_point or o.verdict.reasoning[:120]}"
+        for o in outcomes
+        if not o.passed
+    )
+    return (
+        f"Tried: {tried}\nFailed and why: {failed or 'nothing failed'}\n"
+        "Next: (written from the day's outcomes; the note itself could not be read) try a sharper variant."
+    )
+
+
 class DayRunner:
     """Runs days. The log, models and critique stage are passed in; nothing is global."""
 
@@ -145,7 +159,9 @@ class DayRunner:
         # Room for k ideas at their schema's length limits, so the reply is not cut off mid-JSON.
         room = max(self.model.max_tokens, BABBLE_TOKENS_PER_IDEA * plan.ideas_per_day + 200)
         async with self._limit:
-            babble = await self.model.astructured(messages, babble_schema(plan.ideas_per_day), max_tokens=room)
+            babble = await self.model.astructured(
+                messages, babble_schema(plan.ideas_per_day), max_tokens=room
+            )
         usage = usage + babble.usage
         ideas: list[Idea] = []
         rejected_refs: list[str] = []
@@ -176,22 +192,29 @@ class DayRunner:
 
         self._step(plan, "notebook")
         messages = render("notebook", persona, present=present, outcomes=_outcome_text(outcomes))
-        async with self._limit:
-            note = await self.model.astructured(messages, NotebookOutput)
-        usage = usage + note.usage
+        meta: dict[str, str | int | float | bool] = {
+            "context_ids": ",".join(context.entry_ids),
+            "thinking": babble.value.thinking[:500],
+        }
+        try:
+            async with self._limit:
+                note = await self.model.astructured(messages, NotebookOutput)
+            usage = usage + note.usage
+            note_text = note.value.as_text()
+        except StructuredOutputError as exc:
+            # The day's ideas and critiques are worth keeping: write the note from the outcomes instead.
+            note_text = _fallback_note(outcomes)
+            meta["note_error"] = str(exc)[:300]
         notebook = LogEntry(
             id=stable_id(plan.session, persona.id, plan.day, "notebook"),
             persona=persona.id,
             session=plan.session,
             day=plan.day,
             kind="notebook",
-            text=note.value.as_text(),
+            text=note_text,
             importance=0.8,
             present=plan.present,
-            meta={
-                "context_ids": ",".join(context.entry_ids),
-                "thinking": babble.value.thinking[:500],
-            },
+            meta=meta,
         )
         result = DayResult(plan, context, babble.value.thinking, outcomes, rejected_refs, notebook, usage)
         result.entries = self._entries(result)
@@ -252,7 +275,10 @@ def _critique_entry(idea: Idea, crit: CritiqueResult, plan: DayPlan, now: object
             if s
             else ""
         )
-        text = f"Critique of '{idea.title}' ({crit.verdict}; {scores}). {crit.reasoning} Weakest point: {crit.weakest_point}"
+        text = (
+            f"Critique of '{idea.title}' ({crit.verdict}; {scores}). {crit.reasoning} "
+            f"Weakest point: {crit.weakest_point}"
+        )
         for cross in crit.cross:
             text += f"\nCross-critique by {cross.critic} ({cross.verdict}): {cross.reasoning}"
     return LogEntry(

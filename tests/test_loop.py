@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -96,3 +97,24 @@ def test_far_future_present_is_refused_unless_forced() -> None:
         check_present(PRESENT, 100, 7, allow_far_future=False, now=PRESENT)
     check_present(date(2050, 1, 1), 1, 0, allow_far_future=True, now=PRESENT)
     check_present(PRESENT, 3, 1, allow_far_future=False, now=PRESENT)
+
+
+def test_an_unreadable_note_keeps_the_day_with_a_note_written_from_its_outcomes(isolated_home: Path) -> None:
+    script = ScriptedResearcher()
+
+    def responder(messages, kwargs):  # type: ignore[no-untyped-def]
+        if "tried" in json.dumps(kwargs.get("response_format") or {}):
+            return "Tried: things and more things, no JSON here"
+        return script(messages, kwargs)
+
+    model = FakeChatModel.with_responder(responder)
+    svc = make_services(isolated_home, model, loop={"depth": 2, "ideas_per_day": 2})
+    config = new_config(svc.settings, ["doomimir"], session="s1", present=PRESENT)
+    SessionStore(svc.db).create(config)
+    outcome = run_session(make_runner(svc, config), handle_signals=False)
+    assert outcome.status == "completed"
+    days = SessionStore(svc.db).days("s1")
+    assert [d.status for d in days] == ["done", "done"]
+    note = svc.log.get(days[0].summary["notebook_id"])
+    assert note is not None and note.text.startswith("Tried: ") and "note_error" in note.meta
+    assert note.id in days[1].summary["context_ids"]
