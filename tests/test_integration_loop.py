@@ -56,3 +56,20 @@ def test_one_persona_two_days_on_the_embedded_model(isolated_home: Path) -> None
     ideas = json.loads(search.stdout)
     assert len(ideas) == 4  # two per day, no revision rounds
     assert {i["persona"] for i in ideas} == {"simplicia"}
+
+
+def test_the_first_run_gives_the_user_something_to_review(isolated_home: Path) -> None:
+    """The README's first babble (two personas, depth 2, three ideas a day, default settings) on the
+    embedded model queues at least one idea, and the screens still keep degenerate text out."""
+    runner = CliRunner()
+    babble = runner.invoke(
+        app,
+        ["babble", "--persona", "doomimir", "--persona", "simplicia", "--depth", "2", "--ideas-per-day", "3",
+         "--session", "first", "--present", "2026-11-23", "--home", str(isolated_home), "--json"],
+    )
+    assert babble.exit_code == 0, babble.output
+    queued = runner.invoke(app, ["queue", "list", "--json", "--home", str(isolated_home)])
+    items = json.loads(queued.stdout)
+    assert len(items) >= 1
+    for item in items:
+        assert item["critique"]["verdict"] == "pass" and item["critique"]["flags"] == []
