@@ -20,7 +20,7 @@ from memory.store import LogStore
 from providers.client import ModelClient
 from researchers.personas import Persona
 from researchers.prompts import render
-from researchers.schemas import NotebookOutput, babble_schema
+from researchers.schemas import NotebookOutput, babble_schema, hit_length_limit
 from review.queue import rank_score
 
 CHARS_PER_TOKEN = 4
@@ -164,13 +164,16 @@ class DayRunner:
             )
         usage = usage + babble.usage
         ideas: list[Idea] = []
+        cut_off: dict[str, bool] = {}
         rejected_refs: list[str] = []
         for n, draft in enumerate(babble.value.ideas[: plan.ideas_per_day]):
             refs, bad = context.resolve(draft.builds_on)
             rejected_refs += bad
+            idea_id = stable_id(plan.session, persona.id, plan.day, "idea", n)
+            cut_off[idea_id] = babble.truncated or hit_length_limit(draft)
             ideas.append(
                 Idea(
-                    id=stable_id(plan.session, persona.id, plan.day, "idea", n),
+                    id=idea_id,
                     title=draft.title.strip(),
                     summary=draft.summary.strip(),
                     rationale=draft.rationale.strip(),
@@ -186,7 +189,7 @@ class DayRunner:
         stage = self.stage_factory()
         outcomes = []
         for idea in ideas:
-            outcome = await stage.review(idea, persona, present=plan.present, truncated=babble.truncated)
+            outcome = await stage.review(idea, persona, present=plan.present, truncated=cut_off[idea.id])
             usage = usage + outcome.usage
             outcomes.append(outcome)
 

@@ -39,3 +39,21 @@ class NotebookOutput(BaseModel):
         return (
             f"Tried: {self.tried.strip()}\nFailed and why: {self.failed.strip()}\nNext: {self.next.strip()}"
         )
+
+
+def _max_length(model: type[BaseModel], field: str) -> int | None:
+    for meta in model.model_fields[field].metadata:
+        limit = getattr(meta, "max_length", None)
+        if limit is not None:
+            return int(limit)
+    return None
+
+
+def hit_length_limit(draft: IdeaDraft) -> bool:
+    """A text field filled to its schema limit was most likely cut off there, mid-sentence: the
+    grammar-constrained decoder closes the string at the limit whatever the sentence was doing."""
+    for field in ("title", "summary", "rationale"):
+        limit = _max_length(IdeaDraft, field)
+        if limit and len(getattr(draft, field)) >= limit - 1:
+            return True
+    return False

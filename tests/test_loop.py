@@ -118,3 +118,13 @@ def test_an_unreadable_note_keeps_the_day_with_a_note_written_from_its_outcomes(
     note = svc.log.get(days[0].summary["notebook_id"])
     assert note is not None and note.text.startswith("Tried: ") and "note_error" in note.meta
     assert note.id in days[1].summary["context_ids"]
+
+
+def test_an_idea_filled_to_its_length_limit_is_screened_as_cut_off(isolated_home: Path) -> None:
+    def text(persona: str, n: int) -> tuple[str, str]:
+        words = " ".join(f"word{n}x{i}" for i in range(200))
+        return f"{persona} idea {n}", ("We measure how probes generalise across " + words)[:420]
+
+    svc, _, _, _ = run(isolated_home, ["doomimir"], depth=1, script=ScriptedResearcher(idea_text=text))
+    ideas = session_report(SessionStore(svc.db), "s1")["personas"][0]["days"][0]["ideas"]
+    assert all(i["verdict"] == "fail" and "degenerate" in i["flags"] for i in ideas)
