@@ -147,7 +147,7 @@ def tune(
     sweep: SweepOpt = None,
     plot: PlotOpt = None,
     plateau_fraction: FractionOpt = 0.25,
-    max_drift: DriftOpt = 0.1,
+    max_drift: DriftOpt = 0.15,
     persona: PersonaOpt = None,
     ideas_per_day: IdeasOpt = None,
     present: PresentOpt = None,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
+import sys
 from datetime import date
 from typing import Any
 
@@ -96,16 +98,22 @@ def run_session(runner: SessionRunner, *, handle_signals: bool = True) -> RunOut
 
     async def main() -> RunOutcome:
         loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
         count = {"n": 0}
 
         def on_signal(signame: str) -> None:
             count["n"] += 1
             if count["n"] == 1:
                 runner.request_stop(f"interrupted by {signame}: finished the days in progress", "interrupted")
-            elif task is not None:
-                runner.request_stop(f"interrupted by a second {signame}: stopped at once", "interrupted")
-                task.cancel()
+            else:
+                # At once: a model call in flight (llama.cpp holds its thread) is not waited for. Every
+                # committed day is safe and the day in progress is redone on resume.
+                reason = f"interrupted by a second {signame}: stopped at once"
+                runner.sessions.set_status(runner.config.id, "interrupted", reason)
+                sys.stdout.flush()
+                sys.stderr.write(
+                    f"groundhog: {reason}; resume with `groundhog babble --resume {runner.config.id}`\n"
+                )
+                os._exit(130)
 
         installed = []
         if handle_signals:
@@ -121,10 +129,7 @@ def run_session(runner: SessionRunner, *, handle_signals: bool = True) -> RunOut
             for sig in installed:
                 loop.remove_signal_handler(sig)
 
-    try:
-        return asyncio.run(main())
-    except asyncio.CancelledError:
-        return RunOutcome("interrupted", runner.stop_reason or "interrupted")
+    return asyncio.run(main())
 
 
 async def _with_hard_limit(runner: SessionRunner) -> RunOutcome:

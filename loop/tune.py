@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from review.queue import ReviewQueue
 
 DEFAULT_PLATEAU_FRACTION = 0.25
-DEFAULT_MAX_DRIFT = 0.1
+DEFAULT_MAX_DRIFT = 0.15
 SESSION = "*"  # the `persona` of the rows that pool every persona of a session
 
 Cause = Literal["plateau", "drift", "none", "no-survivors", "no-data"]

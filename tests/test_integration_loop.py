@@ -57,6 +57,21 @@ def test_one_persona_two_days_on_the_embedded_model(isolated_home: Path) -> None
     assert len(ideas) == 4  # two per day, no revision rounds
     assert {i["persona"] for i in ideas} == {"simplicia"}
 
+    # `groundhog tune` on the same real session: measures, recommends, and plots.
+    target = isolated_home / "tune-real.png"
+    tuned = runner.invoke(
+        app, ["tune", "--session", "real", "--json", "--plot", str(target), "--home", str(isolated_home)]
+    )
+    assert tuned.exit_code == 0, tuned.output
+    data = json.loads(tuned.stdout)
+    assert data["embedder"] == "all-MiniLM-L6-v2" and data["days_analysed"] == 2
+    tune_days = data["personas"][0]["days"]
+    assert tune_days[0]["tokens"] > 0 and tune_days[0]["in_character"] is not None
+    assert tune_days[1]["novelty"] is not None
+    assert data["recommendation"]["depth"] in (0, 1, 2) and data["recommendation"]["reason"]
+    png = target.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
 
 def test_the_first_run_gives_the_user_something_to_review(isolated_home: Path) -> None:
     """The README's first babble (two personas, depth 2, three ideas a day, default settings) on the

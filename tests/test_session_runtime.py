@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,25 @@ def test_session_log_file_and_json_events(isolated_home: Path) -> None:
     lines = [json.loads(line) for line in (isolated_home / "logs" / "s1.jsonl").read_text().splitlines()]
     assert lines[0]["type"] == "session_started" and lines[-1]["type"] == "session_finished"
     assert sum(1 for e in lines if e["type"] == "day_finished") == 2
+
+
+def test_a_second_signal_stops_at_once_and_resume_still_completes(tmp_path: Path) -> None:
+    child = Path(__file__).with_name("session_child.py")
+    home = tmp_path / "home"
+    proc = subprocess.Popen(
+        [sys.executable, str(child), str(home), "new", "0", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "day_finished"
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # two pending signals of one kind would merge into one
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "stopped at once" in err
+    resumed = subprocess.run(
+        [sys.executable, str(child), str(home), "resume"], capture_output=True, text=True, timeout=120
+    )
+    assert resumed.stdout.strip().splitlines()[-1].startswith("completed"), resumed.stderr
