@@ -105,6 +105,7 @@ def babble(
     """
     from core.errors import BadInput
     from loop.babble import make_runner, new_config, run_session, settings_for
+    from loop.locks import session_lock
     from loop.services import Services
     from loop.sessions import SessionStore
 
@@ -136,6 +137,7 @@ def babble(
         if row.status == "completed":
             raise BadInput(f"--resume: session '{resume}' is completed ({row.reason})")
         config = row.config
+        svc.close()
         svc = Services(settings_for(config, svc.settings))
     else:
         names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
@@ -148,7 +150,7 @@ def babble(
 
     renderer = make_renderer(config, json_lines=as_json or not sys.stdout.isatty(), home=svc.settings.home)
     runner = make_runner(svc, config, on_event=renderer.handle)
-    with renderer:
+    with session_lock(svc.settings.home, config.id), renderer:
         outcome = run_session(runner)
     renderer.summary(outcome, svc)
     svc.close()
@@ -159,6 +161,7 @@ def babble(
 @sessions_app.command("list")
 def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """List sessions, newest first, with status and why they stopped."""
+    from loop.locks import effective_status
     from loop.sessions import SessionStore, bits_json
 
     svc = services(home)
@@ -166,11 +169,12 @@ def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     rows: list[dict[str, Any]] = []
     for s in store.all():
         t = store.totals(s.id)
+        status, reason = effective_status(svc.settings.home, s.id, s.status, s.reason)
         rows.append(
             {
                 "id": s.id,
-                "status": s.status,
-                "reason": s.reason,
+                "status": status,
+                "reason": reason,
                 "created_at": s.created_at.isoformat(),
                 "personas": s.config.personas,
                 "depth": s.config.depth,
@@ -226,12 +230,16 @@ def sessions_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Per persona and day: entries read at wake-up, ideas and verdicts, the notebook, token usage."""
+    from loop.locks import effective_status
     from loop.report import session_report
     from loop.sessions import SessionStore
 
     svc = services(home)
     store = SessionStore(svc.db)
     report = session_report(store, _default_session(store, session))
+    report["status"], report["reason"] = effective_status(
+        svc.settings.home, report["id"], report["status"], report["reason"]
+    )
     if as_json:
         print_json(report)
         return
@@ -253,7 +261,8 @@ def sessions_show(
                 continue
             out.print(
                 f"  day {d['day']} ({d['present']}): read {len(d['context_ids'])} entries, "
-                f"notebook {d['notebook_id']}, {d['usage']['prompt_tokens']}+{d['usage']['completion_tokens']} tokens"
+                f"notebook {d['notebook_id']}, "
+                f"{d['usage']['prompt_tokens']}+{d['usage']['completion_tokens']} tokens"
             )
             for idea in d["ideas"]:
                 flags = f" [{', '.join(idea['flags'])}]" if idea["flags"] else ""

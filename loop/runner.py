@@ -9,6 +9,7 @@ day row and its queue items. That transaction is the commit point: a day without
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -180,7 +181,8 @@ class SessionRunner:
         if c.max_selection_bits is not None and totals.generated and totals.bits >= c.max_selection_bits:
             bits = "infinite" if math.isinf(totals.bits) else f"{totals.bits:.2f}"
             return (
-                f"--max-selection-bits budget spent ({bits} of {c.max_selection_bits} bits): review the queue, then resume",
+                f"--max-selection-bits budget spent ({bits} of {c.max_selection_bits} bits): "
+                "review the queue, then resume",
                 "awaiting-review",
             )
         return None
@@ -273,7 +275,7 @@ class SessionRunner:
     def _record_failure(self, plan: DayPlan, exc: GroundhogError) -> None:
         message = str(exc)
         self._event("day_failed", plan.persona.id, plan.day, message)
-        try:
+        with contextlib.suppress(StoreError):  # the store itself is failing; the event above still tells
             self.sessions.commit_day(
                 session=plan.session,
                 persona=plan.persona.id,
@@ -289,8 +291,6 @@ class SessionRunner:
                 status="failed",
                 error=message,
             )
-        except StoreError:
-            pass  # the store itself is failing; the event above still tells the user
 
     async def run(self) -> RunOutcome:
         c = self.config
@@ -325,7 +325,10 @@ class SessionRunner:
             )
         elif self._paused:
             status = "awaiting-review"
-            reason = f"paused every {c.review_every} days for review: run `groundhog review`, then `groundhog babble --resume {c.id}`"
+            reason = (
+                f"paused every {c.review_every} days for review: run `groundhog review`, "
+                f"then `groundhog babble --resume {c.id}`"
+            )
         else:
             failed = self.sessions.totals(c.id).days_failed
             status, reason = (

@@ -14,7 +14,7 @@ from cli import app
 GOOD = """
 id = "mesa-hunter"
 name = "Mesa Hunter"
-description = "A researcher who looks for learned optimizers inside trained networks and asks what objectives they pursue when nobody is watching."
+description = "A researcher who looks for learned optimizers inside trained networks."
 beliefs = ["Inner optimizers can emerge from outer training."]
 methods = ["Toy models trained to search"]
 skeptical_of = ["Behavioural evidence of alignment"]

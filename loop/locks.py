@@ -1,0 +1,61 @@
+"""One process per session: an advisory lock file held while a session runs.
+
+The lock also tells a session that is really running from one whose process died (status still
+`running` in the database, nobody holding the lock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from core.errors import BadInput
+
+
+def lock_path(home: Path, session: str) -> Path:
+    return home / "locks" / f"{session}.lock"
+
+
+@contextmanager
+def session_lock(home: Path, session: str) -> Iterator[None]:
+    path = lock_path(home, session)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BadInput(f"session '{session}' is running in another process") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def is_running(home: Path, session: str) -> bool:
+    """Whether some process holds the session's lock right now."""
+    path = lock_path(home, session)
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def effective_status(home: Path, session: str, status: str, reason: str) -> tuple[str, str]:
+    """A session recorded as running whose process is gone was killed: say so."""
+    if status == "running" and not is_running(home, session):
+        return (
+            "interrupted",
+            f"the process ended without a clean stop (killed or crashed); resume with --resume {session}",
+        )
+    return status, reason
