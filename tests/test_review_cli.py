@@ -19,7 +19,7 @@ from loop.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 NOTE = "not convincing"
-HOSTILE_TITLE = "<script>alert(1)</script> study {n} [x](javascript:alert(1)) [/bold] [link=https://evil.test]go[/link]"
+HOSTILE_TITLE = "<script>x</script> study {n} [x](javascript:alert(1)) [/bold] [link=https://evil.test]go[/link]"
 
 
 def night(
