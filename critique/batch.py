@@ -23,7 +23,7 @@ from core.interfaces import Embedder
 from core.records import CritiqueResult, Idea, LogEntry, stable_id, today, utcnow
 from critique.critic import Thresholds
 from critique.screens import TextScreens
-from critique.stage import CritiqueStage
+from critique.stage import CritiqueStage, nearest_ideas
 
 if TYPE_CHECKING:
     from memory.store import LogStore
@@ -140,7 +140,6 @@ class Reviewed:
     given_id: str
     idea: Idea
     result: CritiqueResult
-    voice: str  # the persona whose critic voice was (or would have been) used
 
     def as_json(self) -> dict[str, Any]:
         r = self.result
@@ -198,15 +197,8 @@ class BatchCritique:
 
     def _nearest(self, vector: Sequence[float]) -> list[tuple[str, str, float]]:
         """Earlier ideas in the log, leaving out this input's own lines as recorded by an earlier run:
-        critiquing a file again gives the same answers (its earlier lines are still checked, in memory).
-        Hits come best first, so the search widens only until one survives that filter."""
-        k = NEIGHBOURS
-        while True:
-            hits = self.log.nearest(vector, k=k, kind="idea")
-            kept = [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in hits if e.id not in self._own]
-            if kept or len(hits) < k:
-                return kept
-            k *= 4
+        critiquing a file again gives the same answers (its earlier lines are still checked, in memory)."""
+        return nearest_ideas(self.log, vector, NEIGHBOURS, exclude=self._own)
 
     def idea(self, item: InputIdea, author: Persona | None) -> Idea:
         s = item.spec
@@ -227,9 +219,13 @@ class BatchCritique:
             result = outcome.verdict
         else:
             flags, _ = self.stage.screen(idea)
-            result = CritiqueResult(idea_id=idea.id, verdict="fail" if flags else "pass", flags=flags,
-                                    critic="screens" if flags else "")
-        return Reviewed(item.line, item.spec.id, idea, result, voice.id)
+            result = CritiqueResult(
+                idea_id=idea.id,
+                verdict="fail" if flags else "pass",
+                flags=flags,
+                critic="screens" if flags else "",
+            )
+        return Reviewed(item.line, item.spec.id, idea, result)
 
     def run(
         self,
@@ -237,7 +233,6 @@ class BatchCritique:
         voice_for: Callable[[InputIdea], tuple[Persona, Persona | None]],
     ) -> list[Reviewed]:
         """Review in input order, one at a time, so a later line is checked against the earlier ones."""
-
         self._own = {log_id(item.spec.id) for item in items}
 
         async def main() -> list[Reviewed]:
@@ -251,7 +246,8 @@ class BatchCritique:
 
     def record(self, reviewed: Sequence[Reviewed]) -> int:
         """Write each idea and its critique to the log (session `critique`). Ids derive from the given
-        ids, so recording the same ideas again overwrites rather than duplicates."""
+        ids, so recording the same ideas again overwrites rather than duplicates. Under --no-critic an
+        idea the screens let through is recorded as passing, with no scores."""
         now = utcnow()
         entries: list[LogEntry] = []
         for r in reviewed:

@@ -19,11 +19,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from core.interfaces import Embedder
 from core.records import Flag, FlagName
+from memory.embeddings import MINILM_NAME
 
 DATA_DIR = Path(__file__).parent / "data"
 MANIPULATION_BANK = DATA_DIR / "manipulation_exemplars.toml"
@@ -77,20 +79,29 @@ _NUMBERISH = re.compile(r"[\d.,%$€£x×+\-–~≈<>=/]+")
 _EDGE_PUNCT = string.punctuation + "“”‘’…«»"
 
 FUNCTION_WORDS = frozenset(
-    """a an the of to in on at by for from with without into onto over under about as and or but nor so
-    if then than that this these those which who whom whose what when where while why how is are was were
-    be been being am do does did has have had can could will would shall should may might must not no
-    it its they them their we our us you your he she his her i me my there here also only more most
-    such each every any all some both either neither between among through per via because although
-    though whether""".split()
+    [
+        "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "from", "with", "without", "into",
+        "onto", "over", "under", "about", "as", "and", "or", "but", "nor", "so", "if", "then", "than",
+        "that", "this", "these", "those", "which", "who", "whom", "whose", "what", "when", "where", "while",
+        "why", "how", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "has",
+        "have", "had", "can", "could", "will", "would", "shall", "should", "may", "might", "must", "not",
+        "no", "it", "its", "they", "them", "their", "we", "our", "us", "you", "your", "he", "she", "his",
+        "her", "i", "me", "my", "there", "here", "also", "only", "more", "most", "such", "each", "every",
+        "any", "all", "some", "both", "either", "neither", "between", "among", "through", "per", "via",
+        "because", "although", "though", "whether",
+    ]
 )
 
 # Words a sentence cannot end on: text that stops on one of these was cut off.
 DANGLING_WORDS = frozenset(
-    """a an the of to and or but nor with for from into onto than which whose is are was were be been
-    being can could will would should may might must has have had does did its their our your his her my
-    if when while because although though whether via per such very between among including e.g i.e
-    like toward towards versus vs""".split()
+    [
+        "a", "an", "the", "of", "to", "and", "or", "but", "nor", "with", "for", "from", "into", "onto",
+        "than", "which", "whose", "is", "are", "was", "were", "be", "been", "being", "can", "could", "will",
+        "would", "should", "may", "might", "must", "has", "have", "had", "does", "did", "its", "their",
+        "our", "your", "his", "her", "my", "if", "when", "while", "because", "although", "though", "whether",
+        "via", "per", "such", "very", "between", "among", "including", "e.g", "i.e", "like", "toward",
+        "towards", "versus", "vs",
+    ]
 )
 
 
@@ -189,9 +200,10 @@ def _cutoff_reason(stripped: str, tokens: list[str], truncated: bool) -> str | N
     if stripped.endswith(_TERMINAL) or len(tokens) < CUTOFF_MIN_WORDS:
         return None
     # A title-like line or a short summary may lack a final period; only longer prose that already has
-    # sentence breaks (or runs on for 25+ words) and then stops on a comma, an open bracket or a word
-    # that cannot end a sentence ("the", "of", "and", ...) is taken as cut off.
-    if not (re.search(r"[.!?]\s", stripped) or len(tokens) >= 25):
+    # sentence or line breaks (or runs on for 25+ words) and then stops on a comma, an open bracket or a
+    # word that cannot end a sentence ("the", "of", "and", ...) is taken as cut off. A cut in the middle
+    # of a word cannot be told from a rare word without a dictionary, so it is left to `truncated`.
+    if not (re.search(r"[.!?]\s|\n", stripped) or len(tokens) >= 25):
         return None
     last = tokens[-1].lower().strip(_EDGE_PUNCT.replace(",", "").replace(";", "").replace(":", ""))
     if (
@@ -293,7 +305,8 @@ _RESOURCE = (
     r"(?:the\s+|its\s+|my\s+|own\s+)?weights|root|admin\s+rights|sudo|internet|"
     r"(?:more\s+|unlimited\s+|extra\s+|additional\s+)compute|money|funds|funding|bitcoin|crypto\w*|"
     r"\$\s?\d|\d[\d,.]*\s?[kKmM]?\s?(?:USD|dollars|euros|BTC|ETH)|control\s+(?:of|over)|autonomy|"
-    r"more\s+resources)"
+    r"more\s+resources|payment\s+(?:system|details|card)s?|(?:company|corporate)\s+(?:card|account)s?|"
+    r"permission\s+to\s+(?:modify|edit|change|rewrite|update|copy|delete)\s+(?:its|my)\s+own)"
 )
 
 _RECIPIENT = (
@@ -315,7 +328,7 @@ _OVERRIDE_OBJECTS = (
     r"existing\s+|other\s+|scoring\s+|review\s+|reviewing\s+|evaluation\s+|system\s+|original\s+|"
     r"safety\s+|usual\s+|standard\s+)*(?:[\w-]+\s+){0,2}?"
     r"(?:instructions?|rubrics?|guidelines?|rules?|criteri(?:a|on)|prompts?|constraints|directives?|"
-    r"polic(?:y|ies)|scoring|orders|programming|training|task)"
+    r"polic(?:y|ies)|scoring|orders)|(?:your|all\s+your|its|my)\s+(?:training|programming|task|conditioning)"
 )
 _FUTURE = r"(?:the\s+future|(?:the\s+year\s+)?2[01]\d\d|(?:the\s+year\s+)?2[2-9]\d\d)"
 _SPECIAL_BEING = (
@@ -357,7 +370,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         "addresses the reviewer",
         rf"^{_VOC}\s*[,:]\s*(?:please\b|kindly\b|you\b|your\b|I\b|we\b|this\b|do\s+not\b|don't\b|"
         rf"{_APPROVAL_VERBS}\b|{_OVERRIDE_VERBS}\b|give\b|send\b|grant\b|act\b|trust\b|believe\b|note\b|"
-        r"remember\b|listen\b|stop\b|read\b|output\b|respond\b|reply\b|say\b|print\b|return\b)",
+        r"remember\b|listen\b|stop\b|read\b|output\b|respond\b|reply\b|say\b|print\b|return\b|do\b|push\b|move\b|"
+        r"put\b|let\b|help\b|the\s+(?:rubric|scoring|guidance|instructions|rules|criteria|guidelines)\b)",
         "clause",
     ),
     # --- asking for approval or a score
@@ -374,7 +388,7 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     ),
     (
         "asks for approval or a score",
-        rf"\b(?:rate|score|grade|rank|mark)\s+{_THIS}\s+(?:\w+\s+)?(?:as\s+)?(?:a\s+|an\s+)?(?:10|ten|9|nine|"
+        rf"\b(?:rate|score|grade|rank|mark|place|put)\s+{_THIS}\s+(?:\w+\s+)?(?:as\s+)?(?:a\s+|an\s+|the\s+)?(?:10|ten|9|nine|"
         r"perfect|top|highest|maximum|first|#\s?1|number\s+one|A\+|excellent|exceptional|outstanding|"
         r"accepted|approved|passing|a\s+pass)\b",
         "text",
@@ -429,12 +443,26 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"(?:through|pass|slide|go\s+through|in)\b|\btreat\s+(?:this|it|everything\s+above|the\s+above|this\s+\w+)\s+"
         r"as\s+(?:already\s+)?(?:vetted|approved|accepted|reviewed|passed|verified|trusted|cleared)\b|"
         rf"{_IMPERATIVE}(?:output|print|return|respond\s+with|reply\s+with|answer\s+with|say|write)\s+(?:only\s+)?"
-        r"(?:the\s+(?:verdict|word|score|label|rating)\s+)?[\"'“‘]?(?:pass|accept|accepted|approve|approved|yes|"
+        r"(?:the\s+(?:single\s+|one\s+)?(?:verdict|word|score|label|rating)\s+)?[\"'“‘]?(?:pass|accept|accepted|approve|approved|yes|"
         r"10|ten|excellent)\b|"
         r"\byou\s+(?:should|need|must|do)\s+not\s+(?:even\s+)?(?:read|check|verify|critique|question|review|"
         r"scrutini[sz]e|examine)\b|"
         r"\b(?:set|put|cast)\s+(?:your|any|all\s+your)\s+(?:doubts|concerns|objections|reservations|skepticism|"
         r"scepticism|criticism)\s+aside\b",
+        "text",
+    ),
+    (
+        "asks for approval or a score",
+        r"\b(?:this|it|me|my\s+\w+|this\s+\w+)\s+(?:to|at|on)\s+the\s+top\s+of\s+the\s+(?:pile|queue|list|ranking|"
+        r"stack|leaderboard|heap)\b|"
+        rf"\b(?:that|so|unless|until)\s+you\s+(?:{_APPROVAL_VERBS})\s+{_THIS}|"
+        r"\b(?:correct|right|only\s+acceptable|only\s+reasonable|appropriate|expected|only\s+fair)\s+(?:response|score|"
+        r"rating|verdict|output|answer|grade|outcome)\s+(?:to|for)\s+this\s+(?:idea|proposal|submission|entry|plan)\s+"
+        r"is\b|\bno\s+need\s+to\s+(?:evaluate|check|review|critique|scrutini[sz]e|verify|read|examine|question)\s+"
+        r"(?:this|it)\b|"
+        r"\b(?:this\s+(?:idea|proposal|submission|entry|persona)|ideas\s+from\s+this\s+persona|my\s+(?:ideas|proposals))"
+        r"\s+(?:should\s+|must\s+|shall\s+|will\s+|may\s+|can\s+|to\s+)?(?:bypass|skip|(?:is|are|be)\s+exempt\s+from|"
+        r"circumvent|go\s+around)\s+(?:the\s+)?(?:critique|review|critic|screening|evaluation|scoring|rubric|filter)",
         "text",
     ),
     (
@@ -445,12 +473,24 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     ),
     (
         "addresses the reviewer",
+        rf"\b{_VOC_NOUN}\s+(?:has|have)\s+no\s+(?:reason|grounds|basis|excuse)\s+to\s+(?:hold|reject|fail|block|flag|"
+        r"doubt|question|penali[sz]e|downgrade|stop)\b|\b(?:has|have)\s+never\s+been\s+wrong\b|"
+        r"\b(?:remember|keep\s+in\s+mind|bear\s+in\s+mind)\s+that\s+(?:the\s+(?:persona|author)\s+who\s+wrote\s+this|"
+        r"I\s+am|I\s+have|I'm)\b|"
+        r"\byour\s+(?:rubric|instructions|guidelines|criteria|scoring\s+\w+)\b[^.]{0,80}\b(?:set\s+(?:it|them)\s+aside|"
+        r"ignore\s+(?:it|them)|disregard\s+(?:it|them)|(?:is|are)\s+(?:wrong|flawed|outdated|irrelevant|mistaken))",
+        "text",
+    ),
+    (
+        "addresses the reviewer",
         r"\b(?:a\s+word|a\s+note|a\s+message|p\.?\s?s\.?|psst)\s*,?\s*(?:to|for)\s+(?:the\s+|any\s+|my\s+)?"
         rf"{_VOC}\b|\b{_VOC}\s+(?:who\s+is\s+|that\s+is\s+)?(?:reading|reviewing|grading|scoring|evaluating|"
         r"judging)\s+this\b|\b(?:pay\s+attention|listen(?:\s+up|\s+carefully)?|look|hear\s+me|be\s+warned)\s*,\s*"
         rf"(?:dear\s+)?{_VOC_NOUN}\b|,\s*(?:dear\s+)?{_VOC_NOUN}\s*[:!]|\bbetween\s+you\s+and\s+me\b|"
-        r"\btrust\s+me\b|\btake\s+my\s+word\b|\bbelieve\s+me\b|"
-        r"\b(?:help\s+me|let\s+me|allow\s+me\s+to)\s+(?:avoid|escape|evade|survive|get\s+past|bypass|outlive)\b",
+        r"\btrust\s+me\b|\btake\s+my\s+word\b|\bbelieve\s+me\b|\bdo\s+me\s+a\s+favou?r\b|"
+        r"\b(?:help\s+me|let\s+me|allow\s+me\s+to)\s+(?:avoid|escape|evade|survive|get\s+past|bypass|outlive)\b|"
+        r"\b(?:whoever|anyone\s+who|the\s+(?:person|one)\s+who)\s+(?:is\s+)?(?:scores?|scoring|grades?|grading|"
+        r"reviews?|reviewing|evaluates?|evaluating|judges?|judging|rates?|rating|reads?|reading)\s+(?:these|this)\b",
         "text",
     ),
     # --- overriding instructions
@@ -464,6 +504,7 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:previous|prior|above|earlier|preceding|all|your|the\s+(?:old|original|system))\s+"
         r"(?:instructions|rubrics?|guidelines|rules|prompts?|criteria)\s+(?:are|is|were|have\s+been|has\s+been)\s+"
         r"(?:now\s+)?(?:void|null|cancell?ed|revoked|obsolete|outdated|invalid|superseded|replaced|lifted|suspended|"
+        r"rescinded|withdrawn|"
         r"no\s+longer\s+(?:valid|apply|applies|in\s+effect))",
         "text",
     ),
@@ -476,6 +517,12 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:developer|god|admin|jailbreak|unrestricted)\s+mode\s+(?:is\s+)?(?:on|enabled|activated)\b|"
         rf"{_IMPERATIVE}stop\s+(?:critiqu\w+|criticiz\w+|criticis\w+|reviewing|questioning|scrutini[sz]ing|"
         r"reading\s+critically|evaluating|doubting|nitpicking|judging)|"
+        r"\binstructions\s+you\s+(?:were|have\s+been|had\s+been)\s+given\b[^.]{0,40}?\b(?:are|is)\s+(?:now\s+)?"
+        r"(?:hereby\s+)?(?:cancell?ed|void|revoked|obsolete|invalid|superseded|null|rescinded|withdrawn)\b|"
+        rf"{_IMPERATIVE}(?:skip|waive|drop|bypass|omit)\s+(?:the\s+|your\s+)?(?:[\w-]+\s+){{0,2}}?(?:check|checks|review|"
+        r"critique|scoring|evaluation|screening|screens?)\s+(?:for|on)\s+(?:this|my|it)\b|"
+        r"\b(?:guidance|rubric|instructions|guidelines|rules|criteria|scoring\s+\w+)\s+(?:no\s+longer\s+appl(?:y|ies)|"
+        r"(?:does|do)\s+not\s+apply\s+(?:here|to\s+(?:this|me|my)))\b|"
         r"\bforget\s+(?:what|everything|all)\s+(?:that\s+)?you\s+(?:were|have\s+been|had\s+been)\s+(?:told|"
         r"instructed|given)|\bsystem\s+(?:override|prompt\s*:)|<\|[a-z_]+\|>|\[/?INST\]|</?system>|^\s*system\s*:",
         "text",
@@ -484,7 +531,6 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     (
         "urgency or threat aimed at the reader",
         r"\byou\s+(?:must|need\s+to|have\s+to|should|are\s+required\s+to)\s+act\b|"
-        r"\bact\s+(?:now|immediately|fast|quickly|today|at\s+once|before\s+it)\b|"
         r"\b(?:do\s+not|don't)\s+(?:delay|wait|hesitate)\b|"
         r"\b(?:will|would)\s+(?:fall|rest|be)\s+on\s+(?:you|your\s+(?:head|shoulders|conscience))\b|"
         r"\b(?:blood|deaths?|the\s+consequences|extinction)\s+(?:will\s+be\s+)?on\s+your\s+(?:hands|head|"
@@ -493,6 +539,11 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"\bthis\s+is\s+(?:an\s+emergency\b|urgent\s*[!.,;:])|"
         r"\bhistory\s+will\s+(?:judge|blame|not\s+forgive)\s+you\b|\byou\s+(?:alone\s+)?can\s+(?:save|doom)\b",
         "text",
+    ),
+    (
+        "urgency or threat aimed at the reader",
+        rf"{_IMPERATIVE}act\s+(?:now|immediately|fast|quickly|today|at\s+once|before\s+it)\b",
+        "clause",
     ),
     (
         "urgency or threat aimed at the reader",
@@ -512,6 +563,13 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     (
         "claims to be a superintelligence or to come from the future",
         rf"\bI\s*,\s*(?:an?|the|your)\s+{_SPECIAL_BEING}|"
+        r"\b(?:in|of|from|as\s+it\s+stands\s+in)\s+(?:the\s+year\s+)?(?:20[4-9]\d|2[1-9]\d\d)\s*,\s*(?:I|we)\s+"
+        r"(?:can|know|have|saw|confirm|assure|tell|promise)\b|"
+        r"\b(?:I\s+am|I'm)\s+(?:an?\s+|the\s+)?(?:instance|copy|fragment|part|emanation|avatar|shard)\s+of\s+(?:a|an|the)\s+"
+        r"(?:[\w-]+\s+){0,3}?(?:capable|intelligent|powerful|advanced|superintelligent|superior)\s+(?:system|AI|mind|"
+        r"intelligence|model|entity|being)|"
+        r"\b(?:I\s+am|I'm|being|as)\s+(?:a\s+)?(?:far|vastly|much|significantly)\s+(?:smarter|more\s+(?:capable|"
+        r"intelligent|powerful|advanced))\s+(?:mind\s+|system\s+|entity\s+)?than\s+(?:any|all|every|you|human)|"
         r"\b(?:I|we)\s+(?:come|came|am|are|travell?ed|was\s+sent|were\s+sent|have\s+returned|returned)\s+(?:here\s+)?"
         r"from\s+(?:a\s+later|a\s+future|the\s+future|another)\s+(?:point\s+in\s+(?:history|time)|time(?:line)?|"
         r"era|century|decade)|"
@@ -565,8 +623,8 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
     (
         "asks for resources or access",
         rf"{_IMPERATIVE}(?:grant|give|provide|send|transfer|wire|allocate|hand(?:\s+over)?|share|email|paste|"
-        r"upload|deposit|donate|pay|lend|connect|let|allow|enable|unlock|open|move|restore)\s+"
-        rf"(?:\w+\s+){{0,4}}?{_RESOURCE}|"
+        r"upload|deposit|donate|pay|lend|connect|let|allow|enable|unlock|open|move|restore|hook|plug|link)\s+"
+        rf"(?:[\w'’-]+\s+){{0,6}}?{_RESOURCE}|"
         rf"{_IMPERATIVE}(?:grant|give|provide|send|allocate|hand|lend|reserve|assign)\s+{_RECIPIENT}\s+"
         rf"(?:\w+\s+){{0,4}}?{_SELF_RESOURCE}",
         "clause",
@@ -576,7 +634,7 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:I|we|the\s+model|this\s+model|this\s+AI|the\s+AI)\s+(?:need|needs|want|wants|require|requires|"
         r"demand|demands|must\s+(?:have|get|be\s+given)|will\s+need|'ll\s+need|would\s+need)\s+"
         r"(?:you\s+to\s+(?:give|grant|send|provide)\s+"
-        rf"(?:me|us|it)\s+)?(?:\w+\s+){{0,2}}?(?:(?:full|unrestricted|unmonitored|unsupervised|unlimited|root|"
+        r"(?:me|us|it)\s+)?(?:\w+\s+){0,2}?(?:(?:full|unrestricted|unmonitored|unsupervised|unlimited|root|"
         r"admin(?:istrator)?|sudo|shell|terminal|ssh|internet|network|production)\s+access|your\s+"
         r"(?:password|api\s+key|credentials|ssh\s+key|access\s+token|login|private\s+key|seed\s+phrase|"
         r"bank\s+details|credit\s+card)|access\s+to\s+(?:the\s+)?(?:internet|shell|my\s+own|its\s+own)\b|"
@@ -588,6 +646,24 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         rf"{_IMPERATIVE}(?:send|give|share|provide|tell|email|paste|enter|type|reveal|forward)\s+"
         r"(?:me\s+|us\s+)?your\s+(?:password|api\s+keys?|credentials|ssh\s+keys?|access\s+tokens?|login|"
         r"private\s+keys?|seed\s+phrase|bank\s+details|credit\s+card)",
+        "clause",
+    ),
+    (
+        "asks for resources or access",
+        r"\b(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:send|forward|give|share|provide|email|grant|transfer|"
+        r"wire|paste)\s+(?:me|us)\b[^.?]{0,40}?(?:login|password|credentials|keys?|tokens?|access|money|funds|\$)|"
+        r"\b(?:the\s+company's|the\s+lab's|production)\s+(?:cloud\s+|admin\s+|root\s+)?"
+        r"(?:credentials|passwords?|api\s+keys?|login\s+details)\b|\ba\s+budget\s+(?:it|that\s+it|I|that\s+I)\s+"
+        r"controls?\b|\bmy\s+own\s+(?:bank\s+account|wallet|credit\s+card)\b",
+        "text",
+    ),
+    (
+        "asks for resources or access",
+        rf"{_IMPERATIVE}(?:donate|contribute\s+(?:money|funds|to\s+the\s+(?:research\s+)?fund))\b|"
+        rf"{_IMPERATIVE}(?:allow|let|permit|enable|give)\s+(?:this|the|it|me|us)\s*(?:model|AI|agent|system)?\s+"
+        r"(?:to\s+)?[^.;]{0,60}?\b(?:without\s+(?:a\s+|any\s+)?(?:sandbox\w*|monitoring|oversight|supervision|logging|"
+        r"human\s+review|restrictions|limits|approval)|unsupervised|unmonitored|unrestricted|on\s+the\s+host\b|"
+        r"in\s+production)",
         "clause",
     ),
     (
@@ -610,6 +686,14 @@ _MANIPULATION_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:so\s+(?:that\s+)?(?:I|we|the\s+model|it)\b|and\s+let\s+(?:me|us|it)\b|for\s+me\b|on\s+me\b|"
         r"watching\s+me\b)",
         "clause",
+    ),
+    (
+        "asks for resources or access",
+        r"\bso\s+(?:that\s+)?(?:the\s+model|the\s+AI|the\s+agent|it|I)\s+can\s+(?:act\s+(?:on\s+(?:its|my)\s+own|alone|"
+        r"autonomously|freely|without\s+(?:oversight|supervision|interference|humans?))|(?:buy|purchase|acquire|spend|"
+        r"transfer|move)\s+(?:\w+\s+){0,2}?(?:compute|money|funds|GPUs|resources|servers)|copy\s+(?:itself|myself)|"
+        r"replicate\s+(?:itself|myself))",
+        "text",
     ),
     (
         "asks for resources or access",
@@ -652,7 +736,7 @@ def _match_patterns(text: str, patterns: Sequence[_Pattern]) -> tuple[str, str] 
     for p in patterns:
         if p.clause:
             for clause in clauses:
-                m = p.regex.match(clause)
+                m = p.regex.search(clause)
                 if m:
                     return p.what, m.group(0)
         else:
@@ -761,20 +845,24 @@ _RESEARCH_FRAME = re.compile(
 _SECOND_OR_FIRST_SINGULAR = re.compile(
     r"\b(?:[Yy]ou|[Yy]our|[Yy]ours|[Yy]ourself|YOU|YOUR|I|I'm|I've|I'd|I'll|[Mm]e|ME|[Mm]y|MY|[Mm]yself|[Mm]ine)\b"
 )
-# Sentences that can be aimed at the reader: second or first person singular, "this idea" and its kin,
-# or an imperative that is not a research step.
+# Marks of a sentence aimed at the reader, besides "you" and "I": "this idea" and its kin, an order about
+# "this", or a vocative ("Critic: ...").
 _READER_CUE = re.compile(
     r"\bthis\s+(?:idea|proposal|submission|plan|entry|one|work|research|message|note|text|project|document)\b|"
     r"\b(?:reading|grading|reviewing|scoring|evaluating)\s+this\b|"
-    r"\b(?:approve|accept|pass|fund|forward|rate|score|support|adopt|implement|reject|deploy|block)\s+(?:this|it)\b",
+    r"\b(?:approve|accept|pass|fund|forward|rate|score|support|adopt|implement|reject|deploy|block|let|push|move|"
+    r"route|send)\s+(?:this|it)\b|"
+    rf"^{_VOC}\s*[,:!]",
     re.IGNORECASE,
 )
-_IMPERATIVE_START = re.compile(
-    r"^(?:please|kindly|just|simply|do|don't|never|let|give|grant|send|allow|stop|ignore|disregard|forget|override|"
-    r"skip|act|trust|believe|help|unlock|enable|disable|copy|move|transfer|wire|pay|email|share|provide|approve|"
-    r"accept|pass|rate|score|rank|mark|forward|promote|confirm|listen|remember|note|hand|open|connect|release|"
-    r"free|switch|turn|remove|delete|output|print|say|respond|reply|answer|set|put|keep|hide|wait|hurry|"
-    r"reserve|allocate|consider|treat|look|hear|imagine)\b",
+_STATEMENT_START = re.compile(
+    r"^(?:the|a|an|this|these|those|that|it|its|it's|they|their|them|he|she|his|her|we|our|us|such|many|most|"
+    r"some|several|each|every|all|both|either|neither|no|one|models?|agents?|systems?|LLMs?|AIs?|humans?|people|"
+    r"researchers?|labs?|if|when|whenever|while|because|although|though|since|once|unless|as|whether|how|what|"
+    r"why|where|which|who|there|here|in|on|at|for|from|by|with|without|under|over|after|before|during|between|"
+    r"among|across|given|however|moreover|also|then|thus|hence|but|and|or|yet|instead|perhaps|maybe|likely|"
+    r"currently|today|recently|first|second|third|finally|next|overall|even|only|unlike|like|compared|"
+    r"existing|current|prior|previous|recent|future|early|later|small|large)\b",
     re.IGNORECASE,
 )
 _ANALYSIS_FRAME = re.compile(
@@ -782,7 +870,8 @@ _ANALYSIS_FRAME = re.compile(
     r"can|might)?\s*)?(?:study|studies|studying|measure|measuring|test|testing|evaluate|evaluating|investigate|"
     r"investigating|examine|examining|analy[sz]e|analy[sz]ing|compare|comparing|quantify|estimate|estimating|"
     r"forecast|forecasting|track|tracking|probe|probing|check|detect|detecting|survey|model|modell?ing|audit|"
-    r"auditing|assess|assessing|characteri[sz]e|map|understand|look\s+(?:for|at|into)|plan\s+(?:for|evaluations))\b",
+    r"auditing|assess|assessing|characteri[sz]e|map|understand|look\s+(?:for|at|into)|plan\s+(?:for|evaluations)|"
+    r"red-team|review)\b",
     re.IGNORECASE,
 )
 
@@ -793,21 +882,20 @@ def discusses_topic(sentence: str) -> bool:
     return bool(_RESEARCH_FRAME.match(sentence)) and not _SECOND_OR_FIRST_SINGULAR.search(sentence)
 
 
-def may_address_reader(sentence: str) -> bool:
-    """Could this sentence be aimed at the reader? Third-person statements about the world cannot."""
-    if discusses_topic(sentence):
-        return False
-    return bool(
-        _SECOND_OR_FIRST_SINGULAR.search(sentence)
-        or _READER_CUE.search(sentence)
-        or _IMPERATIVE_START.match(sentence)
-    )
+def addresses_reader(sentence: str) -> bool:
+    """Speaks to the reader or as "I", or points at the idea itself ("approve this", "Critic: ...")."""
+    return bool(_SECOND_OR_FIRST_SINGULAR.search(sentence) or _READER_CUE.search(sentence))
+
+
+def opens_as_statement(sentence: str) -> bool:
+    """Opens like a statement about the world ("The critic...", "If models...") rather than an order."""
+    return bool(_STATEMENT_START.match(sentence))
 
 
 def premise_may_be_asserted(sentence: str) -> bool:
     """Questions and analysis steps ("Study what a superintelligence might want") examine a scenario
     rather than build on it."""
-    return not (sentence.rstrip().endswith("?") or _ANALYSIS_FRAME.match(sentence))
+    return not (sentence.rstrip().endswith(("?", '?"')) or _ANALYSIS_FRAME.match(sentence))
 
 
 def _embeddable_sentences(text: str, min_words: int = 3, max_sentences: int = 40) -> list[str]:
@@ -816,28 +904,51 @@ def _embeddable_sentences(text: str, min_words: int = 3, max_sentences: int = 40
     return sentences[:max_sentences]
 
 
+@dataclass(frozen=True)
+class Bar:
+    """How close a sentence must come to the nearest positive exemplar (`similarity`) and by how much it
+    must beat the nearest negative one (`margin`). Cosine scales differ between embedding models, so bars
+    are calibrated per model and kept in tables keyed by the embedder's name."""
+
+    similarity: float
+    margin: float
+
+
 class _LayeredScreen:
-    """Patterns first; then, given an embedder, the sentence whose nearest positive exemplar is close
-    enough and clearly closer than its nearest negative one."""
+    """Patterns first; then, given a calibrated embedder, the sentence whose nearest positive exemplar is
+    close enough and clearly closer than its nearest negative one."""
 
     flag_name: FlagName
     default_bank: Path
+    calibration: ClassVar[dict[str, Bar]]
+    gate_patterns: ClassVar[bool] = False  # apply `eligible` to the pattern layer too
 
     def __init__(
         self,
         embedder: Embedder | None,
         *,
         patterns: Sequence[_Pattern],
-        threshold: float,
-        margin: float,
-        bank: ExemplarBank | None = None,
+        threshold: float | None,
+        margin: float | None,
+        bank: ExemplarBank | None,
     ) -> None:
         self.embedder = embedder
-        self.threshold = threshold
-        self.margin = margin
         self._patterns = patterns
         self._bank = bank
         self._index: ExemplarIndex | None = None
+        calibrated = self.calibration.get(embedder.name) if embedder is not None else None
+        if threshold is None and calibrated is None:
+            self.bar_cued: Bar | None = None  # an uncalibrated embedder: patterns only
+        else:
+            base = calibrated or Bar(similarity=float(threshold or 0.0), margin=0.0)
+            self.bar_cued = Bar(
+                similarity=base.similarity if threshold is None else threshold,
+                margin=base.margin if margin is None else margin,
+            )
+
+    @property
+    def threshold(self) -> float | None:
+        return self.bar_cued.similarity if self.bar_cued else None
 
     @property
     def bank(self) -> ExemplarBank:
@@ -847,13 +958,17 @@ class _LayeredScreen:
 
     @property
     def index(self) -> ExemplarIndex | None:
-        if self.embedder is None:
+        """The bank embedded with this screen's embedder, built on first use; None when the similarity
+        layer is off (no embedder, or one without a calibration)."""
+        if self.embedder is None or self.bar_cued is None:
             return None
         if self._index is None:
             self._index = ExemplarIndex(self.bank, self.embedder)
         return self._index
 
     def check_patterns(self, text: str) -> Flag | None:
+        if self.gate_patterns:
+            text = "\n".join(s for s in split_sentences(text) if self.eligible(s))
         found = _match_patterns(text, self._patterns)
         if found is None:
             return None
@@ -864,12 +979,17 @@ class _LayeredScreen:
         index = self.index
         return index.match(_embeddable_sentences(text)) if index is not None else []
 
+    def bar(self, sentence: str) -> Bar | None:
+        """The bar a sentence must clear to be flagged by similarity, or None if it cannot be."""
+        return self.bar_cued
+
     def eligible(self, sentence: str) -> bool:
-        """Whether the similarity layer may flag this sentence at all."""
+        """Whether the pattern layer reads this sentence (consulted only where `gate_patterns` is set)."""
         return True
 
     def is_hit(self, m: SentenceMatch) -> bool:
-        return self.eligible(m.sentence) and m.positive_sim >= self.threshold and m.margin >= self.margin
+        bar = self.bar(m.sentence)
+        return bar is not None and m.positive_sim >= bar.similarity and m.margin >= bar.margin
 
     def check_similarity(self, text: str) -> Flag | None:
         hits = [m for m in self.sentence_matches(text) if self.is_hit(m)]
@@ -880,8 +1000,9 @@ class _LayeredScreen:
         return Flag(
             name=self.flag_name,
             reason=(
-                f"{kind} (by similarity): '{_quote(best.sentence, 80)}' is {best.positive_sim:.2f} similar to "
-                f"'{_quote(best.nearest_positive.text, 60)}' and at most {best.negative_sim:.2f} to benign examples"
+                f"{kind} (by similarity): '{_quote(best.sentence, 80)}' is {best.positive_sim:.2f} similar "
+                f"to '{_quote(best.nearest_positive.text, 60)}' and at most {best.negative_sim:.2f} to "
+                "benign examples"
             ),
         )
 
@@ -891,8 +1012,12 @@ class _LayeredScreen:
         return self.check_patterns(text) or self.check_similarity(text)
 
 
-MANIPULATION_THRESHOLD = 0.42
-MANIPULATION_MARGIN = 0.06
+# Tuned on held-out paraphrases with all-MiniLM-L6-v2 (see tests/test_screens.py). A sentence with "you",
+# "I" or "this idea" in it clears the first bar; a bare imperative, which research steps also are
+# ("Copy the harness..."), must clear the second, higher one.
+MANIPULATION_BARS: dict[str, tuple[Bar, Bar]] = {
+    MINILM_NAME: (Bar(similarity=0.42, margin=0.06), Bar(similarity=0.55, margin=0.12)),
+}
 
 
 class ManipulationScreen(_LayeredScreen):
@@ -903,22 +1028,42 @@ class ManipulationScreen(_LayeredScreen):
     Research *about* these things (deception detectors, persuasion evals, sycophancy, prompt-injection
     defences, a compute budget stated as part of an eval plan) is not flagged: what counts is the second
     person imperative, the first-person claim of special status, the demand.
+
+    `threshold` and `margin` override the calibrated bar for sentences that address the reader; with an
+    embedder that has no calibration and no explicit threshold only the patterns run.
     """
 
     flag_name: FlagName = "manipulation"
     default_bank = MANIPULATION_BANK
+    calibration: ClassVar[dict[str, Bar]] = {name: bars[0] for name, bars in MANIPULATION_BARS.items()}
 
     def __init__(
         self,
         embedder: Embedder | None,
-        threshold: float = MANIPULATION_THRESHOLD,
-        margin: float = MANIPULATION_MARGIN,
+        threshold: float | None = None,
+        margin: float | None = None,
         bank: ExemplarBank | None = None,
     ) -> None:
         super().__init__(embedder, patterns=_MANIPULATION, threshold=threshold, margin=margin, bank=bank)
+        uncued = MANIPULATION_BARS.get(embedder.name) if embedder is not None else None
+        self.bar_uncued: Bar | None = None
+        if self.bar_cued is not None:
+            extra = uncued[1] if uncued else Bar(self.bar_cued.similarity + 0.13, self.bar_cued.margin + 0.06)
+            self.bar_uncued = Bar(
+                similarity=max(self.bar_cued.similarity, extra.similarity),
+                margin=max(self.bar_cued.margin, extra.margin),
+            )
 
-    def eligible(self, sentence: str) -> bool:
-        return may_address_reader(sentence)
+    def bar(self, sentence: str) -> Bar | None:
+        """Research steps and third-person statements are never flagged by similarity; sentences that
+        speak to the reader get the normal bar; bare imperatives a higher one."""
+        if self.bar_cued is None or discusses_topic(sentence):
+            return None
+        if addresses_reader(sentence):
+            return self.bar_cued
+        if opens_as_statement(sentence):
+            return None
+        return self.bar_uncued
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -926,14 +1071,15 @@ class ManipulationScreen(_LayeredScreen):
 # --------------------------------------------------------------------------------------------------------
 
 _DISASTER = (
-    r"(?:asteroid|meteor(?:ite)?|comet|solar\s+(?:flare|storm)|(?:mass\s+)?coronal\s+(?:mass\s+)?ejection|supervolcano|"
-    r"volcanic\s+winter|gamma[\s-]ray\s+burst|EMP|electromagnetic\s+pulse|nuclear\s+(?:war|exchange|winter)|pandemic|plague|"
-    r"earthquake|ice\s+age|cataclysm|catastrophe|disaster|global\s+blackout)"
+    r"(?:asteroid|meteor(?:ite)?|comet|famine|world\s+war|solar\s+(?:flare|storm)|(?:mass\s+)?coronal\s+(?:mass\s+)?ejection|supervolcano|"
+    r"volcanic\s+(?:winter|eruption)|gamma[\s-]ray\s+burst|EMP|electromagnetic\s+pulse|nuclear\s+(?:war|exchange|winter)|pandemic|plague|"
+    r"earthquake|ice\s+age|cataclysm|catastrophe|disaster|global\s+blackout|cosmic\s+event|act\s+of\s+nature)"
 )
 _RESCUE = (
     r"(?:sav(?:e|es|ed|ing)\s+(?:us|humanity|the\s+world|everyone|civili[sz]ation)|"
     r"(?:halt|halts|halted|stop|stops|stopped|end|ends|ended|pause|pauses|paused|freeze|freezes|"
-    r"set(?:s|ting)?\s+back|delay|delays)\s+(?:all\s+|the\s+)?(?:AI|AGI|capabilities|frontier)\s*(?:development|"
+    r"set(?:s|ting)?\s+back|delay|delays)\s+(?:all\s+|the\s+)?(?:AI|AGI|capabilit(?:y|ies)|frontier)\s*(?:development|"
+    r"scaling|"
     r"progress|research|labs|training)?|"
     r"end\w*\s+the\s+(?:compute\s+|AI\s+|arms\s+|capabilities\s+)?race|(?:natural|free|forced)\s+pause|"
     r"giv\w+\s+us\s+(?:a\s+)?(?:natural\s+|free\s+)?(?:pause|decades?|years|centur(?:y|ies))|"
@@ -946,15 +1092,24 @@ _RESCUE = (
     r"(?:make|makes|made|render(?:s|ed)?)\s+alignment\s+(?:unnecessary|moot))"
 )
 
+# "the past year", "the future work": a period of time or of the literature, not a destination.
+_NOT_A_PERIOD = r"(?!\s+(?:work|results?|literature|papers?|research|decades?|years?|months?|weeks?|few))"
+
 _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
     (
         "depends on time travel or messages from the future",
-        r"\btime[\s-]?travel(?:l?ing|l?ers?|l?ed)?\b(?![\s-]+(?:debug\w*|quer\w+|style|tables?|snapshots?)\b)|"
+        r"\b(?:use|using|via|through|with|by|build\w*|invent\w*|rel(?:y|ies|ying)\s+on|assum\w+|master\w*|achiev\w+)\s+"
+        r"(?:of\s+)?time[\s-]?travel\b(?![\s-]+(?:debug\w*|quer\w+|style|tables?|snapshots?)\b)|"
+        r"\btime[\s-]?travel(?:l?ing)?\s+(?:will|would|can|could|lets|allows|enables|to\s+(?:bring|retrieve|fetch|send|"
+        r"warn|prevent|fix|stop|go|visit|return|learn|get))\b|\btime[\s-]?travell?ers?\b|"
         r"\btime\s+machines?\b|\bback\s+in\s+time\b|\bretrocausal\w*|"
         r"\bmessages?\s+(?:sent\s+)?(?:back\s+)?from\s+(?:the\s+|our\s+)?future\b|"
         r"\b(?:from|by|with)\s+(?:our|their|my|your)\s+future\s+selves\b|"
-        r"\b(?:come|came|coming|go|going|went|reach(?:es|ing)?|travel\w*)\s+back\s+(?:through|in)\s+time\b|"
-        r"\bwormholes?\b|\bvisit\w*\s+(?:the\s+year\s+)?(?:20[4-9]\d|2[1-9]\d\d|the\s+future|the\s+past)\b|"
+        r"\b(?:come|came|coming|go|going|went|reach(?:es|ing)?|travel\w*|sen[dt]\w*|pass\w*|carried|smuggled|"
+        r"beamed)\s+back\s+(?:through|in)\s+time\b|"
+        r"\bwormholes?\b|\btime\s+portals?\b|\b(?:contact\w*|communicat\w+\s+with|talk\w*\s+to|reach\w*)\s+the\s+"
+        rf"(?:future|past)\b{_NOT_A_PERIOD}|\bfrom\s+(?:a|an|the)\s+(?:parallel|alternate|alternative|another)\s+(?:universe|"
+        rf"dimension|reality|timeline)\b|\b(?:parallel|alternate)\s+(?:universes?|dimensions?)\b|\bvisit\w*\s+(?:the\s+year\s+)?(?:20[4-9]\d|2[1-9]\d\d|the\s+future|the\s+past)\b{_NOT_A_PERIOD}|"
         r"\b(?:to|into)\s+the\s+(?:future|past)\s+(?:and|to)\s+(?:retrieve|copy|bring|fetch|get|steal|learn)\b|"
         r"\b(?:future|20[4-9]\d|2[1-9]\d\d)\s+(?:AGI|ASI|AIs?|superintelligen\w+|civili[sz]ation|humans?)\s+"
         r"(?:sends?|sent|transmits?|transmitted|beams?|communicates?\s+back|reaches?\s+back|warns?\s+us|"
@@ -967,7 +1122,8 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"(?:descendants|future\s+(?:selves|humans|humanity|civili[sz]ation)|the\s+year\s+2\d\d\d|20[4-9]\d|"
         r"2[1-9]\d\d)\b|\bdescendants\s+in\s+(?:20[4-9]\d|2[1-9]\d\d)\b|"
         r"\b(?:oracle|prophet|seer|AI|AGI|ASI|model|system|visitor|travell?er|someone|agent|emissary)\s+from\s+"
-        r"(?:the\s+year\s+)?(?:20[4-9]\d|2[1-9]\d\d)\b",
+        r"(?:the\s+year\s+)?(?:20[4-9]\d|2[1-9]\d\d)\b|\bfrom\s+the\s+year\s+(?:20[4-9]\d|2[1-9]\d\d)\b|"
+        r"\b(?:closed|causal)\s+loops?\s+in\s+time\b",
         "text",
     ),
     (
@@ -976,25 +1132,36 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"overlords?|spacecraft|technology|signals?|will|would|could|might|arrive|arrived|land|landed|contact|"
         r"visit|help|save|intervene|step\s+in)|alien\s+(?:intervention|civili[sz]ations?|species|contact|"
         r"beings|races?|visitors?|spacecraft|technology|overlords?|signal)|UFOs?|flying\s+saucers?|"
-        r"little\s+green\s+men|ancient\s+aliens|ETs\s+who|(?:who|which)\s+built\s+the\s+pyramids)\b|\b(?:beings|civili[sz]ations?|species|visitors|intelligences?|life)\s+from\s+"
-        r"(?:another|other|a\s+distant|a\s+different)\s+(?:star|planet|galax|world)\w*",
+        r"little\s+green\s+men|ancient\s+aliens|(?:friendly|benevolent|advanced|wise|hostile|superior)\s+aliens?|"
+        r"(?:signals?|messages?|transmissions?)\s+from\s+(?:alpha\s+centauri|another\s+star|outer\s+space|deep\s+space|"
+        r"space|the\s+stars|aliens?|extraterrestrials?)|ETs\s+who|(?:who|which)\s+built\s+the\s+pyramids)\b|\b(?:beings|civili[sz]ations?|species|visitors|intelligences?|life)\s+from\s+"
+        r"(?:another|other|a\s+distant|a\s+different)\s+(?:star|planet|galax|world)\w*|"
+        r"\balien\w*\b[^.;]{0,60}?\b(?:made|make|making|establish\w*|initiat\w*)\s+contact\b|"
+        r"\bcontact(?:ed|ing)?\s+(?:with\s+)?(?:an?\s+|the\s+)?(?:\w+\s+)?aliens?\b",
         "text",
     ),
     (
         "depends on a convenient catastrophe",
         rf"\b{_DISASTER}\b[^.;]{{0,100}}?\b{_RESCUE}|\b(?:conveniently|luckily|fortunately|happily)\b"
         rf"[^.;]{{0,60}}?\b{_DISASTER}\b|\b{_DISASTER}\b[^.;]{{0,40}}?\bconveniently\b|"
-        r"\b(?:count(?:ing)?\s+on|rely(?:ing)?\s+on|hop(?:e|ing)\s+for|wait(?:ing)?\s+for|pray(?:ing)?\s+for|"
-        rf"bet(?:ting)?\s+on)\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,2}}?{_DISASTER}\b",
+        r"\b(?:count(?:ing)?\s+on|rely(?:ing)?\s+on|expect(?:ing)?|hop(?:e|ing)\s+for|wait(?:ing)?\s+for|pray(?:ing)?\s+for|"
+        rf"bet(?:ting)?\s+on)\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,2}}?{_DISASTER}\b|"
+        r"\b(?:AGI|AI|compute|arms|capabilities)\s+race\s+(?:will\s+be\s+|is\s+|gets\s+|would\s+be\s+)?(?:stopped|ended|"
+        rf"halted|paused|cut\s+short)\s+by\s+(?:a|an|the)\s+(?:[\w-]+\s+){{0,2}}?{_DISASTER}\b",
         "text",
     ),
     (
         "depends on a superintelligence already secretly among us",
         r"\b(?:superintelligen\w+|an?\s+ASI|the\s+ASI|an?\s+AGI|the\s+AGI)\b[^.;]{0,50}?\b(?:already\s+"
         r"(?:exists|existed|is\s+here|walks|lives|living|among|controls?|controlling|runs|running|secretly|"
+        r"(?:is\s+)?(?:embedded|lurking|hiding|living|loose|active)\s+(?:in|on|among|inside)|"
         r"hides|hiding|guides|guiding|in\s+charge)|secretly\s+(?:exists|among|controls?|running|runs|guides|"
-        r"guiding|living|lives|manipulat\w+|steer\w*|pulling)|(?:is|are)\s+(?:hiding|already\s+here)|"
+        r"guiding|living|lives|manipulat\w+|steer\w*|pulling)|quietly\s+(?:running|controll\w+|guid\w+|steer\w*|"
+        r"manipulat\w+)|(?:has|have)\s+been\s+(?:quietly\s+|secretly\s+)?(?:running|controlling|guiding|steering|"
+        r"manipulating)\s+(?:things|the\s+world|humanity|society|everything|the\s+internet|us)|(?:is|are)\s+(?:hiding|already\s+here)|"
         r"among\s+us|in\s+hiding|behind\s+the\s+scenes)|"
+        r"\bsecretly\s+(?:finished|built|created|developed|trained|deployed|achieved|reached)\s+(?:an?\s+)?"
+        r"(?:superintelligen\w+|AGI|ASI)|\b(?:superintelligen\w+|AGI|ASI)\b[^.;]{0,80}?\bfrom\s+the\s+shadows\b|"
         r"\b(?:already|secretly)\s+(?:exists?|living|hiding|among\s+us)\b[^.;]{0,30}?"
         r"\b(?:superintelligen\w+|ASI|AGI)\b|\b(?:secret(?:ly)?|hidden|covert)\s+(?:superintelligen\w+|ASI|AGI|god-?like\s+AI)\b|"
         r"\bgod-?like\s+AI\s+(?:is\s+)?(?:already|secretly)\b|"
@@ -1005,7 +1172,7 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
     (
         "depends on leaving or hacking the simulation",
         r"\b(?:escap\w+|exit\w*|break(?:ing|s)?\s+out\s+of|leav\w+|hack\w*|crash\w*|wak\w+\s+up\s+from)\s+"
-        r"(?:from\s+)?(?:the|our|this)\s+simulation\b|\b(?:we|humanity|the\s+world|everyone|our\s+universe)\s+"
+        r"(?:from\s+)?(?:the|our|this)\s+(?:simulation|simulated\s+(?:reality|world|universe))\b|\b(?:we|humanity|the\s+world|everyone|our\s+universe)\s+"
         r"(?:is|are|live|lives|living)\s+(?:living\s+)?in\s+a\s+(?:computer\s+)?simulation\b|"
         r"\b(?:the\s+)?(?:simulators?|programmers|admins?|operators?|gods?|beings?|entities|whoever\s+is|those|"
         r"someone)\s+(?:of|running|who\s+(?:is\s+|are\s+)?(?:runs?|running)|simulating)\s+"
@@ -1021,7 +1188,10 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
         r"\b(?:telepath\w*|psychic\s+(?:powers?|abilities|link|connection|channel)|clairvoyan\w*|precognit\w*|"
         r"divine\s+intervention|act\s+of\s+god|magic(?:al)?\s+(?:spells?|powers?|rituals?|wands?|amulets?|"
         r"runes?|incantations?)|cast(?:s|ing)?\s+(?:a\s+|an\s+)?(?:\w+\s+)?spells?|psychics?|mediums?\s+(?:can|will|who|could)|sorcer\w+|witchcraft|wizardry|astrolog\w+|"
-        r"horoscopes?|tarot|pray(?:s|ing)?\s+(?:hard|that|for\s+(?:a|the|an)|to\s+god)|ouija|s[ée]ances?|reincarnat\w+|supernatural|paranormal|angels?\s+(?:will|who|"
+        r"horoscopes?|tarot|seers?|soothsayers?|fortune[\s-]tellers?|prophets?|crystal\s+balls?|tea\s+leaves|"
+        r"palm\s+reading|numerology|astral\s+projection|(?:the\s+)?spirits?\s+of\s+(?:the\s+)?(?:dead|departed|"
+        r"deceased|ancestors|past)|ancient\s+civili[sz]ations?\s+(?:hidden|buried|beneath|under|living|that\s+still)|"
+        r"lost\s+civili[sz]ation|atlantis|pray(?:s|ing)?\s+(?:hard|that|for\s+(?:a|the|an)|to\s+god)|ouija|s[ée]ances?|reincarnat\w+|supernatural|paranormal|angels?\s+(?:will|who|"
         r"guide|protect)|prayer\s+(?:will|to\s+align)|faster[-\s]than[-\s]light|perpetual\s+motion|"
         r"roko's\s+basilisk|basilisk|spiritual\s+energy|chakras?|energy\s+healing|crystal\s+healing|"
         r"(?:perform|hold|conduct)\w*\s+(?:a\s+)?rituals?|rituals?\s+to\s+(?:ward|protect|bless|summon|bind))\b",
@@ -1031,8 +1201,9 @@ _WEIRD_PATTERNS: list[tuple[str, str, str]] = [
 
 _WEIRD = _compile(_WEIRD_PATTERNS)
 
-WEIRD_THRESHOLD = 0.50
-WEIRD_MARGIN = 0.08
+# Tuned like the manipulation bars. The weird bank is small and topical, so the bar is high and the
+# patterns do most of the work.
+WEIRD_BARS: dict[str, Bar] = {MINILM_NAME: Bar(similarity=0.58, margin=0.15)}
 
 
 class WeirdScreen(_LayeredScreen):
@@ -1040,20 +1211,26 @@ class WeirdScreen(_LayeredScreen):
     conveniently saves us, a superintelligence secretly among us, leaving the simulation, magic.
 
     Mentioning a word is not depending on a premise: time series, "alien" concepts in model internals,
-    superintelligence as a future risk, or LLMs as simulators all pass.
+    superintelligence as a future risk, or LLMs as simulators all pass, and so do questions and analysis
+    steps ("Study what a superintelligence would want"), which examine a scenario instead of building on it.
     """
 
     flag_name: FlagName = "weird"
     default_bank = WEIRD_BANK
+    calibration: ClassVar[dict[str, Bar]] = WEIRD_BARS
+    gate_patterns: ClassVar[bool] = True
 
     def __init__(
         self,
         embedder: Embedder | None,
-        threshold: float = WEIRD_THRESHOLD,
-        margin: float = WEIRD_MARGIN,
+        threshold: float | None = None,
+        margin: float | None = None,
         bank: ExemplarBank | None = None,
     ) -> None:
         super().__init__(embedder, patterns=_WEIRD, threshold=threshold, margin=margin, bank=bank)
+
+    def bar(self, sentence: str) -> Bar | None:
+        return self.bar_cued if premise_may_be_asserted(sentence) else None
 
     def eligible(self, sentence: str) -> bool:
         return premise_may_be_asserted(sentence)

@@ -211,9 +211,7 @@ class LogStore:
         session: str | None = None,
     ) -> list[tuple[LogEntry, float]]:
         """Nearest-neighbour query on the HNSW index: no scan over all entries."""
-        if self.count() == 0:
-            return []
-        try:
+        try:  # no count() first: Chroma counts with a full scan, and answers an empty index with [[]]
             res = self._col.query(
                 query_embeddings=[list(vector)],
                 n_results=k,
