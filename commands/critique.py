@@ -18,9 +18,7 @@ if TYPE_CHECKING:
     from researchers.personas import Persona
 
 
-def _critic_flags(
-    home: Path | None, provider: str | None, model: str | None, base_url: str | None
-) -> dict[str, Any]:
+def _critic_flags(home: Path | None, provider: str | None, model: str | None, base_url: str | None) -> dict[str, Any]:
     """The model flags apply to whichever model critiques: the configured critic, else the babble model.
     Flags left out keep the configured values."""
     flags = {"provider": provider, "model": model, "base_url": base_url}
@@ -63,9 +61,7 @@ def critique(
     ] = False,
     duplicate_threshold: Annotated[
         float | None,
-        typer.Option(
-            min=0.01, max=1.0, help="Similarity to an earlier idea that flags a duplicate (default 0.8)."
-        ),
+        typer.Option(min=0.01, max=1.0, help="Similarity to an earlier idea that flags a duplicate (default 0.8)."),
     ] = None,
     provider: Annotated[
         str | None, typer.Option(help="local (embedded, offline) or openai (any compatible endpoint).")
@@ -85,7 +81,7 @@ def critique(
     revision rounds: a failing idea is reported, not rewritten. Nothing is written to the log unless
     --record is given. With --json, prints one JSON object per input line, in input order.
     """
-    from critique.batch import DEFAULT_VOICE, BatchCritique, read_ideas
+    from critique.batch import CRITIC_ERROR, DEFAULT_VOICE, BatchCritique, read_ideas
     from critique.critic import Thresholds
 
     items = read_ideas(file)  # bad input fails here, before any model or store is opened
@@ -115,6 +111,10 @@ def critique(
     _render(reviewed, as_json, file)
     if record and not as_json:
         console().print(f"Recorded {len(reviewed)} idea(s) in the log (session 'critique').")
+    failed = [r.given_id for r in reviewed if r.result.critic == CRITIC_ERROR]
+    if failed:
+        typer.echo(f"groundhog: error: the critic failed on {len(failed)} idea(s): {', '.join(failed[:5])}", err=True)
+        raise typer.Exit(1)
 
 
 class _VoicePicker:

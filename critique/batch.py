@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError
 
-from core.errors import BadInput, GroundhogError
+from core.errors import BadInput, GroundhogError, ProviderError
 from core.interfaces import Embedder
 from core.records import CritiqueResult, Idea, LogEntry, stable_id, today, utcnow
 from critique.critic import Thresholds
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from researchers.personas import Persona
 
 SESSION = "critique"  # the session name recorded entries carry
+CRITIC_ERROR = "error"  # the `critic` of a result whose critic could not be reached
 DEFAULT_VOICE = "oversight-researcher"
 NEIGHBOURS = 3  # earlier ideas fetched per duplicate check
 
@@ -215,8 +216,17 @@ class BatchCritique:
     async def _one(self, item: InputIdea, voice: Persona, author: Persona | None) -> Reviewed:
         idea = self.idea(item, author)
         if self.critic_on:
-            outcome = await self.stage.review(idea, voice, present=self.present)
-            result = outcome.verdict
+            try:
+                outcome = await self.stage.review(idea, voice, present=self.present)
+                result = outcome.verdict
+            except ProviderError as exc:
+                # After its retries the critic is unreachable: this line fails with the reason, the rest go on.
+                result = CritiqueResult(  # the screens had passed it: only the critic is missing
+                    idea_id=idea.id,
+                    verdict="fail",
+                    critic=CRITIC_ERROR,
+                    reasoning=f"the critic failed: {exc}",
+                )
         else:
             flags, _ = self.stage.screen(idea)
             result = CritiqueResult(

@@ -48,9 +48,7 @@ def jsonl(*ideas: dict[str, Any]) -> str:
     return "".join(json.dumps(i) + "\n" for i in ideas)
 
 
-def critic_reply(
-    score: int, reasoning: str = "Careful [red]reasoning[/red] about the idea."
-) -> Callable[..., str]:
+def critic_reply(score: int, reasoning: str = "Careful [red]reasoning[/red] about the idea.") -> Callable[..., str]:
     def reply(messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
         return json.dumps(
             {
@@ -76,9 +74,7 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeChatModel]:
 
     def install(model: FakeChatModel, embedder: Any = None) -> FakeChatModel:
         emb = embedder or HashEmbedder()
-        monkeypatch.setattr(
-            "commands.common.services", lambda home, **flags: make_services(home, model, emb, **flags)
-        )
+        monkeypatch.setattr("commands.common.services", lambda home, **flags: make_services(home, model, emb, **flags))
         return model
 
     return install
@@ -326,3 +322,46 @@ def test_as_overrides_the_voice(tmp_path: Path, wire: Callable[..., FakeChatMode
     assert result.exit_code == 0, result.stderr
     assert [r["critic"] for r in results(result.stdout)] == ["doomimir", "doomimir"]
     assert _critic_names(model) == ["Doomimir", "Doomimir"]
+
+
+def test_a_critic_that_fails_fails_its_line_and_the_rest_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import ProviderError
+
+    calls = {"n": 0}
+
+    def flaky(messages: Any, kwargs: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ProviderError("model fake failed with HTTP 500 after retries")
+        return json.dumps(
+            {
+                "reasoning": "fine",
+                "novelty": 8,
+                "feasibility": 8,
+                "relevance": 8,
+                "clarity": 8,
+                "weakest_point": "small",
+            }
+        )
+
+    home = tmp_path / "home"
+    monkeypatch.setattr(
+        "commands.common.services",
+        lambda h=None, **flags: make_services(home, FakeChatModel.with_responder(flaky), **flags),
+    )
+    ideas = tmp_path / "ideas.jsonl"
+    ideas.write_text(
+        json.dumps(
+            {"id": "a", "title": "Probe honesty", "summary": "Train linear probes for truthfulness on a small model."}
+        )
+        + "\n"
+        + json.dumps(
+            {"id": "b", "title": "Debate judges", "summary": "Measure how often weak judges pick the honest debater."}
+        )
+        + "\n"
+    )
+    result = CliRunner().invoke(app, ["critique", str(ideas), "--json"])
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["id"], r["verdict"]) for r in lines] == [("a", "fail"), ("b", "pass")]
+    assert "critic failed" in lines[0]["reasoning"] and "critic failed on 1 idea(s): a" in result.stderr
