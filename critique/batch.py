@@ -22,6 +22,7 @@ from core.errors import BadInput, GroundhogError, ProviderError
 from core.interfaces import Embedder
 from core.records import CritiqueResult, Idea, LogEntry, stable_id, today, utcnow
 from critique.critic import Thresholds
+from critique.entries import critique_entry, idea_entry
 from critique.screens import TextScreens
 from critique.stage import CritiqueStage, nearest_ideas
 
@@ -261,65 +262,6 @@ class BatchCritique:
         now = utcnow()
         entries: list[LogEntry] = []
         for r in reviewed:
-            entries += [idea_entry(r, now), critique_entry(r, now)]
+            entries += [idea_entry(r.idea, r.result, now, given_id=r.given_id), critique_entry(r.idea, r.result, now)]
         self.log.add(entries)
         return len(reviewed)
-
-
-# -- log entries (the same shape a session writes) ----------------------------------------------------
-
-
-def idea_entry(r: Reviewed, now: Any) -> LogEntry:
-    idea, crit = r.idea, r.result
-    return LogEntry(
-        id=idea.id,
-        persona=idea.persona,
-        session=SESSION,
-        kind="idea",
-        text=idea.text,
-        importance=0.6 if crit.verdict == "pass" else 0.4,
-        created_at=now,
-        present=idea.present,
-        meta={
-            "title": idea.title,
-            "verdict": crit.verdict,
-            "flags": ",".join(f.name for f in crit.flags),
-            "revision": 0,
-            "parent_id": "",
-            "builds_on": "",
-            "given_id": r.given_id,
-        },
-    )
-
-
-def critique_entry(r: Reviewed, now: Any) -> LogEntry:
-    idea, crit = r.idea, r.result
-    if crit.flags:
-        text = "Screened out: " + "; ".join(f"{f.name}: {f.reason}" for f in crit.flags)
-    elif not crit.critic:
-        text = f"'{idea.title}' passed the screens; the critic was not run."
-    elif crit.scores is None:
-        text = f"Critique of '{idea.title}' ({crit.verdict}). {crit.reasoning}"
-    else:
-        scores = ", ".join(f"{k} {v}" for k, v in crit.scores.model_dump().items())
-        text = (
-            f"Critique of '{idea.title}' ({crit.verdict}; {scores}). {crit.reasoning} "
-            f"Weakest point: {crit.weakest_point}"
-        )
-    return LogEntry(
-        id=stable_id(idea.id, "critique"),
-        persona=idea.persona,
-        session=SESSION,
-        kind="critique",
-        text=text,
-        importance=0.5,
-        created_at=now,
-        present=idea.present,
-        meta={
-            "idea_id": idea.id,
-            "verdict": crit.verdict,
-            "flags": ",".join(f.name for f in crit.flags),
-            "critic": crit.critic,
-            "critique_json": crit.model_dump_json(),
-        },
-    )

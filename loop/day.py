@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.errors import StructuredOutputError
-from core.records import CritiqueResult, Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
+from core.records import Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
 from core.settings import RetrievalSettings
+from critique.entries import critique_entry, idea_entry
 from critique.stage import CritiqueStage, Outcome
 from loop.wake import WakeContext, build_wake_context
 from memory.store import LogStore
@@ -95,9 +96,7 @@ def _outcome_text(outcomes: list[Outcome]) -> str:
 def _fallback_note(outcomes: list[Outcome]) -> str:
     tried = "; ".join(o.final.title for o in outcomes) or "nothing"
     failed = "; ".join(
-        f"{o.final.title}: {o.verdict.weakest_point or o.verdict.reasoning[:120]}"
-        for o in outcomes
-        if not o.passed
+        f"{o.final.title}: {o.verdict.weakest_point or o.verdict.reasoning[:120]}" for o in outcomes if not o.passed
     )
     return (
         f"Tried: {tried}\nFailed and why: {failed or 'nothing failed'}\n"
@@ -159,9 +158,7 @@ class DayRunner:
         # Room for k ideas at their schema's length limits, so the reply is not cut off mid-JSON.
         room = max(self.model.max_tokens, BABBLE_TOKENS_PER_IDEA * plan.ideas_per_day + 200)
         async with self._limit:
-            babble = await self.model.astructured(
-                messages, babble_schema(plan.ideas_per_day), max_tokens=room
-            )
+            babble = await self.model.astructured(messages, babble_schema(plan.ideas_per_day), max_tokens=room)
         usage = usage + babble.usage
         ideas: list[Idea] = []
         cut_off: dict[str, bool] = {}
@@ -235,70 +232,11 @@ class DayRunner:
 
     def _entries(self, result: DayResult) -> list[LogEntry]:
         """Everything the day produced, for the log: every idea version, every critique, the note."""
-        plan = result.plan
         now = utcnow()
         entries: list[LogEntry] = []
         for outcome in result.outcomes:
             for idea, crit in zip(outcome.versions, outcome.results, strict=False):
-                entries.append(_idea_entry(idea, crit, plan, now))
-                entries.append(_critique_entry(idea, crit, plan, now))
+                entries.append(idea_entry(idea, crit, now))
+                entries.append(critique_entry(idea, crit, now))
         entries.append(result.notebook.model_copy(update={"created_at": now}))
         return entries
-
-
-def _idea_entry(idea: Idea, crit: CritiqueResult, plan: DayPlan, now: object) -> LogEntry:
-    return LogEntry(
-        id=idea.id,
-        persona=plan.persona.id,
-        session=plan.session,
-        day=plan.day,
-        kind="idea",
-        text=idea.text,
-        importance=0.6 if crit.verdict == "pass" else 0.4,
-        created_at=now,  # type: ignore[arg-type]
-        present=plan.present,
-        meta={
-            "title": idea.title,
-            "verdict": crit.verdict,
-            "flags": ",".join(f.name for f in crit.flags),
-            "revision": idea.revision,
-            "parent_id": idea.parent_id or "",
-            "builds_on": ",".join(idea.builds_on),
-        },
-    )
-
-
-def _critique_entry(idea: Idea, crit: CritiqueResult, plan: DayPlan, now: object) -> LogEntry:
-    if crit.flags:
-        text = "Screened out: " + "; ".join(f"{f.name}: {f.reason}" for f in crit.flags)
-    else:
-        s = crit.scores
-        scores = (
-            f"novelty {s.novelty}, feasibility {s.feasibility}, relevance {s.relevance}, clarity {s.clarity}"
-            if s
-            else ""
-        )
-        text = (
-            f"Critique of '{idea.title}' ({crit.verdict}; {scores}). {crit.reasoning} "
-            f"Weakest point: {crit.weakest_point}"
-        )
-        for cross in crit.cross:
-            text += f"\nCross-critique by {cross.critic} ({cross.verdict}): {cross.reasoning}"
-    return LogEntry(
-        id=stable_id(idea.id, "critique"),
-        persona=plan.persona.id,
-        session=plan.session,
-        day=plan.day,
-        kind="critique",
-        text=text,
-        importance=0.5,
-        created_at=now,  # type: ignore[arg-type]
-        present=plan.present,
-        meta={
-            "idea_id": idea.id,
-            "verdict": crit.verdict,
-            "flags": ",".join(f.name for f in crit.flags),
-            "critic": crit.critic,
-            "critique_json": crit.model_dump_json(),
-        },
-    )
