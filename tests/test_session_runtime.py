@@ -23,9 +23,7 @@ from loop.sessions import SessionStore
 PRESENT = date(2026, 11, 23)
 
 
-def start(
-    home: Path, personas: list[str], model: Any, *, session: str = "s1", **loop: Any
-) -> tuple[Any, Any]:
+def start(home: Path, personas: list[str], model: Any, *, session: str = "s1", **loop: Any) -> tuple[Any, Any]:
     svc = make_services(home, model, loop={"ideas_per_day": 2, **loop})
     config = new_config(svc.settings, personas, session=session, present=PRESENT)
     SessionStore(svc.db).create(config)
@@ -85,9 +83,7 @@ def test_review_every_pauses_then_resume_continues(isolated_home: Path) -> None:
     first = go(svc, config)
     store = SessionStore(svc.db)
     assert first.status == "awaiting-review"
-    assert {(d.persona, d.day) for d in store.days("s1")} == {
-        (p, d) for p in ("doomimir", "simplicia") for d in (1, 2)
-    }
+    assert {(d.persona, d.day) for d in store.days("s1")} == {(p, d) for p in ("doomimir", "simplicia") for d in (1, 2)}
     second = go(svc, store.get("s1").config)
     assert second.status == "completed", second.reason
     assert store.totals("s1").days_done == 8
@@ -101,9 +97,7 @@ def test_a_persona_that_keeps_failing_is_stopped_and_the_others_go_on(isolated_h
             raise ProviderError("model fake failed with HTTP 500 after retries")
         return script(messages, kwargs)
 
-    svc, config = start(
-        isolated_home, ["doomimir", "simplicia"], FakeChatModel.with_responder(responder), depth=5
-    )
+    svc, config = start(isolated_home, ["doomimir", "simplicia"], FakeChatModel.with_responder(responder), depth=5)
     events: list[Event] = []
     outcome = go(svc, config, events)
     store = SessionStore(svc.db)
@@ -114,9 +108,7 @@ def test_a_persona_that_keeps_failing_is_stopped_and_the_others_go_on(isolated_h
     assert any(e.type == "persona_stopped" and e.persona == "doomimir" for e in events)
 
 
-def test_session_against_an_openai_compatible_server_with_faults(
-    isolated_home: Path, monkeypatch: Any
-) -> None:
+def test_session_against_an_openai_compatible_server_with_faults(isolated_home: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("TEST_KEY", "sk-test-123")
     script = ScriptedResearcher(by_prompt=True)
     with FakeOpenAIServer(http_responder(script), llama_cpp_mode=True, require_api_key="sk-test-123") as srv:
@@ -156,17 +148,33 @@ def test_session_against_an_openai_compatible_server_with_faults(
             assert b"sk-test-123" not in path.read_bytes(), path
 
 
-def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> None:
-    child = Path(__file__).with_name("session_child.py")
-    home = tmp_path / "home"
+CHILD = Path(__file__).with_name("session_child.py")
+
+
+def child_after_first_day(home: Path, delay_s: float) -> subprocess.Popen[str]:
+    """A session in a child process (fake model answering after `delay_s`), once its first day is in."""
     proc = subprocess.Popen(
-        [sys.executable, str(child), str(home), "new", "0", "0.05"],
+        [sys.executable, str(CHILD), str(home), "new", "0", str(delay_s)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "day_finished"  # handlers are installed; a day is committed
+    return proc
+
+
+def resume_child(home: Path) -> str:
+    resumed = subprocess.run(
+        [sys.executable, str(CHILD), str(home), "resume"], capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    return resumed.stdout.strip().splitlines()[-1]
+
+
+def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc = child_after_first_day(home, 0.05)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
@@ -181,10 +189,7 @@ def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> 
     finally:
         conn.close()
     assert row[0] == "interrupted" and 1 <= done < 8
-    resumed = subprocess.run(
-        [sys.executable, str(child), str(home), "resume"], capture_output=True, text=True, timeout=120
-    )
-    assert resumed.stdout.strip().splitlines()[-1].startswith("completed"), resumed.stderr
+    assert resume_child(home).startswith("completed")
 
 
 def test_session_log_file_and_json_events(isolated_home: Path) -> None:
@@ -202,22 +207,11 @@ def test_session_log_file_and_json_events(isolated_home: Path) -> None:
 
 
 def test_a_second_signal_stops_at_once_and_resume_still_completes(tmp_path: Path) -> None:
-    child = Path(__file__).with_name("session_child.py")
     home = tmp_path / "home"
-    proc = subprocess.Popen(
-        [sys.executable, str(child), str(home), "new", "0", "0.3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "day_finished"
+    proc = child_after_first_day(home, 0.3)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.3)  # two pending signals of one kind would merge into one
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "stopped at once" in err
-    resumed = subprocess.run(
-        [sys.executable, str(child), str(home), "resume"], capture_output=True, text=True, timeout=120
-    )
-    assert resumed.stdout.strip().splitlines()[-1].startswith("completed"), resumed.stderr
+    assert resume_child(home).startswith("completed")
