@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from typing import Annotated, Any
 
 import typer
 
-from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+from commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services, sub_app
 
 sessions_app = sub_app("Sessions: what ran, how it stopped, and what each persona did each day.")
-
-
-def _parse_date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    from core.errors import BadInput
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise BadInput(f"--present: '{value}' is not a date (use YYYY-MM-DD)") from exc
 
 
 def babble(
     persona: Annotated[
         list[str] | None,
-        typer.Option(
-            "--persona", "-p", metavar="NAME", help="Persona to run (repeat for several). Default: all."
-        ),
+        typer.Option("--persona", "-p", metavar="NAME", help="Persona to run (repeat for several). Default: all."),
     ] = None,
     depth: Annotated[
         int | None, typer.Option(metavar="N", min=1, help="Days each persona lives (loop depth). Default 3.")
@@ -45,9 +31,7 @@ def babble(
     ] = None,
     review_every: Annotated[
         int | None,
-        typer.Option(
-            metavar="N", min=1, help="Pause for human review every N days (status awaiting-review)."
-        ),
+        typer.Option(metavar="N", min=1, help="Pause for human review every N days (status awaiting-review)."),
     ] = None,
     max_selection_bits: Annotated[
         float | None,
@@ -68,9 +52,7 @@ def babble(
     ] = None,
     cross_critic: Annotated[
         str | None,
-        typer.Option(
-            metavar="NAME", help="Second critic in another persona's voice: a persona id, or 'auto'."
-        ),
+        typer.Option(metavar="NAME", help="Second critic in another persona's voice: a persona id, or 'auto'."),
     ] = None,
     allow_far_future: Annotated[
         bool, typer.Option("--allow-far-future", help="Allow a present more than a year past today.")
@@ -141,9 +123,7 @@ def babble(
         svc = Services(settings_for(config, svc.settings))
     else:
         names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
-        config = new_config(
-            svc.settings, list(dict.fromkeys(names)), session=session, present=_parse_date(present)
-        )
+        config = new_config(svc.settings, list(dict.fromkeys(names)), session=session, present=parse_date(present))
         store.create(config)
 
     from commands.progress import make_renderer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -81,3 +82,14 @@ def esc(text: object) -> str:
     from rich.markup import escape
 
     return escape(str(text))
+
+
+def parse_date(value: str | None, option: str = "--present") -> date | None:
+    if value is None:
+        return None
+    from core.errors import BadInput
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInput(f"{option}: '{value}' is not a date (use YYYY-MM-DD)") from exc

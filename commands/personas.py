@@ -20,9 +20,7 @@ def list_(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     builtin = registry.builtin_ids()
     people = registry.all()
     if as_json:
-        print_json(
-            [{"id": p.id, "name": p.name, "builtin": p.id in builtin, "focus": p.focus} for p in people]
-        )
+        print_json([{"id": p.id, "name": p.name, "builtin": p.id in builtin, "focus": p.focus} for p in people])
         return
     from rich.table import Table
 
@@ -61,10 +59,7 @@ def show(
             out.print(f"  - {esc(item)}")
     out.print(f"\n[bold]Writing style:[/bold] {esc(persona.writing_style)}")
     if persona.stances:
-        out.print(
-            "\n[bold]Stances[/bold] (-1..1): "
-            + ", ".join(f"{k} {v:+.2f}" for k, v in persona.stances.items())
-        )
+        out.print("\n[bold]Stances[/bold] (-1..1): " + ", ".join(f"{k} {v:+.2f}" for k, v in persona.stances.items()))
     if persona.corpus_dir():
         out.print(f"\n[bold]Grounding corpus:[/bold] {esc(persona.corpus_dir())}")
 

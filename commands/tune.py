@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services
+from commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services
 
 if TYPE_CHECKING:
     from loop.tune import SweepReport, TuneReport
@@ -130,9 +129,7 @@ PlotOpt = Annotated[Path | None, typer.Option(help="Write the curves to this PNG
 FractionOpt = Annotated[
     float, typer.Option(help="Plateau: a day's unique survivors per token below this share of day 1's.")
 ]
-DriftOpt = Annotated[
-    float, typer.Option(help="Drift bound: how much further from the grounding text than on day 1.")
-]
+DriftOpt = Annotated[float, typer.Option(help="Drift bound: how much further from the grounding text than on day 1.")]
 PersonaOpt = Annotated[
     list[str] | None, typer.Option("--persona", "-p", help="--sweep: persona to run (repeat). Default: all.")
 ]
@@ -189,7 +186,7 @@ def tune(
     try:
         if sweep is not None:
             depths = parse_depths(sweep)
-            start = _parse_date(present)
+            start = parse_date(present)
             registry = svc.personas
             names = [registry.get(p).id for p in persona] if persona else [p.id for p in registry.all()]
             from core.records import utcnow
@@ -230,14 +227,3 @@ def tune(
             console().print(f"wrote {esc(plot)}")
     finally:
         svc.close()
-
-
-def _parse_date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    from core.errors import BadInput
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise BadInput(f"--present: '{value}' is not a date (use YYYY-MM-DD)") from exc

@@ -12,7 +12,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -201,21 +202,27 @@ class ModelClient:
             return {**kwargs, "extra_body": {"max_tokens": kwargs["max_tokens"]}}
         return kwargs
 
+    @contextmanager
+    def _guard(self, kwargs: dict[str, Any]) -> Iterator[None]:
+        """Around one attempt: time it, and turn a response_format refusal into a no-retry error."""
+        start = time.perf_counter()
+        try:
+            yield
+        except Exception as exc:
+            refused = self._refused(exc, kwargs)
+            if refused is not None:
+                raise refused from exc
+            raise
+        finally:
+            self._timed(start)
+
     def _invoke(self, messages: Sequence[Message], **kwargs: Any) -> Any:
         lc_messages = _to_messages(messages)
         kwargs = self._limits(kwargs)
 
         def call() -> Any:
-            start = time.perf_counter()
-            try:
+            with self._guard(kwargs):
                 return self.chat_model.invoke(lc_messages, **kwargs)
-            except Exception as exc:
-                refused = self._refused(exc, kwargs)
-                if refused is not None:
-                    raise refused from exc
-                raise
-            finally:
-                self._timed(start)
 
         return call_with_retries(
             call,
@@ -230,16 +237,8 @@ class ModelClient:
         kwargs = self._limits(kwargs)
 
         async def call() -> Any:
-            start = time.perf_counter()
-            try:
+            with self._guard(kwargs):
                 return await self.chat_model.ainvoke(lc_messages, **kwargs)
-            except Exception as exc:
-                refused = self._refused(exc, kwargs)
-                if refused is not None:
-                    raise refused from exc
-                raise
-            finally:
-                self._timed(start)
 
         return await acall_with_retries(
             call,

@@ -32,9 +32,7 @@ def build_chat_model(ms: ModelSettings) -> Any:
 
         path = Path(ms.model).expanduser() if ms.model else bundled_model_path()
         if not path.is_file():
-            raise BadInput(
-                f"--model: no GGUF file at {path} (the local provider runs a GGUF file in-process)"
-            )
+            raise BadInput(f"--model: no GGUF file at {path} (the local provider runs a GGUF file in-process)")
         return ChatLlamaCpp(
             model_path=str(path),
             n_ctx=ms.n_ctx,
@@ -54,9 +52,7 @@ def build_chat_model(ms: ModelSettings) -> Any:
         return ChatOpenAI(
             model=ms.model,
             base_url=ms.base_url,
-            api_key=SecretStr(
-                key or "not-needed"
-            ),  # local servers (vLLM, llama.cpp, Ollama) often take no key
+            api_key=SecretStr(key or "not-needed"),  # local servers (vLLM, llama.cpp, Ollama) often take no key
             temperature=ms.temperature,
             max_completion_tokens=ms.max_tokens,
             timeout=ms.timeout_s,

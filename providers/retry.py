@@ -122,9 +122,7 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _retrying_kwargs(
-    policy: RetryPolicy, on_retry: Callable[[RetryCallState], None] | None
-) -> dict[str, Any]:
+def _retrying_kwargs(policy: RetryPolicy, on_retry: Callable[[RetryCallState], None] | None) -> dict[str, Any]:
     return {
         "stop": stop_after_attempt(policy.attempts),
         "wait": policy.wait,
