@@ -152,11 +152,16 @@ class ModelClient:
         on_retry: Callable[[str], None] | None = None,
         context_window: int = 4096,
         legacy_max_tokens: bool = False,
+        async_model_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.chat_model = chat_model
         # Servers such as llama.cpp's read `max_tokens` and ignore the newer `max_completion_tokens`
         # that the OpenAI client sends; for them the limit also goes in the body under the old name.
         self.legacy_max_tokens = legacy_max_tokens
+        # Models whose async client binds to an event loop are rebuilt for each new loop.
+        self._async_model_factory = async_model_factory
+        self._async_model: Any = None
+        self._async_loop: Any = None
         self.name = name
         self.base_url = base_url
         self.max_tokens = max_tokens
@@ -202,6 +207,16 @@ class ModelClient:
             return {**kwargs, "extra_body": {"max_tokens": kwargs["max_tokens"]}}
         return kwargs
 
+    def _model_for_running_loop(self) -> Any:
+        if self._async_model_factory is None:
+            return self.chat_model
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._async_loop is not loop:
+            self._async_model, self._async_loop = self._async_model_factory(), loop
+        return self._async_model
+
     @contextmanager
     def _guard(self, kwargs: dict[str, Any]) -> Iterator[None]:
         """Around one attempt: time it, and turn a response_format refusal into a no-retry error."""
@@ -236,9 +251,11 @@ class ModelClient:
         lc_messages = _to_messages(messages)
         kwargs = self._limits(kwargs)
 
+        model = self._model_for_running_loop()
+
         async def call() -> Any:
             with self._guard(kwargs):
-                return await self.chat_model.ainvoke(lc_messages, **kwargs)
+                return await model.ainvoke(lc_messages, **kwargs)
 
         return await acall_with_retries(
             call,

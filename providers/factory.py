@@ -25,7 +25,7 @@ def api_key(env_name: str, *, required: bool) -> str | None:
     return key
 
 
-def build_chat_model(ms: ModelSettings) -> Any:
+def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> Any:
     """A LangChain chat model for the settings (not yet loaded: the local model loads on first call)."""
     if ms.provider == "local":
         from providers.local import ChatLlamaCpp, bundled_model_path
@@ -49,6 +49,13 @@ def build_chat_model(ms: ModelSettings) -> Any:
         kwargs: dict[str, Any] = {}
         if ms.seed is not None:
             kwargs["seed"] = ms.seed
+        extra: dict[str, Any] = {}
+        if own_async_client:
+            import httpx
+
+            # langchain-openai shares one async HTTP client per process, bound to the first event loop;
+            # a second asyncio.run (a resumed session, a depth sweep) would find it closed.
+            extra["http_async_client"] = httpx.AsyncClient(timeout=ms.timeout_s)
         return ChatOpenAI(
             model=ms.model,
             base_url=ms.base_url,
@@ -58,6 +65,7 @@ def build_chat_model(ms: ModelSettings) -> Any:
             timeout=ms.timeout_s,
             max_retries=0,  # retries live in providers.retry, in one place
             model_kwargs=kwargs,
+            **extra,
         )
     raise BadInput(f"--provider: unknown provider '{ms.provider}' (choose local or openai)")
 
@@ -84,6 +92,11 @@ def build_model_client(settings: Settings, role: str = "babble", chat_model: Any
         modes=ModeMemory(settings.home / MODES_FILE),
         context_window=ms.n_ctx if ms.provider == "local" else 16384,
         legacy_max_tokens=ms.provider == "openai" and ms.base_url is not None,
+        async_model_factory=(
+            (lambda: build_chat_model(ms, own_async_client=True))
+            if chat_model is None and ms.provider == "openai"
+            else None
+        ),
     )
 
 

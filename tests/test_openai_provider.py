@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -201,3 +202,26 @@ def test_persistent_server_errors_give_up_after_the_attempts(server: FakeOpenAIS
     with pytest.raises(ProviderError, match="HTTP 503 after retries"):
         client_for(server).complete([("user", "hello")])
     assert len(server.chat_requests) == 4
+
+
+def test_async_calls_work_across_event_loops(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A resumed session or a depth sweep runs asyncio.run more than once in one process."""
+    import asyncio
+
+    from pydantic import BaseModel
+
+    from core.settings import load_settings
+    from providers.factory import build_model_client
+
+    class Word(BaseModel):
+        word: str
+
+    monkeypatch.setenv("LOOP_KEY", "sk-x")
+    with FakeOpenAIServer() as srv:
+        settings = load_settings(
+            tmp_path / "home",
+            babble={"provider": "openai", "model": "fake-model", "base_url": srv.base_url, "api_key_env": "LOOP_KEY"},
+        )
+        client = build_model_client(settings)
+        for _ in range(3):
+            assert asyncio.run(client.astructured([("user", "one word")], Word)).value.word is not None
