@@ -117,6 +117,12 @@ class Scores(BaseModel):
     def mean(self) -> float:
         return (self.novelty + self.feasibility + self.relevance + self.clarity) / 4
 
+    def describe(self) -> str:
+        return (
+            f"novelty {self.novelty}, feasibility {self.feasibility}, relevance {self.relevance}, "
+            f"clarity {self.clarity}"
+        )
+
 
 class CritiqueResult(BaseModel):
     """What the critique stage decided about one idea (one version of it)."""

@@ -15,9 +15,7 @@ def critique_text(idea: Idea, crit: CritiqueResult) -> str:
         return f"'{idea.title}' passed the screens; the critic was not run."
     if crit.scores is None:
         return f"Critique of '{idea.title}' ({crit.verdict}). {crit.reasoning}"
-    s = crit.scores
-    scores = f"novelty {s.novelty}, feasibility {s.feasibility}, relevance {s.relevance}, clarity {s.clarity}"
-    text = f"Critique of '{idea.title}' ({crit.verdict}; {scores}). {crit.reasoning}"
+    text = f"Critique of '{idea.title}' ({crit.verdict}; {crit.scores.describe()}). {crit.reasoning}"
     text += f" Weakest point: {crit.weakest_point}"
     for cross in crit.cross:
         text += f"\nCross-critique by {cross.critic} ({cross.verdict}): {cross.reasoning}"

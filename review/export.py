@@ -60,14 +60,10 @@ def escape_md(text: str, *, inline: bool = False) -> str:
     )
 
 
-def _scores_line(item: QueueItem) -> str:
+def scores_line(item: QueueItem) -> str:
+    """The critic's rubric on one line, for the report and the review screen."""
     scores = item.critique.scores
-    if scores is None:
-        return "unscored"
-    return (
-        f"novelty {scores.novelty}, feasibility {scores.feasibility}, relevance {scores.relevance}, "
-        f"clarity {scores.clarity} (mean {scores.mean:.2f})"
-    )
+    return "unscored" if scores is None else f"{scores.describe()} (mean {scores.mean:.2f})"
 
 
 def _markdown_item(number: int, item: QueueItem) -> list[str]:
@@ -78,7 +74,7 @@ def _markdown_item(number: int, item: QueueItem) -> list[str]:
         f"- **Id:** {escape_md(idea.id, inline=True)}",
         f"- **Status:** {item.status}",
         f"- **Rank:** {item.rank_score:.3f} (novelty distance {item.novelty:.2f})",
-        f"- **Scores:** {_scores_line(item)}",
+        f"- **Scores:** {scores_line(item)}",
     ]
     if critique.critic:
         lines.append(f"- **Critic:** {escape_md(critique.critic, inline=True)}")

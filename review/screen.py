@@ -17,6 +17,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from core.records import LogEntry, QueueItem
+from review.export import scores_line
 from review.queue import ReviewQueue
 
 Reader = Callable[[str], str | None]  # prompt -> one line, or None at the end of input
@@ -54,9 +55,7 @@ def parse_action(line: str) -> tuple[str | None, str]:
     return None, line.strip()
 
 
-def review_items(
-    queue: ReviewQueue, *, session: str | None = None, persona: str | None = None
-) -> list[QueueItem]:
+def review_items(queue: ReviewQueue, *, session: str | None = None, persona: str | None = None) -> list[QueueItem]:
     """Pending ideas best first, then those deferred earlier (also best first)."""
     pending = queue.list(status="pending", session=session, persona=persona)
     deferred = queue.list(status="deferred", session=session, persona=persona)
@@ -77,16 +76,6 @@ class ReviewResult:
         for status in self.decided.values():
             out[status] = out.get(status, 0) + 1
         return out
-
-
-def scores_line(item: QueueItem) -> str:
-    scores = item.critique.scores
-    if scores is None:
-        return "unscored"
-    return (
-        f"novelty {scores.novelty}, feasibility {scores.feasibility}, relevance {scores.relevance}, "
-        f"clarity {scores.clarity} (mean {scores.mean:.2f})"
-    )
 
 
 def _body(console: Any, label: str, text: str) -> None:
@@ -247,9 +236,7 @@ class ReviewScreen:
         if text is None:
             return False
         self.note = text.strip()
-        self.console.print(
-            f"Note for the next decision: {escape(self.note)}" if self.note else "Note cleared."
-        )
+        self.console.print(f"Note for the next decision: {escape(self.note)}" if self.note else "Note cleared.")
         return True
 
     def _apply(self, item: QueueItem, action: str, inline_note: str) -> None:
