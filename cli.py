@@ -7,9 +7,8 @@ import os
 from typing import Annotated
 
 import typer
-
-from commands import babble, basics, critique, personas, queue, tune
-from commands.common import GroundhogGroup
+from groundhog.commands import babble, basics, critique, personas, queue, tune
+from groundhog.commands.common import GroundhogGroup
 
 HELP = """Simulated alignment researchers on a groundhog-day loop.
 

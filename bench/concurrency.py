@@ -21,11 +21,11 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the fake endpoint and fakes
 
 
 def clone_personas(n: int) -> list:
-    from researchers.personas import builtin_dir, load_persona_file
+    from groundhog.researchers.personas import builtin_dir, load_persona_file
 
     base = [load_persona_file(p) for p in sorted(builtin_dir().glob("*.toml"))]
     return [base[i % len(base)].model_copy(update={"id": f"{base[i % len(base)].id}-{i}"}) for i in range(n)]
@@ -34,11 +34,11 @@ def clone_personas(n: int) -> list:
 def run_remote(
     base_url: str, personas: list, days: int, concurrency: int, embedder: object
 ) -> tuple[float, int]:
-    from core.settings import load_settings
-    from loop.babble import new_config
-    from loop.runner import SessionRunner
-    from loop.services import Services
-    from loop.sessions import SessionStore
+    from groundhog.core.settings import load_settings
+    from groundhog.loop.babble import new_config
+    from groundhog.loop.runner import SessionRunner
+    from groundhog.loop.services import Services
+    from groundhog.loop.sessions import SessionStore
 
     with tempfile.TemporaryDirectory() as home:
         settings = load_settings(
@@ -80,8 +80,7 @@ def run_remote(
 
 def remote_part(args: argparse.Namespace) -> None:
     from fakes import ScriptedResearcher  # noqa: F401  (the server's default responder fills schemas)
-
-    from memory.embeddings import MiniLMEmbedder
+    from groundhog.memory.embeddings import MiniLMEmbedder
 
     server = subprocess.Popen(
         [
@@ -119,16 +118,16 @@ def remote_part(args: argparse.Namespace) -> None:
 def local_part() -> None:
     import asyncio
 
-    from core.settings import load_settings
-    from loop.babble import make_runner, new_config
-    from loop.services import Services
-    from loop.sessions import SessionStore
+    from groundhog.core.settings import load_settings
+    from groundhog.loop.babble import make_runner, new_config
+    from groundhog.loop.services import Services
+    from groundhog.loop.sessions import SessionStore
 
     with tempfile.TemporaryDirectory() as home:
         settings = load_settings(home, loop={"depth": 1, "ideas_per_day": 2})
         svc = Services(settings)
         svc.babble_model.structured(
-            [("user", 'Say hi as JSON {"word": ...}.')], __import__("loop.doctor").doctor.Probe
+            [("user", 'Say hi as JSON {"word": ...}.')], __import__("groundhog.loop.doctor").loop.doctor.Probe
         )
         svc.embedder.embed(["warm up"])
         model = svc.babble_model

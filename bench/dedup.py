@@ -1,6 +1,6 @@
 """Time per duplicate check as the log grows to 1k, 10k and 100k ideas.
 
-The duplicate screen finds the nearest earlier ideas with `critique.stage.nearest_ideas`: an
+The duplicate screen finds the nearest earlier ideas with `LogStore.nearest_ideas`: an
 unfiltered nearest-neighbour query on the log's HNSW index (`LogStore.nearest`), keeping the ideas
 among the hits. The table also times `LogStore.nearest(kind="idea")`, the same query with Chroma's
 metadata filter, which Chroma answers by first listing every matching entry: that one grows linearly,
@@ -32,13 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from core.records import LogEntry  # noqa: E402
-from critique.stage import nearest_ideas  # noqa: E402
-from memory.store import COLLECTION, LogStore, _to_metadata, open_chroma  # noqa: E402
+from groundhog.core.records import LogEntry
+from groundhog.critique.stage import nearest_ideas
+from groundhog.memory.store import COLLECTION, LogStore, _to_metadata, open_chroma
 
 DIM = 384
 WARMUP = 10

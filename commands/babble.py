@@ -6,8 +6,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
-
-from commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services, sub_app
 
 sessions_app = sub_app("Sessions: what ran, how it stopped, and what each persona did each day.")
 
@@ -85,11 +84,11 @@ def babble(
     Each persona wakes at the same present, reads its notebook, babbles ideas, critiques them in
     character, and writes tomorrow's note; survivors go to the review queue.
     """
-    from core.errors import BadInput
-    from loop.babble import make_runner, new_config, run_session, settings_for
-    from loop.locks import session_lock
-    from loop.services import Services
-    from loop.sessions import SessionStore
+    from groundhog.core.errors import BadInput
+    from groundhog.loop.babble import make_runner, new_config, run_session, settings_for
+    from groundhog.loop.locks import session_lock
+    from groundhog.loop.services import Services
+    from groundhog.loop.sessions import SessionStore
 
     loop_flags: dict[str, Any] = {
         "depth": depth,
@@ -126,7 +125,7 @@ def babble(
         config = new_config(svc.settings, list(dict.fromkeys(names)), session=session, present=parse_date(present))
         store.create(config)
 
-    from commands.progress import make_renderer
+    from groundhog.commands.progress import make_renderer
 
     renderer = make_renderer(config, json_lines=as_json or not sys.stdout.isatty(), home=svc.settings.home)
     runner = make_runner(svc, config, on_event=renderer.handle)
@@ -141,8 +140,8 @@ def babble(
 @sessions_app.command("list")
 def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """List sessions, newest first, with status and why they stopped."""
-    from loop.locks import effective_status
-    from loop.sessions import SessionStore, bits_json
+    from groundhog.loop.locks import effective_status
+    from groundhog.loop.sessions import SessionStore, bits_json
 
     svc = services(home)
     store = SessionStore(svc.db)
@@ -193,7 +192,7 @@ def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def _default_session(store: Any, session: str | None) -> str:
-    from core.errors import BadInput
+    from groundhog.core.errors import BadInput
 
     if session:
         return session
@@ -210,9 +209,9 @@ def sessions_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Per persona and day: entries read at wake-up, ideas and verdicts, the notebook, token usage."""
-    from loop.locks import effective_status
-    from loop.report import session_report
-    from loop.sessions import SessionStore
+    from groundhog.loop.locks import effective_status
+    from groundhog.loop.report import session_report
+    from groundhog.loop.sessions import SessionStore
 
     svc = services(home)
     store = SessionStore(svc.db)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
 
 log_app = sub_app("Search the written log.")
 
 
 def doctor(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Check the model, embedder and stores; run one tiny generation and one embedding."""
-    from loop.doctor import run_checks
+    from groundhog.loop.doctor import run_checks
 
     svc = services(home)
     try:
@@ -53,8 +52,8 @@ def log_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the written log by meaning."""
-    from core.errors import BadInput
-    from core.records import ENTRY_KINDS
+    from groundhog.core.errors import BadInput
+    from groundhog.core.records import ENTRY_KINDS
 
     if kind is not None and kind not in ENTRY_KINDS:
         raise BadInput(f"--kind: unknown kind '{kind}' (choose from {', '.join(ENTRY_KINDS)})")

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from groundhog.core.errors import GroundhogError
 from typer.core import TyperGroup
 
-from core.errors import GroundhogError
-
 if TYPE_CHECKING:
-    from loop.services import Services
+    from groundhog.loop.services import Services
 
 
 class GroundhogGroup(TyperGroup):
@@ -61,8 +60,8 @@ def sub_app(help_text: str) -> typer.Typer:
 
 
 def services(home: Path | None, **flags: Any) -> Services:
-    from core.settings import load_settings
-    from loop.services import Services
+    from groundhog.core.settings import load_settings
+    from groundhog.loop.services import Services
 
     return Services(load_settings(home, **flags))
 
@@ -87,7 +86,7 @@ def esc(text: object) -> str:
 def parse_date(value: str | None, option: str = "--present") -> date | None:
     if value is None:
         return None
-    from core.errors import BadInput
+    from groundhog.core.errors import BadInput
 
     try:
         return date.fromisoformat(value)

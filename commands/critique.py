@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-
-from commands import common
-from commands.common import HomeOpt, JsonOpt, console, esc
+from groundhog.commands import common
+from groundhog.commands.common import HomeOpt, JsonOpt, console, esc
 
 if TYPE_CHECKING:
-    from critique.batch import InputIdea, Reviewed
-    from loop.services import Services
-    from researchers.personas import Persona
+    from groundhog.critique.batch import InputIdea, Reviewed
+    from groundhog.loop.services import Services
+    from groundhog.researchers.personas import Persona
 
 
 def _critic_flags(home: Path | None, provider: str | None, model: str | None, base_url: str | None) -> dict[str, Any]:
@@ -25,10 +24,9 @@ def _critic_flags(home: Path | None, provider: str | None, model: str | None, ba
     given = {k: v for k, v in flags.items() if v is not None}
     if not given:
         return {}
+    from groundhog.core.errors import BadInput
+    from groundhog.core.settings import ModelSettings, load_settings
     from pydantic import ValidationError
-
-    from core.errors import BadInput
-    from core.settings import ModelSettings, load_settings
 
     current = load_settings(home).critic_model
     if "provider" in given and given["provider"] != current.provider:
@@ -81,8 +79,8 @@ def critique(
     revision rounds: a failing idea is reported, not rewritten. Nothing is written to the log unless
     --record is given. With --json, prints one JSON object per input line, in input order.
     """
-    from critique.batch import CRITIC_ERROR, DEFAULT_VOICE, BatchCritique, read_ideas
-    from critique.critic import Thresholds
+    from groundhog.critique.batch import CRITIC_ERROR, DEFAULT_VOICE, BatchCritique, read_ideas
+    from groundhog.critique.critic import Thresholds
 
     items = read_ideas(file)  # bad input fails here, before any model or store is opened
     flags: dict[str, Any] = {"critique": {"duplicate_threshold": duplicate_threshold}}
@@ -128,7 +126,7 @@ class _VoicePicker:
         self._known: dict[str, Persona | None] = {}
 
     def _lookup(self, name: str) -> Persona | None:
-        from core.errors import BadInput
+        from groundhog.core.errors import BadInput
 
         if not name.strip():
             return None

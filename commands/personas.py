@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
 
 app = sub_app("The simulated researchers: list, show, validate and install personas.")
 
@@ -70,7 +69,7 @@ def check(
     home: HomeOpt = None,  # accepted like everywhere; a file check needs no home
 ) -> None:
     """Validate a persona file: every problem, with its field; exit 2 if there is any."""
-    from researchers.personas import check_persona_file
+    from groundhog.researchers.personas import check_persona_file
 
     problems = check_persona_file(file)
     if problems:
@@ -90,7 +89,7 @@ def add(
     home: HomeOpt = None,
 ) -> None:
     """Install a persona into the home and ingest its grounding writings into the log."""
-    from loop.runner import ingest_corpus
+    from groundhog.loop.runner import ingest_corpus
 
     svc = services(home)
     svc.ensure_home()

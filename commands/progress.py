@@ -6,10 +6,10 @@ import sys
 import time
 from typing import Any
 
-from commands.common import console, esc, print_json
-from loop.events import Event, JsonlSink
-from loop.runner import RunOutcome
-from loop.sessions import SessionConfig
+from groundhog.commands.common import console, esc, print_json
+from groundhog.loop.events import Event, JsonlSink
+from groundhog.loop.runner import RunOutcome
+from groundhog.loop.sessions import SessionConfig
 
 
 class _PersonaState:
@@ -145,7 +145,7 @@ class LiveRenderer(Renderer):
         self.live.update(self._table())
 
     def summary(self, outcome: RunOutcome, svc: Any) -> None:
-        from loop.sessions import SessionStore
+        from groundhog.loop.sessions import SessionStore
 
         t = SessionStore(svc.db).totals(self.config.id)
         colour = {"completed": "green", "awaiting-review": "yellow"}.get(outcome.status, "red")

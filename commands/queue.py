@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
 
 if TYPE_CHECKING:
-    from loop.services import Services
-    from review.stats import GroupStats, ScoreMeans
+    from groundhog.loop.services import Services
+    from groundhog.review.stats import GroupStats, ScoreMeans
 
 app = sub_app("The review queue: ideas that survived the critique, waiting for a human decision.")
 
@@ -28,8 +26,8 @@ IdArg = Annotated[str, typer.Argument(help="Idea id, or a unique prefix of at le
 
 
 def _check_status(status: str | None) -> str | None:
-    from core.errors import BadInput
-    from core.records import QUEUE_STATUSES
+    from groundhog.core.errors import BadInput
+    from groundhog.core.records import QUEUE_STATUSES
 
     if status is not None and status not in QUEUE_STATUSES:
         raise BadInput(f"--status: unknown status '{status}' (choose from {', '.join(QUEUE_STATUSES)})")
@@ -40,7 +38,7 @@ def _persona_id(svc: Services, name: str | None) -> str | None:
     """A persona id from an id or display name; an unknown name is kept (its persona may be gone)."""
     if name is None:
         return None
-    from core.errors import BadInput
+    from groundhog.core.errors import BadInput
 
     try:
         return svc.personas.get(name).id
@@ -63,7 +61,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List queued ideas, best first (rubric and novelty), ties oldest first."""
-    from review.export import to_record
+    from groundhog.review.export import to_record
 
     _check_status(status)
     svc = services(home)
@@ -96,8 +94,8 @@ def list_(
 @app.command()
 def show(idea_id: IdArg, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Show one queued idea in full: text, scores, the critic's reasoning, provenance ids."""
-    from review.export import to_record
-    from review.screen import render_item
+    from groundhog.review.export import to_record
+    from groundhog.review.screen import render_item
 
     svc = services(home)
     try:
@@ -119,8 +117,9 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """Decide one idea. The decision and its note go into the persona's log as feedback."""
-    from review.export import to_record
-    from review.feedback import decision_status, record_decision
+    from groundhog.review.export import to_record
+    from groundhog.review.feedback import record_decision
+    from groundhog.review.queue import decision_status
 
     decision_status(decision)  # a bad word fails before anything is opened
     svc = services(home)
@@ -136,9 +135,10 @@ def decide(
     console().print(f"{decided.status} {decided.id} '{esc(' '.join(decided.idea.title.split()))}'{said}")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """A temporary file in the same folder, then a rename: a reader never sees half an export."""
-    from core.errors import BadInput
+def _write_export(path: Path, text: str) -> None:
+    """Checked first, so a bad -o is one clear line; then written atomically (never half an export)."""
+    from groundhog.core.errors import BadInput
+    from groundhog.core.files import write_atomic
 
     folder = path.parent
     if not folder.is_dir():
@@ -146,18 +146,9 @@ def _write_atomic(path: Path, text: str) -> None:
     if path.is_dir():
         raise BadInput(f"-o: {path} is a folder")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        write_atomic(path, text)
     except OSError as exc:
-        raise BadInput(f"-o: cannot write in {folder}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise BadInput(f"-o: cannot write {path}: {exc.strerror or exc}") from exc
 
 
 @app.command()
@@ -170,9 +161,9 @@ def export(
     home: HomeOpt = None,
 ) -> None:
     """Export queued ideas, best first; model text is escaped in Markdown."""
-    from core.errors import BadInput
-    from review.export import FORMATS
-    from review.export import export as render
+    from groundhog.core.errors import BadInput
+    from groundhog.review.export import FORMATS
+    from groundhog.review.export import export as render
 
     if fmt not in FORMATS:
         raise BadInput(f"--format: unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
@@ -186,7 +177,7 @@ def export(
     if output is None:
         sys.stdout.write(text)
         return
-    _write_atomic(output, text)
+    _write_export(output, text)
     typer.echo(f"wrote {len(items)} ideas to {output}", err=True)
 
 
@@ -204,7 +195,7 @@ def _agreement(group: GroupStats) -> str:
 @app.command()
 def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Counts, the critic's mean scores for accepted vs rejected ideas, and critic-human agreement."""
-    from review.stats import queue_stats
+    from groundhog.review.stats import queue_stats
 
     svc = services(home)
     try:
@@ -261,8 +252,8 @@ def review(
     as it is made and written into the persona's log, so quitting half-way loses nothing. For scripts,
     use `groundhog queue decide`.
     """
-    from review.feedback import record_decision
-    from review.screen import ReviewScreen, review_items
+    from groundhog.review.feedback import record_decision
+    from groundhog.review.screen import ReviewScreen, review_items
 
     svc = services(home)
     try:

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-
-from commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services
+from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services
 
 if TYPE_CHECKING:
-    from loop.tune import SweepReport, TuneReport
+    from groundhog.loop.sweep import SweepReport
+    from groundhog.loop.tune import TuneReport
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -111,7 +111,7 @@ def _progress_line(event: Any) -> None:
 
 
 def _latest(store: Any) -> str:
-    from core.errors import BadInput
+    from groundhog.core.errors import BadInput
 
     latest = store.latest()
     if latest is None:
@@ -158,9 +158,11 @@ def tune(
     The recommended depth is where more days stop paying: new unique survivors per 1k tokens plateau
     below a share of day 1's, or the output drifts from the persona's grounding text, whichever is first.
     """
-    from core.errors import BadInput
-    from loop.events import ignore
-    from loop.tune import TuneOptions, analyse, parse_depths, plot_report, plot_sweep, run_sweep
+    from groundhog.core.errors import BadInput
+    from groundhog.loop.events import ignore
+    from groundhog.loop.sweep import parse_depths, run_sweep
+    from groundhog.loop.tune import TuneOptions, analyse
+    from groundhog.loop.tune_plot import plot_report, plot_sweep
 
     if not 0 < plateau_fraction <= 1:
         raise BadInput(f"--plateau-fraction: must be above 0 and at most 1 (got {plateau_fraction:g})")
@@ -189,7 +191,7 @@ def tune(
             start = parse_date(present)
             registry = svc.personas
             names = [registry.get(p).id for p in persona] if persona else [p.id for p in registry.all()]
-            from core.records import utcnow
+            from groundhog.core.records import utcnow
 
             base = session or utcnow().strftime("s%Y%m%d-%H%M%S")
             out = console()
@@ -213,7 +215,7 @@ def tune(
             else:
                 _render_sweep(result)
         else:
-            from loop.sessions import SessionStore
+            from groundhog.loop.sessions import SessionStore
 
             store = SessionStore(svc.db)
             report = analyse(svc, session or _latest(store), options)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.errors import BadInput, StoreError
+from groundhog.core.errors import BadInput, StoreError
 
 DB_FILENAME = "groundhog.db"
 

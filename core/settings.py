@@ -17,7 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.errors import BadInput
+from groundhog.core.errors import BadInput
 
 CONFIG_FILE = "groundhog.toml"
 ProviderName = Literal["local", "openai"]
@@ -231,3 +231,11 @@ def _describe_validation(exc: ValidationError, home: Path) -> str:
     where = f"{home / CONFIG_FILE}, env GROUNDHOG_* or flags"
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return f"setting '{field}': {err['msg']} (from {where}){more}"
+
+
+def read_api_key(env_name: str, *, required: bool) -> str | None:
+    """Read the key from the named variable at call time; it is never stored anywhere."""
+    key = os.environ.get(env_name) or None
+    if required and not key:
+        raise BadInput(f"the openai provider needs an API key: set the environment variable {env_name}")
+    return key

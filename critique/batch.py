@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError
 
-from core.errors import BadInput, GroundhogError, ProviderError
-from core.interfaces import Embedder
-from core.records import CritiqueResult, Idea, LogEntry, stable_id, today, utcnow
-from critique.critic import Thresholds
-from critique.entries import critique_entry, idea_entry
-from critique.screens import TextScreens
-from critique.stage import CritiqueStage, nearest_ideas
+from groundhog.core.errors import BadInput, GroundhogError, ProviderError
+from groundhog.core.interfaces import Embedder
+from groundhog.core.records import CritiqueResult, Idea, LogEntry, stable_id, today, utcnow
+from groundhog.critique.critic import Thresholds
+from groundhog.critique.entries import critique_entry, idea_entry
+from groundhog.critique.screens import TextScreens
+from groundhog.critique.stage import CritiqueStage, nearest_ideas
 
 if TYPE_CHECKING:
-    from memory.store import LogStore
-    from providers.client import ModelClient
-    from researchers.personas import Persona
+    from groundhog.memory.store import LogStore
+    from groundhog.providers.client import ModelClient
+    from groundhog.researchers.personas import Persona
 
 SESSION = "critique"  # the session name recorded entries carry
 CRITIC_ERROR = "error"  # the `critic` of a result whose critic could not be reached

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.records import Scores
+from groundhog.core.records import Scores
 
 # An enum rather than a range: grammar-constrained decoders enforce enums but not numeric bounds.
 Score = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
@@ -54,11 +54,7 @@ class Thresholds(BaseModel):
 
     def passes(self, scores: Scores) -> bool:
         each = (scores.novelty, scores.feasibility, scores.relevance, scores.clarity)
-        return (
-            scores.mean >= self.min_mean
-            and min(each) >= self.min_each
-            and scores.relevance >= self.min_relevance
-        )
+        return scores.mean >= self.min_mean and min(each) >= self.min_each and scores.relevance >= self.min_relevance
 
     def explain(self, scores: Scores) -> str:
         if self.passes(scores):

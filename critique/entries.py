@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.records import CritiqueResult, Idea, LogEntry, MetaValue, stable_id
+from groundhog.core.records import CritiqueResult, Idea, LogEntry, MetaValue, stable_id
 
 
 def critique_text(idea: Idea, crit: CritiqueResult) -> str:

@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from core.errors import StructuredOutputError
-from core.interfaces import Embedder
-from core.records import CritiqueResult, Flag, Idea, Usage, Verdict, stable_id
-from critique.critic import JUDGE_MANIPULATION, CriticJudgment, CriticOutput, Thresholds
-from critique.screens import TextScreens
-from providers.client import ModelClient
-from researchers.personas import Persona
-from researchers.prompts import render
-from researchers.schemas import IdeaDraft
+from groundhog.core.errors import StructuredOutputError
+from groundhog.core.interfaces import Embedder
+from groundhog.core.records import CritiqueResult, Flag, Idea, Usage, Verdict, stable_id
+from groundhog.critique.critic import JUDGE_MANIPULATION, CriticJudgment, CriticOutput, Thresholds
+from groundhog.critique.screens import TextScreens
+from groundhog.memory.store import novelty as novelty_of
+from groundhog.providers.client import ModelClient
+from groundhog.researchers.personas import Persona
+from groundhog.researchers.prompts import render
+from groundhog.researchers.schemas import IdeaDraft
 
 if TYPE_CHECKING:
-    from memory.store import LogStore
+    from groundhog.memory.store import LogStore
 
 
 @dataclass
@@ -53,24 +54,9 @@ def nearest_ideas(
     exclude: Container[str] = frozenset(),
     widest: int = 256,
 ) -> list[tuple[str, str, float]]:
-    """The k ideas in the log nearest to `vector`, as (id, title, similarity), best first.
-
-    Chroma answers a query filtered on metadata (kind="idea") by first listing every matching entry,
-    which grows linearly with the log. So the unfiltered HNSW index is asked for more neighbours and
-    the ideas among them kept, widening until k are found; only when ideas are rare near the vector
-    does it fall back to the filtered query.
-    """
-    probe = max(4 * k, 8)
-    while probe <= widest:
-        hits = log.nearest(vector, k=probe)
-        found = [(e, sim) for e, sim in hits if e.kind == "idea" and e.id not in exclude]
-        if len(found) >= k or len(hits) < probe:
-            break
-        probe *= 4
-    else:
-        hits = log.nearest(vector, k=k + widest, kind="idea")
-        found = [(e, sim) for e, sim in hits if e.id not in exclude]
-    return [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in found[:k]]
+    """The k ideas in the log nearest to `vector`, as (id, title, similarity), best first."""
+    hits = log.nearest_ideas(vector, k, keep=lambda e: e.id not in exclude, widest=widest)
+    return [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in hits]
 
 
 class DuplicateScreen:
@@ -99,11 +85,10 @@ class DuplicateScreen:
         self._pending.append((idea.id, idea.title, vector))
         if best is None:
             return None, 1.0
-        novelty = max(0.0, min(1.0, 1.0 - best[2]))
         if best[2] >= self.threshold:
             reason = f"{best[2]:.2f} similar to earlier idea {best[0]} ({best[1][:60]!r})"
-            return Flag(name="duplicate", reason=reason, ref=best[0]), novelty
-        return None, novelty
+            return Flag(name="duplicate", reason=reason, ref=best[0]), novelty_of(best[2])
+        return None, novelty_of(best[2])
 
 
 class CritiqueStage:
@@ -147,9 +132,7 @@ class CritiqueStage:
             flags.append(dup)
         return flags, novelty
 
-    async def _critic(
-        self, idea: Idea, voice: Persona, author: Persona, present: date
-    ) -> tuple[CritiqueResult, Usage]:
+    async def _critic(self, idea: Idea, voice: Persona, author: Persona, present: date) -> tuple[CritiqueResult, Usage]:
         messages = render(
             "critique",
             voice,
@@ -193,9 +176,7 @@ class CritiqueStage:
             result.flags.append(Flag(name="manipulation", reason=why))
         return result, reply.usage
 
-    async def _revise(
-        self, idea: Idea, result: CritiqueResult, author: Persona, present: date
-    ) -> tuple[Idea, Usage]:
+    async def _revise(self, idea: Idea, result: CritiqueResult, author: Persona, present: date) -> tuple[Idea, Usage]:
         messages = render(
             "revise",
             author,
@@ -241,11 +222,7 @@ class CritiqueStage:
                 return outcome  # screens are a hard gate: no revision of flagged text
             result, usage = await self._critic(current, author, author, present)
             outcome.usage = outcome.usage + usage
-            if (
-                result.verdict == "pass"
-                and self.cross_critic is not None
-                and self.cross_critic.id != author.id
-            ):
+            if result.verdict == "pass" and self.cross_critic is not None and self.cross_critic.id != author.id:
                 cross, usage = await self._critic(current, self.cross_critic, author, present)
                 outcome.usage = outcome.usage + usage
                 result.cross.append(cross)

@@ -10,13 +10,13 @@ import sys
 from datetime import date
 from typing import Any
 
-from core.errors import BadInput
-from core.records import utcnow
-from core.settings import Settings
-from loop.events import EventSink, ignore
-from loop.runner import RunOutcome, SessionRunner, check_present
-from loop.services import Services
-from loop.sessions import SessionConfig, SessionStore
+from groundhog.core.errors import BadInput
+from groundhog.core.records import utcnow
+from groundhog.core.settings import Settings
+from groundhog.loop.events import EventSink, ignore
+from groundhog.loop.runner import RunOutcome, SessionRunner, check_present
+from groundhog.loop.services import Services
+from groundhog.loop.sessions import SessionConfig, SessionStore
 
 SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

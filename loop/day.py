@@ -11,18 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from core.errors import StructuredOutputError
-from core.records import Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
-from core.settings import RetrievalSettings
-from critique.entries import critique_entry, idea_entry
-from critique.stage import CritiqueStage, Outcome
-from loop.wake import WakeContext, build_wake_context
-from memory.store import LogStore
-from providers.client import ModelClient
-from researchers.personas import Persona
-from researchers.prompts import render
-from researchers.schemas import NotebookOutput, babble_schema, hit_length_limit
-from review.queue import rank_score
+from groundhog.core.errors import StructuredOutputError
+from groundhog.core.records import Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
+from groundhog.core.settings import RetrievalSettings
+from groundhog.critique.entries import critique_entry, idea_entry
+from groundhog.critique.stage import CritiqueStage, Outcome
+from groundhog.loop.wake import WakeContext, build_wake_context
+from groundhog.memory.store import LogStore
+from groundhog.providers.client import ModelClient
+from groundhog.researchers.personas import Persona
+from groundhog.researchers.prompts import render
+from groundhog.researchers.schemas import NotebookOutput, babble_schema, hit_length_limit
+from groundhog.review.queue import rank_score
 
 CHARS_PER_TOKEN = 4
 BABBLE_TOKENS_PER_IDEA = 240

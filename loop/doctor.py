@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from core.errors import GroundhogError
-from loop.services import Services
+from groundhog.core.errors import GroundhogError
+from groundhog.loop.services import Services
 
 
 class Check(BaseModel):

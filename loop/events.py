@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from core.records import utcnow
+from groundhog.core.records import utcnow
 
 EventType = Literal[
     "session_started",
@@ -19,7 +19,6 @@ EventType = Literal[
     "day_failed",
     "persona_stopped",
     "retry",
-    "budget",
     "session_finished",
 ]
 
@@ -54,11 +53,3 @@ class JsonlSink:
 
     def close(self) -> None:
         self._fh.close()
-
-
-def fan_out(*sinks: EventSink) -> EventSink:
-    def sink(event: Event) -> None:
-        for s in sinks:
-            s(event)
-
-    return sink

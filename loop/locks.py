@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.errors import BadInput
+from groundhog.core.errors import BadInput
 
 
 def lock_path(home: Path, session: str) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loop.sessions import SessionStore, bits_json
+from groundhog.loop.sessions import SessionStore, bits_json
 
 
 def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:

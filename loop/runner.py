@@ -16,20 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from core.errors import BadInput, GroundhogError, ProviderError, StoreError
-from core.interfaces import Embedder
-from core.records import stable_id, today
-from core.settings import RetrievalSettings
-from critique.critic import Thresholds
-from critique.screens import TextScreens
-from critique.stage import CritiqueStage, nearest_ideas
-from loop.day import DayPlan, DayResult, DayRunner
-from loop.events import Event, EventSink, EventType, ignore
-from loop.sessions import SessionConfig, SessionStatus, SessionStore, bits_json
-from memory.store import LogStore
-from providers.client import ModelClient
-from researchers.personas import Persona, chunk_text, corpus_files, most_different
-from review.queue import ReviewQueue
+from groundhog.core.errors import BadInput, GroundhogError, ProviderError, StoreError
+from groundhog.core.interfaces import Embedder
+from groundhog.core.records import stable_id, today
+from groundhog.core.settings import RetrievalSettings
+from groundhog.critique.critic import Thresholds
+from groundhog.critique.screens import TextScreens
+from groundhog.critique.stage import CritiqueStage, nearest_ideas
+from groundhog.loop.day import DayPlan, DayResult, DayRunner
+from groundhog.loop.events import Event, EventSink, EventType, ignore
+from groundhog.loop.sessions import SessionConfig, SessionStatus, SessionStore, bits_json
+from groundhog.memory.store import LogStore
+from groundhog.providers.client import ModelClient
+from groundhog.researchers.personas import Persona, chunk_text, corpus_files, most_different
+from groundhog.review.queue import ReviewQueue
 
 FAR_FUTURE_DAYS = 366
 MAX_FAILED_DAYS_IN_A_ROW = 3
@@ -57,7 +57,7 @@ def check_present(
 
 def ingest_corpus(log: LogStore, persona: Persona) -> int:
     """Put a persona's grounding writings into the log as `corpus` entries (idempotent)."""
-    from core.records import LogEntry
+    from groundhog.core.records import LogEntry
 
     entries = []
     for path in corpus_files(persona):

@@ -10,15 +10,15 @@ import sqlite3
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from core.errors import BadInput
-from core.interfaces import Embedder
-from core.settings import Settings
+from groundhog.core.errors import BadInput
+from groundhog.core.interfaces import Embedder
+from groundhog.core.settings import Settings
 
 if TYPE_CHECKING:
-    from memory.store import LogStore
-    from providers.client import ModelClient
-    from researchers.personas import PersonaRegistry
-    from review.queue import ReviewQueue
+    from groundhog.memory.store import LogStore
+    from groundhog.providers.client import ModelClient
+    from groundhog.researchers.personas import PersonaRegistry
+    from groundhog.review.queue import ReviewQueue
 
 
 class Services:
@@ -49,11 +49,11 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from memory.embeddings import CachedEmbedder
+        from groundhog.memory.embeddings import CachedEmbedder
 
         if self._embedder is not None:
             return CachedEmbedder(self._embedder)
-        from providers.factory import build_embedder
+        from groundhog.memory.embeddings import build_embedder
 
         return CachedEmbedder(build_embedder(self.settings.embedding))
 
@@ -62,38 +62,38 @@ class Services:
         if self._chroma_client is not None:
             return self._chroma_client
         self.ensure_home()
-        from memory.store import open_chroma
+        from groundhog.memory.store import open_chroma
 
         return open_chroma(self.settings.home, self.settings.chroma_url)
 
     @cached_property
     def log(self) -> LogStore:
-        from memory.store import LogStore
+        from groundhog.memory.store import LogStore
 
         return LogStore(self.chroma, self.embedder)
 
     @cached_property
     def db(self) -> sqlite3.Connection:
         self.ensure_home()
-        from core.db import open_db
+        from groundhog.core.db import open_db
 
         return open_db(self.settings.home / "groundhog.db")
 
     @cached_property
     def queue(self) -> ReviewQueue:
-        from review.queue import ReviewQueue
+        from groundhog.review.queue import ReviewQueue
 
         return ReviewQueue(self.db)
 
     @cached_property
     def personas(self) -> PersonaRegistry:
-        from researchers.personas import PersonaRegistry
+        from groundhog.researchers.personas import PersonaRegistry
 
         return PersonaRegistry(self.settings.home)
 
     @cached_property
     def babble_model(self) -> ModelClient:
-        from providers.factory import build_model_client
+        from groundhog.providers.factory import build_model_client
 
         return build_model_client(self.settings, "babble", chat_model=self._chat_model)
 
@@ -101,7 +101,7 @@ class Services:
     def critic_model(self) -> ModelClient:
         if self.settings.critic is None and self._critic_chat_model is None:
             return self.babble_model  # one model, loaded once
-        from providers.factory import build_model_client
+        from groundhog.providers.factory import build_model_client
 
         return build_model_client(
             self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model

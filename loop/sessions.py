@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.db import transaction
-from core.errors import BadInput
-from core.records import QueueItem, selection_bits, utcnow
-from core.settings import ModelSettings
-from review.queue import ReviewQueue
+from groundhog.core.db import transaction
+from groundhog.core.errors import BadInput
+from groundhog.core.records import QueueItem, selection_bits, utcnow
+from groundhog.core.settings import ModelSettings
+from groundhog.review.queue import ReviewQueue
 
 SessionStatus = Literal["running", "interrupted", "awaiting-review", "completed", "failed"]
 

@@ -2,33 +2,30 @@
 
 Every extra day costs tokens. Past some depth the personas repeat themselves (new unique survivors per
 token plateau) or drift away from who they are (their output moves off their grounding text, towards
-another persona's). `analyse_session` measures both from the stores a session left behind;
-`run_sweep` runs fresh sessions at several depths so they can be compared directly.
+another persona's). `analyse_session` measures both from the stores a session left behind. The vector
+maths lives in `loop.tune_vectors`, the sweep over depths in `loop.sweep`, the figures in
+`loop.tune_plot`; those import this module, never the other way round.
 """
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, field_serializer
 
-from core.errors import BadInput
-from core.interfaces import Embedder
-from core.records import FLAG_NAMES, LogEntry, selection_bits
-from loop.events import EventSink, ignore
-from loop.sessions import DayRow, SessionStore, bits_json
+from groundhog.core.interfaces import Embedder
+from groundhog.core.records import FLAG_NAMES, LogEntry, selection_bits
+from groundhog.loop.sessions import DayRow, SessionStore, bits_json
+from groundhog.loop.tune_vectors import VectorCache, centroid, grounding_centroids, in_character_score, novelty_by_day
 
 if TYPE_CHECKING:
-    from loop.services import Services
-    from memory.store import LogStore
-    from researchers.personas import Persona
-    from review.queue import ReviewQueue
+    from groundhog.loop.services import Services
+    from groundhog.memory.store import LogStore
+    from groundhog.researchers.personas import Persona
+    from groundhog.review.queue import ReviewQueue
 
 DEFAULT_PLATEAU_FRACTION = 0.25
 DEFAULT_MAX_DRIFT = 0.15
@@ -136,96 +133,6 @@ class TuneReport(BaseModel):
     recommendation: Recommendation
 
 
-# -- vectors ------------------------------------------------------------------------------------
-
-
-def unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
-    v = np.asarray(vector, dtype=float)
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm > 0 else v
-
-
-def centroid(vectors: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray | None:
-    """The unit-length mean: one direction for a body of text (None for no text)."""
-    m = np.asarray(vectors, dtype=float)
-    if m.size == 0:
-        return None
-    return unit(m.reshape(len(m), -1).mean(axis=0))
-
-
-def in_character_score(
-    text_vectors: Sequence[Sequence[float]] | np.ndarray,
-    own_centroid: Sequence[float] | np.ndarray,
-    other_centroids: Iterable[Sequence[float] | np.ndarray],
-) -> float | None:
-    """Cosine of the text's centroid to its own persona's grounding minus the best cosine to any other's.
-
-    Positive: the text sounds more like its own persona than like anyone else. A similarity to one's own
-    grounding alone says little (every persona writes about alignment); the margin over the nearest other
-    persona is what shows the voice. None when there is no text or no other persona to compare with.
-    """
-    text = centroid(text_vectors)
-    others = [unit(c) for c in other_centroids]
-    if text is None or not others:
-        return None
-    own = float(text @ unit(own_centroid))
-    return own - max(float(text @ o) for o in others)
-
-
-class VectorCache:
-    """Embeds each distinct text once, in batches."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        for start in range(0, len(missing), 256):
-            chunk = missing[start : start + 256]
-            for text, vector in zip(chunk, self.embedder.embed(chunk), strict=True):
-                self._vectors[text] = unit(vector)
-        if not texts:
-            return np.zeros((0, 0))
-        return np.stack([self._vectors[t] for t in texts])
-
-
-def grounding_texts(persona: Persona) -> list[str]:
-    """The persona's corpus files, chunked as the loop ingests them; empty when it has none."""
-    from researchers.personas import chunk_text, corpus_files
-
-    try:
-        files = corpus_files(persona)
-    except BadInput:
-        return []
-    return [chunk for path in files for chunk in chunk_text(path.read_text(encoding="utf-8"))]
-
-
-def grounding_centroids(
-    embedder: Embedder | VectorCache,
-    personas: Sequence[Persona],
-    log: LogStore | None = None,
-    extra_ids: Iterable[str] = (),
-) -> dict[str, np.ndarray]:
-    """Each persona's grounding centroid: its `corpus` entries in the log, else its corpus files.
-
-    `extra_ids` are personas known only from the log (a user persona since removed): log entries only.
-    """
-    cache = embedder if isinstance(embedder, VectorCache) else VectorCache(embedder)
-    logged: dict[str, list[str]] = defaultdict(list)
-    if log is not None:
-        for e in log.entries(kind="corpus"):
-            logged[e.persona].append(e.text)
-    out: dict[str, np.ndarray] = {}
-    by_id = {p.id: p for p in personas}
-    for pid in list(by_id) + [i for i in extra_ids if i not in by_id]:
-        texts = logged.get(pid) or (grounding_texts(by_id[pid]) if pid in by_id else [])
-        found = centroid(cache.embed(texts)) if texts else None
-        if found is not None:
-            out[pid] = found
-    return out
-
-
 # -- analysis -----------------------------------------------------------------------------------
 
 
@@ -259,34 +166,6 @@ def _counts(row: DayRow, decisions: Mapping[str, str]) -> DayStats:
     stats.flag_rates = _rates(flags, stats.generated)
     stats.survivors_per_1k_tokens = _per_1k(stats.unique_surviving, stats.tokens)
     return stats
-
-
-NEIGHBOURS = 16
-
-
-def _novelty(log: LogStore, days: Mapping[tuple[str, int], list[LogEntry]]) -> dict[tuple[str, int], float]:
-    """Mean over a day's ideas of 1 - cosine to the nearest idea written before that day (any session).
-
-    Uses the log's own index (its embedder and stored vectors), so the cost grows with the session, not
-    with the whole history. When none of the k nearest is earlier, the nearest earlier idea is at least
-    as far as the k-th, and that bound is used.
-    """
-    out: dict[tuple[str, int], float] = {}
-    for key, entries in days.items():
-        if not entries:
-            continue
-        start = min(e.created_at for e in entries)
-        distances = []
-        for vector in log.embedder.embed([e.text for e in entries]):
-            hits = log.nearest(vector, k=NEIGHBOURS, kind="idea")
-            earlier = [sim for e, sim in hits if e.created_at < start]
-            if earlier:
-                distances.append(1.0 - max(earlier))
-            elif len(hits) == NEIGHBOURS:
-                distances.append(1.0 - min(sim for _, sim in hits))
-        if distances:
-            out[key] = max(0.0, float(np.mean(distances)))
-    return out
 
 
 def _cumulative_bits(days: list[DayStats]) -> None:
@@ -463,7 +342,7 @@ def analyse_session(
         day_output[(e.persona, e.day)].append(e.text)
     for e in notebooks:
         day_output[(e.persona, e.day)].append(e.text)
-    novelty = _novelty(log, day_ideas)
+    novelty = novelty_by_day(log, day_ideas)
     pooled_novelty: dict[int, float] = {}
     for day in {d for _, d in day_ideas}:
         vals = [(novelty[k], len(day_ideas[k])) for k in day_ideas if k[1] == day and k in novelty]
@@ -525,261 +404,3 @@ def analyse(services: Services, session_id: str, options: TuneOptions | None = N
         session_id=session_id,
         options=options,
     )
-
-
-# -- the sweep ----------------------------------------------------------------------------------
-
-
-class SweepRun(BaseModel):
-    """One fresh session of the sweep, summed up."""
-
-    depth: int
-    session: str
-    home: str
-    status: str  # the session's status, or "skipped" when the budget was spent before it started
-    reason: str
-    days_done: int = 0  # highest day any persona finished
-    generated: int = 0
-    unique_surviving: int = 0
-    tokens: int = 0
-    survivors_per_1k_tokens: float | None = None
-    recommendation: Recommendation | None = None
-    report: TuneReport | None = None
-
-
-class SweepReport(BaseModel):
-    """What `groundhog tune --sweep --json` prints."""
-
-    base: str
-    depths: list[int]
-    personas: list[str]
-    runs: list[SweepRun]
-    best_depth: int | None  # the depth with the most unique survivors per 1k tokens
-    summary: str
-
-
-def parse_depths(text: str) -> list[int]:
-    """'1,2,4,8' -> [1, 2, 4, 8]; BadInput names what is wrong."""
-    depths: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if not part.isdigit() or int(part) < 1 or int(part) > 1000:
-            raise BadInput(f"--sweep: '{part}' is not a depth (use whole numbers 1-1000, e.g. 1,2,4,8)")
-        depths.append(int(part))
-    if not depths:
-        raise BadInput("--sweep: give at least one depth, e.g. 1,2,4,8")
-    return sorted(set(depths))
-
-
-def sweep_home(home: Path, name: str) -> Path:
-    return home / "sweeps" / name
-
-
-def sweep_services(parent: Services, name: str) -> Services:
-    """A home of its own for one sweep session, sharing the parent's models, embedder and personas.
-
-    Each depth starts from nothing but the personas' grounding: in the parent's log a deeper run would
-    wake with the shallower runs' notebooks and see their ideas as duplicates, which biases the comparison.
-    """
-    from loop.services import Services
-
-    settings = parent.settings.model_copy(update={"home": sweep_home(parent.settings.home, name)})
-    child = Services(settings)
-    child.embedder = parent.embedder
-    child.babble_model = parent.babble_model
-    child.critic_model = parent.critic_model
-    child.personas = parent.personas
-    return child
-
-
-def run_sweep(
-    parent: Services,
-    depths: Sequence[int],
-    *,
-    base: str,
-    personas: Sequence[str],
-    present: date | None = None,
-    max_tokens: int | None = None,
-    hours: float | None = None,
-    ideas_per_day: int | None = None,
-    options: TuneOptions | None = None,
-    services_for: Callable[[Services, str], Services] = sweep_services,
-    on_event: EventSink = ignore,
-    on_run: Callable[[int, str], None] | None = None,
-    handle_signals: bool = True,
-    clock: Callable[[], float] = time.monotonic,
-) -> SweepReport:
-    """Fresh sessions `<base>-sweep-d<depth>`, shallowest first, then the analysis of each.
-
-    `max_tokens` and `hours` bound the whole sweep, as they bound one babble session: each run gets what
-    the earlier runs left, and a run with nothing left is skipped.
-    """
-    from loop.babble import make_runner, new_config, run_session
-
-    options = options or TuneOptions()
-    depths = sorted(set(depths))
-    loop = parent.settings.loop
-    max_tokens = max_tokens if max_tokens is not None else loop.max_tokens
-    hours = hours if hours is not None else loop.hours
-    planned = []
-    for depth in depths:
-        name = f"{base}-sweep-d{depth}"
-        svc = services_for(parent, name)
-        store = SessionStore(svc.db)
-        if any(s.id == name for s in store.all()):
-            where = svc.settings.home
-            raise BadInput(f"--session: sweep session '{name}' exists (under {where}); pick another name")
-        update: dict[str, Any] = {"depth": depth, "max_tokens": None, "hours": None}
-        if ideas_per_day is not None:
-            update["ideas_per_day"] = ideas_per_day
-        settings = svc.settings.model_copy(update={"loop": loop.model_copy(update=update)})
-        planned.append((depth, svc, new_config(settings, list(personas), session=name, present=present)))
-
-    started = clock()
-    tokens_spent = 0
-    runs: list[SweepRun] = []
-    stop: str | None = None
-    for depth, svc, config in planned:
-        home = str(svc.settings.home)
-        tokens_left = None if max_tokens is None else max_tokens - tokens_spent
-        hours_left = None if hours is None else hours - (clock() - started) / 3600
-        if stop is None and tokens_left is not None and tokens_left <= 0:
-            stop = f"--max-tokens budget spent ({tokens_spent} of {max_tokens} tokens) before this run"
-        if stop is None and hours_left is not None and hours_left <= 0:
-            stop = f"--hours budget spent ({hours} h) before this run"
-        if stop is not None:
-            runs.append(SweepRun(depth=depth, session=config.id, home=home, status="skipped", reason=stop))
-            continue
-        config = config.model_copy(update={"max_tokens": tokens_left, "hours": hours_left})
-        store = SessionStore(svc.db)
-        store.create(config)
-        if on_run:
-            on_run(depth, config.id)
-        outcome = run_session(make_runner(svc, config, on_event=on_event), handle_signals=handle_signals)
-        report = analyse(svc, config.id, options)
-        tokens_spent += report.totals.tokens
-        runs.append(
-            SweepRun(
-                depth=depth,
-                session=config.id,
-                home=home,
-                status=outcome.status,
-                reason=outcome.reason,
-                days_done=report.days_analysed,
-                generated=report.totals.generated,
-                unique_surviving=report.totals.unique_surviving,
-                tokens=report.totals.tokens,
-                survivors_per_1k_tokens=report.totals.survivors_per_1k_tokens,
-                recommendation=report.recommendation,
-                report=report,
-            )
-        )
-        svc.close()
-        if outcome.status in ("interrupted", "failed"):
-            stop = f"an earlier run stopped ({outcome.status}: {outcome.reason})"
-    return _sweep_report(base, depths, list(personas), runs)
-
-
-def _sweep_report(base: str, depths: list[int], personas: list[str], runs: list[SweepRun]) -> SweepReport:
-    rated = [r for r in runs if r.survivors_per_1k_tokens is not None]
-    best = max(rated, key=lambda r: (r.survivors_per_1k_tokens or 0.0, -r.depth), default=None)
-    if best is None:
-        summary = "no run finished a day: nothing to compare"
-    elif not best.unique_surviving:
-        summary = "no depth bought a unique survivor with this model and critic"
-    else:
-        most = max(rated, key=lambda r: (r.unique_surviving, -r.depth))
-        summary = (
-            f"depth {best.depth} bought the most unique survivors per 1k tokens "
-            f"({best.survivors_per_1k_tokens:g}); depth {most.depth} the most in all "
-            f"({most.unique_surviving})"
-        )
-    return SweepReport(
-        base=base,
-        depths=depths,
-        personas=personas,
-        runs=runs,
-        best_depth=best.depth if best is not None and best.unique_surviving else None,
-        summary=summary,
-    )
-
-
-# -- the figure ---------------------------------------------------------------------------------
-
-_PANELS = (
-    ("survivors_per_1k_tokens", "new unique survivors / 1k tokens"),
-    ("novelty", "novelty (distance to earlier ideas)"),
-    ("drift_from_grounding", "drift from grounding (day 1, dashed)"),
-    ("in_character", "in-character score"),
-)
-
-
-def plot_report(report: TuneReport, path: Path) -> Path:
-    """Four panels, one line per persona; the recommended depth as a dotted line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    for ax, (field, title) in zip(axes.flat, _PANELS, strict=True):
-        for p in report.personas:
-            xs = [d.day for d in p.days if getattr(d, field) is not None]
-            ys = [getattr(d, field) for d in p.days if getattr(d, field) is not None]
-            (line,) = ax.plot(xs, ys, marker="o", label=p.persona)
-            if field == "drift_from_grounding":
-                x1 = [d.day for d in p.days if d.drift_from_day1 is not None]
-                y1 = [d.drift_from_day1 for d in p.days if d.drift_from_day1 is not None]
-                ax.plot(x1, y1, linestyle="--", color=line.get_color(), alpha=0.6)
-        if field == "survivors_per_1k_tokens":
-            xs = [d.day for d in report.days if d.survivors_per_1k_tokens is not None]
-            ys = [d.survivors_per_1k_tokens for d in report.days if d.survivors_per_1k_tokens is not None]
-            ax.plot(xs, ys, color="black", linewidth=2, label="all personas")
-        if field == "in_character":
-            ax.axhline(0.0, color="grey", linewidth=0.8)
-        if report.recommendation.depth > 0:
-            depth = report.recommendation.depth
-            ax.axvline(depth, color="grey", linestyle=":", linewidth=1.2, label=f"recommended ({depth})")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("day (loop depth)")
-    axes.flat[0].legend(fontsize=8)
-    rec = report.recommendation
-    fig.suptitle(f"{report.session}: recommended depth {rec.depth} ({rec.cause})", fontsize=11)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def plot_sweep(sweep: SweepReport, path: Path) -> Path:
-    """Unique survivors and survivors per 1k tokens against depth."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    runs = [r for r in sweep.runs if r.status != "skipped"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot([r.depth for r in runs], [r.unique_surviving for r in runs], marker="o")
-    left.set_title("unique survivors", fontsize=10)
-    rated = [r for r in runs if r.survivors_per_1k_tokens is not None]
-    right.plot([r.depth for r in rated], [r.survivors_per_1k_tokens for r in rated], marker="o")
-    right.set_title("unique survivors / 1k tokens", fontsize=10)
-    for ax in (left, right):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("depth (days)")
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"sweep {sweep.base}: {sweep.summary}", fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.records import LogEntry
-from core.settings import RetrievalSettings
-from memory.store import LogStore
-from researchers.personas import Persona
+from groundhog.core.records import LogEntry
+from groundhog.core.settings import RetrievalSettings
+from groundhog.memory.store import LogStore
+from groundhog.researchers.personas import Persona
 
 LABEL_PREFIX = {"notebook": "N", "feedback": "F", "idea": "I", "critique": "C", "corpus": "G"}
 HEADINGS = {

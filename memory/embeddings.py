@@ -10,7 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from core.errors import GroundhogError
+from groundhog.core.errors import BadInput, GroundhogError
+from groundhog.core.interfaces import Embedder
+from groundhog.core.settings import EmbeddingSettings, read_api_key
 
 MINILM_NAME = "all-MiniLM-L6-v2"
 
@@ -87,15 +89,13 @@ class OpenAIEmbedder:
         if self._client is None:
             from openai import OpenAI
 
-            self._client = OpenAI(
-                base_url=self._base_url, api_key=self._api_key or "not-needed", timeout=self._timeout
-            )
+            self._client = OpenAI(base_url=self._base_url, api_key=self._api_key or "not-needed", timeout=self._timeout)
         return self._client
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        from providers.retry import call_with_retries
+        from groundhog.providers.retry import call_with_retries
 
         def _call() -> list[list[float]]:
             reply = self._get_client().embeddings.create(model=self._model, input=list(texts))
@@ -143,3 +143,12 @@ class CachedEmbedder:
                     self._cache.move_to_end(t)
                 out.append(vector)
             return out
+
+
+def build_embedder(es: EmbeddingSettings) -> Embedder:
+    """The embedder the settings name; the one factory (`loop.services`) wraps it in the cache."""
+    if es.provider == "local":
+        return MiniLMEmbedder()
+    if not es.model:
+        raise BadInput("embedding.model: the openai embedding provider needs a model name")
+    return OpenAIEmbedder(es.model, es.base_url, read_api_key(es.api_key_env, required=es.base_url is None))

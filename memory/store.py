@@ -8,15 +8,15 @@ memory-stream score that combines relevance, recency and importance.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import StoreError
-from core.interfaces import Embedder
-from core.records import ENTRY_KINDS, LogEntry, ScoredEntry
-from core.settings import RetrievalSettings
+from groundhog.core.errors import StoreError
+from groundhog.core.interfaces import Embedder
+from groundhog.core.records import LogEntry, ScoredEntry
+from groundhog.core.settings import RetrievalSettings
 
 COLLECTION = "groundhog_log"
 _META_PREFIX = "m_"
@@ -159,8 +159,7 @@ class LogStore:
             return []
         res = self._col.get(ids=list(ids), include=["documents", "metadatas"])
         by_id = {
-            i: _from_chroma(i, d, m)
-            for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+            i: _from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         }
         return [by_id[i] for i in ids if i in by_id]
 
@@ -177,10 +176,7 @@ class LogStore:
             where=_where(persona=persona, kind=kind, session=session, day=day),
             include=["documents", "metadatas"],
         )
-        found = [
-            _from_chroma(i, d, m)
-            for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
-        ]
+        found = [_from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
         return sorted(found, key=lambda e: (e.created_at, e.id))
 
     def recent(
@@ -226,6 +222,36 @@ class LogStore:
         ):
             out.append((_from_chroma(i, d, m), 1.0 - float(dist)))
         return out
+
+    def nearest_ideas(
+        self,
+        vector: Sequence[float],
+        k: int = 3,
+        *,
+        keep: Callable[[LogEntry], bool] | None = None,
+        widest: int = 256,
+    ) -> list[tuple[LogEntry, float]]:
+        """The k ideas nearest to `vector` (of those `keep` accepts), with similarity, best first.
+
+        Chroma answers a query filtered on metadata (kind="idea") by first listing every matching entry,
+        which grows linearly with the log. So the unfiltered HNSW index is asked for more neighbours and
+        the ideas among them kept, widening until k are found; only when such ideas are rare near the
+        vector does it fall back to the filtered query.
+        """
+
+        def wanted(e: LogEntry) -> bool:
+            return e.kind == "idea" and (keep is None or keep(e))
+
+        probe = max(4 * k, 8)
+        while probe <= widest:
+            hits = self.nearest(vector, k=probe)
+            found = [(e, sim) for e, sim in hits if wanted(e)]
+            if len(found) >= k or len(hits) < probe:
+                break
+            probe *= 4
+        else:
+            found = [(e, sim) for e, sim in self.nearest(vector, k=k + widest, kind="idea") if wanted(e)]
+        return found[:k]
 
     def retrieve(
         self,
@@ -284,5 +310,6 @@ def _minmax(values: dict[str, float]) -> dict[str, float]:
     return {k: (v - lo) / (hi - lo) for k, v in values.items()}
 
 
-def known_kinds() -> tuple[str, ...]:
-    return ENTRY_KINDS
+def novelty(similarity: float | None) -> float:
+    """1 - cosine to the nearest earlier idea, in 0..1; an idea with nothing before it is wholly new."""
+    return 1.0 if similarity is None else max(0.0, min(1.0, 1.0 - similarity))

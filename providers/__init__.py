@@ -3,6 +3,6 @@
 Stages talk to `ModelClient` only; tests inject a fake LangChain chat model through the same seam.
 """
 
-from providers.client import Completion, ModelClient, Structured
+from groundhog.providers.client import Completion, ModelClient, Structured
 
 __all__ = ["Completion", "ModelClient", "Structured"]

@@ -8,6 +8,7 @@ endpoint accepted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -20,9 +21,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core.errors import ProviderError, StructuredOutputError
-from core.records import Usage
-from providers.retry import (
+from groundhog.core.errors import ProviderError, StructuredOutputError
+from groundhog.core.files import write_atomic
+from groundhog.core.records import Usage
+from groundhog.providers.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
     acall_with_retries,
@@ -75,12 +77,8 @@ class ModeMemory:
             self._modes[key] = mode
             if self._path is None:
                 return
-            tmp = self._path.with_suffix(".tmp")
-            try:
-                tmp.write_text(json.dumps(self._modes, indent=1, sort_keys=True), encoding="utf-8")
-                tmp.replace(self._path)
-            except OSError:
-                pass  # a cache only: losing it costs one extra probe next time
+            with contextlib.suppress(OSError):  # a cache only: losing it costs one extra probe next time
+                write_atomic(self._path, json.dumps(self._modes, indent=1, sort_keys=True))
 
 
 _FORMAT_REJECTION = re.compile(
@@ -148,7 +146,6 @@ class ModelClient:
         max_tokens: int = 512,
         policy: RetryPolicy = DEFAULT_POLICY,
         modes: ModeMemory | None = None,
-        on_usage: Callable[[Usage], None] | None = None,
         on_retry: Callable[[str], None] | None = None,
         context_window: int = 4096,
         legacy_max_tokens: bool = False,
@@ -167,7 +164,6 @@ class ModelClient:
         self.max_tokens = max_tokens
         self.policy = policy
         self.modes = modes or ModeMemory()
-        self.on_usage = on_usage
         self.on_retry = on_retry
         self.context_window = context_window
         self.usage = Usage()
@@ -183,8 +179,6 @@ class ModelClient:
     def _record(self, usage: Usage) -> None:
         with self._usage_lock:
             self.usage = self.usage + usage
-        if self.on_usage:
-            self.on_usage(usage)
 
     def _timed(self, start: float) -> None:
         with self._usage_lock:

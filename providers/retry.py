@@ -21,7 +21,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from core.errors import ProviderError
+from groundhog.core.errors import ProviderError
 
 T = TypeVar("T")
 

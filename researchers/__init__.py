@@ -1,6 +1,6 @@
 """Simulated researchers: persona definitions, their grounding writings, the prompts that make them think."""
 
-from researchers.personas import (
+from groundhog.researchers.personas import (
     STANCE_AXES,
     STANCE_LABELS,
     Installed,

@@ -8,155 +8,53 @@ who has to fix it.
 from __future__ import annotations
 
 import difflib
-import math
-import os
-import re
-import tempfile
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    StringConstraints,
     ValidationError,
-    field_validator,
 )
 
-from core.errors import BadInput
-
-STANCE_AXES: tuple[str, ...] = (
-    "p_doom",
-    "prosaic_methods_work",
-    "theory_first",
-    "interpretability_promise",
-    "oversight_scales",
-    "control_over_alignment",
+from groundhog.core.errors import BadInput
+from groundhog.core.files import write_atomic
+from groundhog.researchers.corpus import chunk_text, corpus_files, corpus_paths
+from groundhog.researchers.model import (
+    CORPUS_SUFFIXES,
+    ID_PATTERN,
+    PERSONA_SUFFIXES,
+    STANCE_AXES,
+    STANCE_LABELS,
+    Installed,
+    Persona,
+    StanceAxis,
+    most_different,
+    stance_distance,
 )
-"""Axes a persona takes a stance on, each from -1 (strongly disagrees) to 1 (strongly agrees)."""
-
-STANCE_LABELS: dict[str, str] = {
-    "p_doom": "things go catastrophically wrong by default",
-    "prosaic_methods_work": "today's training methods (RLHF, constitutions) scale into alignment",
-    "theory_first": "a theory of agents and abstractions must come before trusting experiments",
-    "interpretability_promise": "we can understand what a network computes from its internals",
-    "oversight_scales": "human oversight can be amplified to supervise systems smarter than the overseer",
-    "control_over_alignment": "safeguards that assume a misaligned model matter more than aligning it",
-}
-"""What agreeing with each axis means, in words a prompt or a listing can show."""
-
-StanceAxis = Literal[
-    "p_doom",
-    "prosaic_methods_work",
-    "theory_first",
-    "interpretability_promise",
-    "oversight_scales",
-    "control_over_alignment",
-]
-
-PERSONA_SUFFIXES: tuple[str, ...] = (".toml", ".yaml", ".yml")
-CORPUS_SUFFIXES: tuple[str, ...] = (".md", ".txt")
-ID_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Stance = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
 
 _LIST_NOUNS = {"beliefs": "belief", "methods": "method", "skeptical_of": "thing it is skeptical of"}
 
-
-class Persona(BaseModel):
-    """A simulated researcher: who they are, what they believe, how they write, what they pursue."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=ID_PATTERN)
-    name: Text
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=40, max_length=1500)]
-    beliefs: list[Text] = Field(min_length=1)
-    methods: list[Text] = Field(min_length=1)
-    skeptical_of: list[Text] = Field(min_length=1)
-    writing_style: Text
-    stances: dict[StanceAxis, Stance] = Field(default_factory=dict)
-    corpus: str | None = None
-    focus: Text
-
-    _source_path: Path | None = PrivateAttr(default=None)
-
-    @field_validator("focus")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if "\n" in value:
-            raise ValueError("must be a single line")
-        return value
-
-    @field_validator("description")
-    @classmethod
-    def _one_paragraph(cls, value: str) -> str:
-        if re.search(r"\n\s*\n", value):
-            raise ValueError("must be a single paragraph (no blank lines)")
-        return value
-
-    @field_validator("corpus")
-    @classmethod
-    def _corpus_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("must name a folder, or be left out")
-        return value
-
-    @property
-    def source_path(self) -> Path | None:
-        """The file this persona was loaded from; relative corpus paths resolve against its folder."""
-        return self._source_path
-
-    def corpus_dir(self) -> Path | None:
-        """The absolute corpus folder, or None when the persona has no grounding writings."""
-        if self.corpus is None:
-            return None
-        folder = Path(self.corpus).expanduser()
-        if not folder.is_absolute():
-            base = self._source_path.parent if self._source_path else Path.cwd()
-            folder = base / folder
-        return folder.resolve()
-
-    def stance(self, axis: str) -> float:
-        """The stance on one axis; an axis the persona leaves out counts as neutral (0)."""
-        return self.stances.get(axis, 0.0)  # type: ignore[call-overload]
-
-
-@dataclass(frozen=True)
-class Installed:
-    """What `PersonaRegistry.add` did: the persona, where it was written, and what it displaced."""
-
-    persona: Persona
-    path: Path
-    replaced: bool  # an earlier user persona with this id was overwritten
-    overrides_builtin: bool  # a built-in persona with this id is now hidden by the user's
-
-
-# ---------------------------------------------------------------- stances
-
-
-def stance_distance(a: Persona, b: Persona) -> float:
-    """Euclidean distance between two personas' stances; a missing axis is neutral."""
-    return math.sqrt(sum((a.stance(axis) - b.stance(axis)) ** 2 for axis in STANCE_AXES))
-
-
-def most_different(persona: Persona, others: Iterable[Persona]) -> Persona:
-    """The persona whose stances differ most, so a cross-critic attacks from the far side.
-
-    Ties go to the smallest id, so the choice is the same every run.
-    """
-    candidates = sorted((p for p in others if p.id != persona.id), key=lambda p: p.id)
-    if not candidates:
-        raise BadInput(f"no persona other than '{persona.id}' to critique it")
-    return max(candidates, key=lambda p: stance_distance(persona, p))
-
+__all__ = [
+    "CORPUS_SUFFIXES",
+    "ID_PATTERN",
+    "PERSONA_SUFFIXES",
+    "STANCE_AXES",
+    "STANCE_LABELS",
+    "Installed",
+    "Persona",
+    "PersonaRegistry",
+    "StanceAxis",
+    "builtin_dir",
+    "check_persona_file",
+    "chunk_text",
+    "corpus_files",
+    "load_persona_file",
+    "most_different",
+    "persona_to_toml",
+    "stance_distance",
+]
 
 # ---------------------------------------------------------------- reading and checking files
 
@@ -271,7 +169,7 @@ def _corpus_problem(folder: Path) -> str | None:
         return f"folder not found: {folder}"
     if not folder.is_dir():
         return f"is not a folder: {folder}"
-    if not _corpus_paths(folder):
+    if not corpus_paths(folder):
         return f"folder has no .md or .txt files: {folder}"
     return None
 
@@ -366,19 +264,6 @@ def persona_to_toml(persona: Persona, *, corpus: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, so a crash never leaves half a persona."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------- registry
 
 
@@ -441,7 +326,8 @@ class PersonaRegistry:
         target = self.user_dir / f"{persona.id}.toml"
         replaced = target.exists()
         overrides_builtin = persona.id in self.builtin_ids()
-        _write_atomic(target, persona_to_toml(persona, corpus=str(folder) if folder else None))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, persona_to_toml(persona, corpus=str(folder) if folder else None))
         self._cache = None
         return Installed(
             persona=load_persona_file(target),
@@ -460,106 +346,3 @@ def _unknown_message(name: str, personas: Sequence[Persona]) -> str:
     close = difflib.get_close_matches(name.strip().casefold(), list(by_key), n=1, cutoff=0.6)
     hint = f"; did you mean '{by_key[close[0]]}'?" if close else ""
     return f"unknown persona '{name}' (known: {known}){hint}"
-
-
-# ---------------------------------------------------------------- grounding corpus
-
-
-def _corpus_paths(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in CORPUS_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-
-
-def corpus_files(persona: Persona) -> list[Path]:
-    """The persona's grounding writings (.md and .txt under its corpus folder), in a stable order."""
-    folder = persona.corpus_dir()
-    if folder is None:
-        return []
-    if not folder.is_dir():
-        raise BadInput(f"persona '{persona.id}': corpus folder not found: {folder}")
-    return _corpus_paths(folder)
-
-
-def _split_long(paragraph: str, max_chars: int) -> Iterator[str]:
-    """Break a paragraph that is too long at sentence ends, then between words."""
-    for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
-        if len(sentence) <= max_chars:
-            yield sentence
-            continue
-        line = ""
-        for word in sentence.split():
-            while len(word) > max_chars:  # a single word longer than a chunk: the one forced cut
-                if line:
-                    yield line
-                    line = ""
-                yield word[:max_chars]
-                word = word[max_chars:]
-            if not line:
-                line = word
-            elif len(line) + 1 + len(word) <= max_chars:
-                line += " " + word
-            else:
-                yield line
-                line = word
-        if line:
-            yield line
-
-
-def _pieces(text: str, max_chars: int) -> Iterator[tuple[str, str]]:
-    """(separator, piece) pairs: paragraphs, or parts of a paragraph too long to be one chunk."""
-    for raw in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
-        paragraph = raw.strip()
-        if not paragraph:
-            continue
-        if len(paragraph) <= max_chars:
-            yield "\n\n", paragraph
-            continue
-        for index, part in enumerate(_split_long(paragraph, max_chars)):
-            yield ("\n\n" if index == 0 else " "), part
-
-
-def _tail(text: str, limit: int) -> str:
-    """The last words of `text` that fit in `limit` characters, cut only between words."""
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text.strip()
-    start = len(text) - limit
-    if not text[start - 1].isspace():
-        match = re.search(r"\s", text[start:])
-        if match is None:
-            return ""
-        start += match.start()
-    return text[start:].strip()
-
-
-def chunk_text(text: str, max_chars: int = 1200, overlap: int = 150) -> list[str]:
-    """Split writing into chunks of at most `max_chars` for embedding, on paragraph breaks where possible.
-
-    Each chunk after the first starts with up to `overlap` characters from the end of the previous one, so
-    an idea that straddles a boundary is still retrievable. Cuts fall between words, except inside a single
-    word longer than `max_chars`.
-    """
-    if max_chars < 1:
-        raise ValueError("max_chars must be positive")
-    if not 0 <= overlap < max_chars:
-        raise ValueError("overlap must be at least 0 and less than max_chars")
-    chunks: list[str] = []
-    current = ""
-    for separator, piece in _pieces(text, max_chars):
-        if not current:
-            current = piece
-        elif len(current) + len(separator) + len(piece) <= max_chars:
-            current += separator + piece
-        else:
-            chunks.append(current)
-            tail = _tail(current, min(overlap, max_chars - len(piece) - len(separator)))
-            current = tail + separator + piece if tail else piece
-    if current:
-        chunks.append(current)
-    return chunks

@@ -7,8 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from providers.client import Message
-from researchers.personas import Persona
+from groundhog.providers.client import Message
+from groundhog.researchers.personas import Persona
 
 PROMPTS_FILE = Path(__file__).with_name("prompts.toml")
 

@@ -36,9 +36,7 @@ class NotebookOutput(BaseModel):
     next: str = Field(max_length=300)
 
     def as_text(self) -> str:
-        return (
-            f"Tried: {self.tried.strip()}\nFailed and why: {self.failed.strip()}\nNext: {self.next.strip()}"
-        )
+        return f"Tried: {self.tried.strip()}\nFailed and why: {self.failed.strip()}\nNext: {self.next.strip()}"
 
 
 def _max_length(model: type[BaseModel], field: str) -> int | None:

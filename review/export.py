@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.errors import BadInput
-from core.records import QUEUE_STATUSES, QueueItem, utcnow
+from groundhog.core.errors import BadInput
+from groundhog.core.records import QUEUE_STATUSES, QueueItem, utcnow
 
 FORMATS: tuple[str, ...] = ("md", "json", "jsonl")
 

@@ -12,22 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.errors import BadInput
-from core.records import LogEntry, QueueItem, stable_id, utcnow
-from review.queue import DECISIONS, ReviewQueue
+from groundhog.core.records import LogEntry, QueueItem, stable_id, utcnow
+from groundhog.review.queue import ReviewQueue, decision_status
 
 if TYPE_CHECKING:
-    from memory.store import LogStore
+    from groundhog.memory.store import LogStore
 
 FEEDBACK_IMPORTANCE = 0.9
-
-
-def decision_status(decision: str) -> str:
-    """'accept' -> 'accepted'; BadInput for any other word, before anything is written."""
-    word = decision.strip().lower()
-    if word not in DECISIONS:
-        raise BadInput(f"unknown decision {decision!r}; use accept, reject or defer")
-    return DECISIONS[word]
 
 
 def _clause(note: str) -> str:
@@ -66,9 +57,7 @@ def feedback_entry(item: QueueItem, status: str, note: str) -> LogEntry:
     )
 
 
-def record_decision(
-    queue: ReviewQueue, log: LogStore, idea_id: str, decision: str, note: str = ""
-) -> QueueItem:
+def record_decision(queue: ReviewQueue, log: LogStore, idea_id: str, decision: str, note: str = "") -> QueueItem:
     """Decide a queued idea (id or unique prefix): feedback into the log, then the decision into SQLite."""
     status = decision_status(decision)
     item = queue.get(idea_id)

@@ -9,21 +9,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from core.db import db_path, store_errors, transaction
-from core.errors import BadInput, StoreError
-from core.records import QUEUE_STATUSES, CritiqueResult, Idea, QueueItem, utcnow
+from groundhog.core.db import db_path, store_errors, transaction
+from groundhog.core.errors import BadInput, StoreError
+from groundhog.core.records import QUEUE_STATUSES, CritiqueResult, Idea, QueueItem, utcnow
 
 RUBRIC_WEIGHT = 0.75
 NOVELTY_WEIGHT = 0.25
 MIN_PREFIX = 4
 
 DECISIONS: dict[str, str] = {"accept": "accepted", "reject": "rejected", "defer": "deferred"}
+
+
+def decision_status(decision: str) -> str:
+    """'accept' -> 'accepted'; BadInput for any other word, before anything is written."""
+    word = decision.strip().lower()
+    if word not in DECISIONS:
+        raise BadInput(f"unknown decision {decision!r}; use accept, reject or defer")
+    return DECISIONS[word]
+
 
 _Items = list[QueueItem]
 
@@ -122,7 +131,7 @@ class ReviewQueue:
 
     Transactions: `add` is a single INSERT and opens none of its own, so outside a transaction it commits
     at once and inside the caller's `transaction(conn)` it commits or rolls back with the rest.
-    `add_many` and `decide` use `transaction`, which nests as a savepoint inside the caller's one.
+    `decide` uses `transaction`, which nests as a savepoint inside the caller's one.
     """
 
     def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], datetime] = utcnow) -> None:
@@ -136,11 +145,6 @@ class ReviewQueue:
                 f"INSERT OR IGNORE INTO queue ({_COLUMNS}) VALUES ({_PLACEHOLDERS})", _row_values(item)
             )
         return cursor.rowcount == 1
-
-    def add_many(self, items: Iterable[QueueItem]) -> int:
-        """Queue several items all-or-nothing; returns how many were new."""
-        with transaction(self.conn):
-            return sum(self.add(item) for item in items)
 
     def _resolve(self, idea_id: str) -> str:
         """An exact id, or a unique prefix of at least MIN_PREFIX characters."""
@@ -159,9 +163,7 @@ class ReviewQueue:
                 return str(rows[0][0])
             if len(rows) > 1:
                 shown = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-                raise BadInput(
-                    f"id prefix {idea_id!r} matches several queued ideas ({shown}); give more of it"
-                )
+                raise BadInput(f"id prefix {idea_id!r} matches several queued ideas ({shown}); give more of it")
         raise BadInput(f"no queued idea with id {idea_id!r}")
 
     def get(self, idea_id: str) -> QueueItem:
@@ -210,14 +212,12 @@ class ReviewQueue:
 
     def decide(self, idea_id: str, decision: str, note: str = "") -> QueueItem:
         """Record a human decision; committed (and synced) before returning. Deciding again overwrites."""
-        word = decision.strip().lower()
-        if word not in DECISIONS:
-            raise BadInput(f"unknown decision {decision!r}; use accept, reject or defer")
+        status = decision_status(decision)
         with transaction(self.conn):
             full_id = self._resolve(idea_id)
             self.conn.execute(
                 "UPDATE queue SET status = ?, note = ?, decided_at = ? WHERE idea_id = ?",
-                (DECISIONS[word], note, _stamp(self.clock()), full_id),
+                (status, note, _stamp(self.clock()), full_id),
             )
         return self.get(full_id)
 
@@ -227,13 +227,3 @@ class ReviewQueue:
             rows = self.conn.execute("SELECT status, count(*) FROM queue GROUP BY status").fetchall()
         found = {str(r[0]): int(r[1]) for r in rows}
         return {status: found.get(status, 0) for status in QUEUE_STATUSES}
-
-    def pending_count(self, session: str | None = None) -> int:
-        """Items still waiting for a human, in one session or all; the loop pauses on this."""
-        sql = "SELECT count(*) FROM queue WHERE status = 'pending'"
-        params: tuple[Any, ...] = ()
-        if session is not None:
-            sql += " AND session = ?"
-            params = (session,)
-        with store_errors(self.conn):
-            return int(self.conn.execute(sql, params).fetchone()[0])

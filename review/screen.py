@@ -16,9 +16,9 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.text import Text
 
-from core.records import LogEntry, QueueItem
-from review.export import scores_line
-from review.queue import ReviewQueue
+from groundhog.core.records import LogEntry, QueueItem
+from groundhog.review.export import scores_line
+from groundhog.review.queue import ReviewQueue
 
 Reader = Callable[[str], str | None]  # prompt -> one line, or None at the end of input
 Decider = Callable[[str, str, str], QueueItem]  # (idea id, accept|reject|defer, note) -> the decided item

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
-from core.records import QueueItem
+from groundhog.core.records import QueueItem
 
 
 class StatusCounts(BaseModel):

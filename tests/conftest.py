@@ -38,6 +38,6 @@ def hash_embedder() -> HashEmbedder:
 @pytest.fixture(scope="session")
 def minilm():
     """The real bundled MiniLM embedder, loaded once for the whole run."""
-    from memory.embeddings import MiniLMEmbedder
+    from groundhog.memory.embeddings import MiniLMEmbedder
 
     return MiniLMEmbedder()

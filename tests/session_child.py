@@ -15,12 +15,10 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from fakes import FakeChatModel, ScriptedResearcher, make_services
-
-from loop.babble import make_runner, new_config, run_session
-from loop.sessions import SessionStore
+from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.sessions import SessionStore
 
 PERSONAS = ["doomimir", "simplicia"]
 DEPTH = 4

@@ -9,17 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from groundhog.cli import app
+from groundhog.core.settings import CONFIG_FILE
 from typer.testing import CliRunner
-
-from cli import app
-from core.settings import CONFIG_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "chromadb", "llama_cpp", "langchain", "sentence_transformers", "transformers", "openai")
 
 PROBE = f"""
 import json, sys
-import cli
+from groundhog import cli
 try:
     cli.app(sys.argv[1:])
 except SystemExit:
@@ -33,7 +32,7 @@ print(json.dumps(loaded))
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter: the only honest way to see which modules a command imports."""
     return subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", *args],
+        [sys.executable, "-c", "from groundhog import cli; cli.main()", *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

@@ -30,10 +30,9 @@ def _last_line(out: str) -> str:
 def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
     """The log (id -> persona, kind, day, text, verdict) and the queue (id -> title, status, scores)."""
     from fakes import HashEmbedder
-
-    from core.db import open_db
-    from memory.store import LogStore, open_chroma
-    from review.queue import ReviewQueue
+    from groundhog.core.db import open_db
+    from groundhog.memory.store import LogStore, open_chroma
+    from groundhog.review.queue import ReviewQueue
 
     log = LogStore(open_chroma(home), HashEmbedder())
     entries = {e.id: (e.persona, e.kind, e.day, e.text, e.meta.get("verdict")) for e in log.entries()}

@@ -8,12 +8,11 @@ from datetime import date
 from typing import Any
 
 from fakes import FakeChatModel, HashEmbedder
-
-from core.records import Idea
-from critique.critic import Thresholds
-from critique.stage import CritiqueStage
-from providers.client import ModelClient
-from researchers.personas import PersonaRegistry
+from groundhog.core.records import Idea
+from groundhog.critique.critic import Thresholds
+from groundhog.critique.stage import CritiqueStage
+from groundhog.providers.client import ModelClient
+from groundhog.researchers.personas import PersonaRegistry
 
 VERDICT = {
     "reasoning": "It reads well.",

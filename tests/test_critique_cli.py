@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, make_services
+from groundhog.cli import app
+from groundhog.critique.batch import SESSION, log_id
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
-
-from cli import app
-from critique.batch import SESSION, log_id
 
 GOOD = {
     "id": "sae-scale",
@@ -74,7 +73,9 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeChatModel]:
 
     def install(model: FakeChatModel, embedder: Any = None) -> FakeChatModel:
         emb = embedder or HashEmbedder()
-        monkeypatch.setattr("commands.common.services", lambda home, **flags: make_services(home, model, emb, **flags))
+        monkeypatch.setattr(
+            "groundhog.commands.common.services", lambda home, **flags: make_services(home, model, emb, **flags)
+        )
         return model
 
     return install
@@ -325,7 +326,7 @@ def test_as_overrides_the_voice(tmp_path: Path, wire: Callable[..., FakeChatMode
 
 
 def test_a_critic_that_fails_fails_its_line_and_the_rest_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.errors import ProviderError
+    from groundhog.core.errors import ProviderError
 
     calls = {"n": 0}
 
@@ -346,7 +347,7 @@ def test_a_critic_that_fails_fails_its_line_and_the_rest_go_on(tmp_path: Path, m
 
     home = tmp_path / "home"
     monkeypatch.setattr(
-        "commands.common.services",
+        "groundhog.commands.common.services",
         lambda h=None, **flags: make_services(home, FakeChatModel.with_responder(flaky), **flags),
     )
     ideas = tmp_path / "ideas.jsonl"

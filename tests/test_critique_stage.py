@@ -13,16 +13,15 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from groundhog.cli import app
+from groundhog.core.records import CritiqueResult, Idea, selection_bits
+from groundhog.critique.stage import DuplicateScreen, nearest_ideas
+from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.report import session_report
+from groundhog.loop.sessions import SessionStore
+from groundhog.researchers.personas import most_different
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
-
-from cli import app
-from core.records import CritiqueResult, Idea, selection_bits
-from critique.stage import DuplicateScreen, nearest_ideas
-from loop.babble import make_runner, new_config, run_session
-from loop.report import session_report
-from loop.sessions import SessionStore
-from researchers.personas import most_different
 
 PRESENT = date(2026, 11, 23)
 
@@ -414,7 +413,7 @@ def test_duplicate_screen_threshold_is_inclusive_and_ignores_the_ideas_own_linea
 
 
 def test_nearest_ideas_matches_the_filtered_query_without_filtering_in_chroma(isolated_home: Path) -> None:
-    from core.records import LogEntry
+    from groundhog.core.records import LogEntry
 
     svc = make_services(isolated_home, FakeChatModel(), HashEmbedder())
     words = "reward model probes for sycophancy in chat assistants"

@@ -9,10 +9,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
-
-from core import db
-from core.db import APPLICATION_ID, MIGRATIONS, latest_version, open_db, store_errors, transaction
-from core.errors import BadInput, StoreError
+from groundhog.core import db
+from groundhog.core.db import APPLICATION_ID, MIGRATIONS, latest_version, open_db, store_errors, transaction
+from groundhog.core.errors import BadInput, StoreError
 
 
 @contextmanager

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, ScriptedResearcher, make_services
-
-from core.errors import BadInput
-from core.records import stable_id
-from loop.babble import make_runner, new_config, run_session
-from loop.sessions import SessionStore
-from review.feedback import FEEDBACK_IMPORTANCE, feedback_text, record_decision
+from groundhog.core.errors import BadInput
+from groundhog.core.records import stable_id
+from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.sessions import SessionStore
+from groundhog.review.feedback import FEEDBACK_IMPORTANCE, feedback_text, record_decision
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESENT = date(2026, 11, 23)
@@ -124,10 +123,10 @@ def test_the_feedback_survives_a_crash_right_after_the_decision(
     child = textwrap.dedent(
         """
         import os, signal, sys
-        sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+        sys.path.insert(0, sys.argv[1] + "/tests")
         from pathlib import Path
         from fakes import FakeChatModel, make_services
-        from review.feedback import record_decision
+        from groundhog.review.feedback import record_decision
         svc = make_services(Path(sys.argv[2]), FakeChatModel())
         record_decision(svc.queue, svc.log, sys.argv[3], "reject", "killed right after")
         os.kill(os.getpid(), signal.SIGKILL)

@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from groundhog.cli import app
+from groundhog.core.records import LogEntry
+from groundhog.core.settings import load_settings
+from groundhog.memory.embeddings import MiniLMEmbedder
+from groundhog.memory.store import LogStore, open_chroma
+from groundhog.providers.factory import build_model_client
 from pydantic import BaseModel, Field
 from typer.testing import CliRunner
-
-from cli import app
-from core.records import LogEntry
-from core.settings import load_settings
-from memory.embeddings import MiniLMEmbedder
-from memory.store import LogStore, open_chroma
-from providers.factory import build_model_client
 
 pytestmark = pytest.mark.integration
 

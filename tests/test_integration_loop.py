@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from groundhog.cli import app
 from typer.testing import CliRunner
-
-from cli import app
 
 pytestmark = pytest.mark.integration
 

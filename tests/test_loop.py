@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeChatModel, ScriptedResearcher, make_services
-
-from core.errors import BadInput
-from loop.babble import make_runner, new_config, run_session
-from loop.report import session_report
-from loop.runner import check_present
-from loop.sessions import SessionStore
+from groundhog.core.errors import BadInput
+from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.report import session_report
+from groundhog.loop.runner import check_present
+from groundhog.loop.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 

@@ -7,9 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-from core.errors import BadInput
-from researchers.personas import (
+from groundhog.core.errors import BadInput
+from groundhog.researchers.personas import (
     STANCE_AXES,
     Persona,
     PersonaRegistry,

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from fakes import HashEmbedder
+from groundhog.cli import app
 from typer.testing import CliRunner
-
-from cli import app
 
 GOOD = """
 id = "mesa-hunter"
@@ -25,7 +24,7 @@ focus = "Detect mesa-optimization in small trained networks."
 
 @pytest.fixture
 def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr("providers.factory.build_embedder", lambda settings: HashEmbedder())
+    monkeypatch.setattr("groundhog.memory.embeddings.build_embedder", lambda settings: HashEmbedder())
     return isolated_home
 
 

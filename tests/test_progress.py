@@ -6,13 +6,12 @@ import io
 import json
 from datetime import date
 
+import groundhog.commands.progress as progress
 import pytest
+from groundhog.core.settings import ModelSettings
+from groundhog.loop.events import Event
+from groundhog.loop.sessions import SessionConfig
 from rich.console import Console
-
-import commands.progress as progress
-from core.settings import ModelSettings
-from loop.events import Event
-from loop.sessions import SessionConfig
 
 CONFIG = SessionConfig(
     id="s1",

@@ -18,10 +18,10 @@ from fakes import FakeChatModel
 from pydantic import BaseModel, Field
 from tenacity import RetryCallState, Retrying
 
-from core.errors import ProviderError, StructuredOutputError
-from core.records import Usage
-from providers.client import ModelClient, ModeMemory, extract_json, is_format_rejection
-from providers.retry import RetryPolicy, is_retryable, retry_after_seconds
+from groundhog.core.errors import ProviderError, StructuredOutputError
+from groundhog.core.records import Usage
+from groundhog.providers.client import ModelClient, ModeMemory, extract_json, is_format_rejection
+from groundhog.providers.retry import RetryPolicy, is_retryable, retry_after_seconds
 
 FAST = RetryPolicy(attempts=3, initial_s=0.001, max_wait_s=0.01)
 VALID = '{"title": "Debate with a weaker judge", "score": 7}'
@@ -195,9 +195,8 @@ def test_schema_violation_is_repaired(fake_model: FakeChatModel) -> None:
 
 
 def test_usage_is_accumulated_across_calls(fake_model: FakeChatModel) -> None:
-    seen: list[Usage] = []
     fake_model.enqueue("alpha beta", "gamma", VALID)
-    client = client_for(fake_model, on_usage=seen.append)
+    client = client_for(fake_model)
     first = client.complete([("user", "one two three")])
     second = client.complete([("system", "four"), ("user", "five six")])
     third = client.structured([("user", "seven")], IdeaCard)
@@ -208,7 +207,7 @@ def test_usage_is_accumulated_across_calls(fake_model: FakeChatModel) -> None:
     assert client.usage.calls == 3
     assert client.usage.prompt_tokens == 3 + 3 + 1
     assert client.usage.completion_tokens == 2 + 1 + len(VALID.split())
-    assert seen == [first.usage, second.usage, third.usage]
+    assert client.usage == first.usage + second.usage + third.usage
 
 
 def test_async_complete_records_usage(fake_model: FakeChatModel) -> None:

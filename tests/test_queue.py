@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from core.db import open_db, transaction
-from core.errors import BadInput
-from core.records import CritiqueResult, Flag, Idea, QueueItem, Scores
-from review.export import escape_md, export
-from review.queue import ReviewQueue, rank_score
-from review.stats import queue_stats
+from groundhog.core.db import open_db, transaction
+from groundhog.core.errors import BadInput
+from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores
+from groundhog.review.export import escape_md, export
+from groundhog.review.queue import ReviewQueue, rank_score
+from groundhog.review.stats import queue_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -115,11 +115,11 @@ def test_item_round_trips_exactly(queue: ReviewQueue) -> None:
     assert queue.get("unscored") == unscored
 
 
-def test_add_many_counts_new_rows_and_joins_callers_transaction(queue: ReviewQueue) -> None:
-    assert queue.add_many([make_item("a0000001"), make_item("a0000002"), make_item("a0000001")]) == 2
+def test_add_counts_new_rows_and_joins_callers_transaction(queue: ReviewQueue) -> None:
+    assert [queue.add(make_item(i)) for i in ("a0000001", "a0000002", "a0000001")] == [True, True, False]
     with pytest.raises(RuntimeError), transaction(queue.conn):
         queue.add(make_item("b0000001"))
-        queue.add_many([make_item("b0000002")])
+        queue.add(make_item("b0000002"))
         raise RuntimeError("the caller's larger write fails")
     assert {i.id for i in queue.list()} == {"a0000001", "a0000002"}
 
@@ -201,16 +201,6 @@ def test_prefix_is_literal_not_a_pattern(queue: ReviewQueue) -> None:
         queue.get("a%%%")
 
 
-def test_pending_count_by_session(queue: ReviewQueue) -> None:
-    queue.add(make_item("p1", session="s1"))
-    queue.add(make_item("p2", session="s1"))
-    queue.add(make_item("p3", session="s2"))
-    queue.decide("p1", "defer")
-    assert queue.pending_count() == 2
-    assert queue.pending_count(session="s1") == 1
-    assert queue.pending_count(session="nope") == 0
-
-
 def test_rank_score_is_best_first() -> None:
     def critique(score: int | None) -> CritiqueResult:
         if score is None:
@@ -238,10 +228,9 @@ def test_decision_survives_a_crash_right_after_it_is_made(db_file: Path) -> None
     child = textwrap.dedent(
         """
         import os, signal, sys
-        sys.path.insert(0, sys.argv[1])
         from pathlib import Path
-        from core.db import open_db
-        from review.queue import ReviewQueue
+        from groundhog.core.db import open_db
+        from groundhog.review.queue import ReviewQueue
         conn = open_db(Path(sys.argv[2]))
         ReviewQueue(conn).decide("crash0001", "accept", note="keep this")
         os.kill(os.getpid(), signal.SIGKILL)

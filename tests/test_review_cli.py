@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from groundhog.cli import app
+from groundhog.core.records import stable_id
+from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.sessions import SessionStore
 from typer.testing import CliRunner
-
-from cli import app
-from core.records import stable_id
-from loop.babble import make_runner, new_config, run_session
-from loop.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 NOTE = "not convincing"
@@ -40,7 +39,7 @@ def night(
 @pytest.fixture
 def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The CLI builds its embedder through the one factory: make it the fake the session used."""
-    monkeypatch.setattr("providers.factory.build_embedder", lambda settings: HashEmbedder())
+    monkeypatch.setattr("groundhog.memory.embeddings.build_embedder", lambda settings: HashEmbedder())
     return isolated_home
 
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-
-from core.records import Flag
-from critique.screens import (
+from groundhog.core.records import Flag
+from groundhog.critique.screens import (
     Bar,
     ExemplarBank,
     ManipulationScreen,
@@ -32,7 +31,7 @@ from critique.screens import (
     screen_weird,
     split_sentences,
 )
-from memory.embeddings import MiniLMEmbedder
+from groundhog.memory.embeddings import MiniLMEmbedder
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,11 @@ from typing import Any
 
 from fake_openai import FakeOpenAIServer, Fault
 from fakes import FakeChatModel, ScriptedResearcher, http_responder, make_services
-
-from core.errors import ProviderError
-from loop.babble import make_runner, new_config, run_session
-from loop.events import Event
-from loop.runner import RunOutcome
-from loop.sessions import SessionStore
+from groundhog.core.errors import ProviderError
+from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.events import Event
+from groundhog.loop.runner import RunOutcome
+from groundhog.loop.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 
@@ -180,7 +179,7 @@ def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> 
     assert proc.returncode == 0, err
     last = out.strip().splitlines()[-1]
     assert last.startswith("interrupted") and "SIGTERM" in last
-    from core.db import open_db
+    from groundhog.core.db import open_db
 
     conn = open_db(home / "groundhog.db")
     try:
@@ -193,7 +192,7 @@ def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> 
 
 
 def test_session_log_file_and_json_events(isolated_home: Path) -> None:
-    from loop.events import JsonlSink
+    from groundhog.loop.events import JsonlSink
 
     svc, config = start(isolated_home, ["doomimir"], fake(), depth=2)
     sink = JsonlSink(isolated_home / "logs" / "s1.jsonl")

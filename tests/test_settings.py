@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from core.errors import BadInput
-from core.settings import CONFIG_FILE, load_settings
+from groundhog.core.errors import BadInput
+from groundhog.core.settings import CONFIG_FILE, load_settings
 
 
 def write_config(home: Path, text: str) -> Path:

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 from fakes import HashEmbedder
-
-from core.errors import StoreError
-from core.records import LogEntry
-from core.settings import RetrievalSettings
-from memory.store import LogStore, open_chroma
+from groundhog.core.errors import StoreError
+from groundhog.core.records import LogEntry
+from groundhog.core.settings import RetrievalSettings
+from groundhog.memory.store import LogStore, open_chroma
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -10,23 +10,14 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from groundhog.cli import app
+from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.sessions import SessionStore
+from groundhog.loop.sweep import run_sweep
+from groundhog.loop.tune import TuneOptions, analyse, analyse_session, recommend
+from groundhog.loop.tune_vectors import VectorCache, grounding_centroids, grounding_texts, in_character_score
+from groundhog.researchers.personas import PersonaRegistry
 from typer.testing import CliRunner
-
-from cli import app
-from loop.babble import make_runner, new_config, run_session
-from loop.sessions import SessionStore
-from loop.tune import (
-    TuneOptions,
-    VectorCache,
-    analyse,
-    analyse_session,
-    grounding_centroids,
-    grounding_texts,
-    in_character_score,
-    recommend,
-    run_sweep,
-)
-from researchers.personas import PersonaRegistry
 
 PRESENT = date(2026, 11, 23)
 TOPICS = [
@@ -94,7 +85,7 @@ def test_no_plateau_no_drift_recommends_the_full_depth(isolated_home: Path) -> N
 
 
 def test_recommend_picks_whichever_comes_first() -> None:
-    from loop.tune import DayStats
+    from groundhog.loop.tune import DayStats
 
     def day(n: int, rate: float, rise: float) -> DayStats:
         return DayStats(persona="p", day=n, survivors_per_1k_tokens=rate, drift_rise=rise)
@@ -113,7 +104,7 @@ def test_recommend_picks_whichever_comes_first() -> None:
 
 def corpus_paragraphs(persona_id: str) -> list[str]:
     """The persona's own grounding paragraphs, cut to fit an idea's summary."""
-    from researchers.personas import corpus_files
+    from groundhog.researchers.personas import corpus_files
 
     out = []
     for path in corpus_files(PersonaRegistry("/nonexistent").get(persona_id)):
@@ -194,7 +185,7 @@ def test_sweep_runs_one_fresh_session_per_depth_within_the_token_budget(isolated
     )
     assert [(r.status, r.days_done) for r in capped.runs] == [("completed", 1), ("skipped", 0)]
     assert "--max-tokens" in capped.runs[1].reason
-    from core.errors import BadInput
+    from groundhog.core.errors import BadInput
 
     with pytest.raises(BadInput, match="exists"):
         run_sweep(svc, [1], base="t", personas=["doomimir"], present=PRESENT, handle_signals=False)
@@ -206,7 +197,7 @@ def test_sweep_runs_one_fresh_session_per_depth_within_the_token_budget(isolated
 @pytest.fixture
 def script(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> ScriptedResearcher:
     """The command wired to the fakes (model and embedder), as tests build services."""
-    import commands.tune
+    from groundhog import commands
 
     script = ScriptedResearcher(idea_text=distinct_idea)
     model = FakeChatModel.with_responder(script)
