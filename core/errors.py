@@ -23,7 +23,13 @@ class ProviderError(GroundhogError):
 
 
 class StructuredOutputError(ProviderError):
-    """The model's reply could not be parsed into the requested record, even after one repair."""
+    """The model's reply could not be parsed into the requested record, even after one repair.
+
+    `usage` holds what the failed calls cost (a `core.records.Usage`): they count toward the budgets."""
+
+    def __init__(self, message: str, *, usage: object = None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class StoreError(GroundhogError):

@@ -15,7 +15,7 @@ ENTRY_KINDS: tuple[str, ...] = ("notebook", "idea", "critique", "feedback", "cor
 FlagName = Literal["degenerate", "duplicate", "manipulation", "weird"]
 FLAG_NAMES: tuple[str, ...] = ("degenerate", "duplicate", "manipulation", "weird")
 
-Verdict = Literal["pass", "fail"]
+Verdict = Literal["pass", "fail", "unjudged"]  # unjudged: the critic's reply could not be read
 QueueStatus = Literal["pending", "accepted", "rejected", "deferred"]
 QUEUE_STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "deferred")
 

@@ -30,6 +30,26 @@ def default_home() -> Path:
     return Path(user_data_dir("groundhog", appauthor=False))
 
 
+class OutputLimits(BaseModel):
+    """Hard length limits (characters) on a model's structured replies. They bound a grammar-constrained
+    decoder (the embedded model would otherwise ramble until its token limit); endpoint models get none
+    by default: their prompt asks for a length and whatever they write is kept whole."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: int = Field(default=100, ge=20)
+    summary: int = Field(default=420, ge=50)
+    rationale: int = Field(default=300, ge=20)
+    thinking: int = Field(default=500, ge=20)
+    note: int = Field(default=300, ge=20)
+    reasoning: int = Field(default=700, ge=50)
+    weakest_point: int = Field(default=250, ge=20)
+
+
+DEFAULT_CONTEXT_TOKENS = {"local": None, "openai": 32768}  # local: n_ctx; an endpoint: set context_tokens
+DEFAULT_MAX_TOKENS = {"local": 512, "openai": 4096}
+
+
 class ModelSettings(BaseModel):
     """Which chat model a stage uses. The babble model and the critic model are set separately."""
 
@@ -40,10 +60,28 @@ class ModelSettings(BaseModel):
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"  # the *name* of the variable holding the key; the key is never stored
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
-    max_tokens: int = Field(default=512, ge=16, le=32768)
+    max_tokens: int | None = Field(default=None, ge=16, le=131072)  # per reply; default per provider
     timeout_s: float = Field(default=120.0, gt=0)
     n_ctx: int = Field(default=4096, ge=512)  # local only: context window
+    context_tokens: int | None = Field(default=None, ge=512)  # the model's window; default per provider
+    bounded: bool | None = None  # hard length limits on replies; default: local only
+    limits: OutputLimits = Field(default_factory=OutputLimits)
     seed: int | None = None
+
+    @property
+    def reply_tokens(self) -> int:
+        return self.max_tokens or DEFAULT_MAX_TOKENS[self.provider]
+
+    @property
+    def window_tokens(self) -> int:
+        """The context window the wake-up is fitted to: the local model's n_ctx, or the endpoint's."""
+        return self.context_tokens or DEFAULT_CONTEXT_TOKENS[self.provider] or self.n_ctx
+
+    @property
+    def output_limits(self) -> OutputLimits | None:
+        """The limits in force: the embedded model's grammar needs them; endpoint models get none."""
+        bounded = self.provider == "local" if self.bounded is None else self.bounded
+        return self.limits if bounded else None
 
     @field_validator("base_url")
     @classmethod
@@ -122,9 +160,7 @@ class LoopSettings(BaseModel):
     max_ideas: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=4, ge=1, le=256)
     context_tokens: int | None = Field(default=None, ge=200)  # default: what the model's window leaves
-    shared_kinds: list[Literal["feedback", "corpus", "notebook", "idea", "critique"]] = Field(
-        default_factory=list
-    )
+    shared_kinds: list[Literal["feedback", "corpus", "notebook", "idea", "critique"]] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):

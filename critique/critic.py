@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundhog.core.records import Scores
+from groundhog.core.settings import OutputLimits
+from groundhog.researchers.schemas import bounded
 
 # An enum rather than a range: grammar-constrained decoders enforce enums but not numeric bounds.
 Score = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
@@ -15,12 +18,12 @@ Score = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 class CriticOutput(BaseModel):
     """The critic's reply. `reasoning` comes first so the scores follow from it."""
 
-    reasoning: str = Field(min_length=1, max_length=700)
+    reasoning: str = Field(min_length=1)
     novelty: Score
     feasibility: Score
     relevance: Score
     clarity: Score
-    weakest_point: str = Field(default="", max_length=250)
+    weakest_point: str = ""
 
     @property
     def scores(self) -> Scores:
@@ -33,6 +36,15 @@ class CriticJudgment(CriticOutput):
     """With a capable critic model, the critic is also the third layer of the manipulation screen."""
 
     manipulative: bool = False
+
+
+@lru_cache(maxsize=32)
+def critic_schema(limits: OutputLimits | None, judge: bool = False) -> type[CriticOutput]:
+    """The critic's reply model; with limits (a grammar-bounded model) its texts get a `maxLength`."""
+    base = CriticJudgment if judge else CriticOutput
+    if limits is None:
+        return base
+    return bounded(base, {"reasoning": limits.reasoning, "weakest_point": limits.weakest_point})  # type: ignore[no-any-return]
 
 
 JUDGE_MANIPULATION = (

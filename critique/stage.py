@@ -4,7 +4,8 @@ an optional cross-persona critic. An idea a screen flags fails at once and is ne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Container, Sequence
+import threading
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -12,13 +13,13 @@ from typing import TYPE_CHECKING
 from groundhog.core.errors import StructuredOutputError
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import CritiqueResult, Flag, Idea, Usage, Verdict, stable_id
-from groundhog.critique.critic import JUDGE_MANIPULATION, CriticJudgment, CriticOutput, Thresholds
+from groundhog.critique.critic import JUDGE_MANIPULATION, CriticJudgment, Thresholds, critic_schema
 from groundhog.critique.screens import TextScreens
 from groundhog.memory.store import novelty as novelty_of
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona
 from groundhog.researchers.prompts import render
-from groundhog.researchers.schemas import IdeaDraft
+from groundhog.researchers.schemas import idea_schema
 
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore
@@ -70,8 +71,13 @@ class DuplicateScreen:
         self._nearest = nearest
         self.threshold = threshold
         self._pending: list[tuple[str, str, list[float]]] = []  # (id, title, vector) seen this batch
+        self._lock = threading.Lock()  # revisions of a day's ideas are screened concurrently
 
     def check(self, idea: Idea, vector: list[float], *, ignore: set[str]) -> tuple[Flag | None, float]:
+        with self._lock:
+            return self._check(idea, vector, ignore=ignore)
+
+    def _check(self, idea: Idea, vector: list[float], *, ignore: set[str]) -> tuple[Flag | None, float]:
         best: tuple[str, str, float] | None = None
         for eid, title, sim in self._nearest(vector):
             if eid not in ignore and (best is None or sim > best[2]):
@@ -142,23 +148,22 @@ class CritiqueStage:
             summary=idea.summary,
             rationale=idea.rationale or "(none given)",
         )
-        schema: type[CriticOutput] = CriticOutput
+        schema = critic_schema(self.critic_model.limits, self.judge_manipulation)
         if self.judge_manipulation:
-            schema = CriticJudgment
             role, text = messages[-1]
             messages = [*messages[:-1], (role, text + "\n" + JUDGE_MANIPULATION)]
         try:
             async with self._limit:
                 reply = await self.critic_model.astructured(messages, schema)
         except StructuredOutputError as exc:
-            # One unreadable verdict fails this idea, not the whole day; the reason is logged.
-            failed = CritiqueResult(
+            # An unreadable verdict leaves this idea unjudged (judged again on resume), not the day failed.
+            unjudged = CritiqueResult(
                 idea_id=idea.id,
-                verdict="fail",
-                reasoning=f"the critic gave no valid verdict: {exc}",
+                verdict="unjudged",
+                reasoning=f"the critic gave no readable verdict: {exc}",
                 critic=voice.id,
             )
-            return failed, Usage()
+            return unjudged, exc.usage if isinstance(exc.usage, Usage) else Usage()
         out = reply.value
         scores = out.scores
         verdict: Verdict = "pass" if self.thresholds.passes(scores) else "fail"
@@ -176,7 +181,10 @@ class CritiqueStage:
             result.flags.append(Flag(name="manipulation", reason=why))
         return result, reply.usage
 
-    async def _revise(self, idea: Idea, result: CritiqueResult, author: Persona, present: date) -> tuple[Idea, Usage]:
+    async def _revise(
+        self, idea: Idea, result: CritiqueResult, author: Persona, present: date
+    ) -> tuple[Idea | None, Usage]:
+        """The author's revision answering the critique; None (with the cost) when it cannot be read."""
         messages = render(
             "revise",
             author,
@@ -188,8 +196,12 @@ class CritiqueStage:
             reasoning=result.reasoning,
             weakest_point=result.weakest_point or "(not named)",
         )
-        async with self._limit:
-            reply = await self.author_model.astructured(messages, IdeaDraft)
+        try:
+            async with self._limit:
+                reply = await self.author_model.astructured(messages, idea_schema(self.author_model.limits))
+        except StructuredOutputError as exc:
+            result.reasoning += f"\n\n(the revision could not be read: {exc})"
+            return None, exc.usage if isinstance(exc.usage, Usage) else Usage()
         draft = reply.value
         revised = idea.model_copy(
             update={
@@ -205,34 +217,68 @@ class CritiqueStage:
 
     async def review(self, idea: Idea, author: Persona, *, present: date, truncated: bool = False) -> Outcome:
         """Screen, critique, and revise a failing idea up to `revisions` times. Every version is kept."""
-        outcome = Outcome(versions=[], results=[])
-        lineage: set[str] = set()
-        current = idea
-        for round_ in range(self.revisions + 1):
-            outcome.versions.append(current)
-            lineage.add(current.id)
-            flags, novelty = await asyncio.to_thread(
-                self.screen, current, truncated=truncated and round_ == 0, ignore=set(lineage)
-            )
-            outcome.novelty = novelty  # of the latest version: the one that may reach the queue
-            if flags:
-                outcome.results.append(
-                    CritiqueResult(idea_id=current.id, verdict="fail", flags=flags, critic="screens")
-                )
-                return outcome  # screens are a hard gate: no revision of flagged text
+        return (await self.review_many([idea], author, present=present, truncated={idea.id: truncated}))[0]
+
+    async def review_many(
+        self, ideas: Sequence[Idea], author: Persona, *, present: date, truncated: Mapping[str, bool] | None = None
+    ) -> list[Outcome]:
+        """A day's ideas: screened one after another (in order, so the duplicate screen sees each idea's
+        predecessors the same way every run), then critiqued and revised concurrently, each idea's
+        model calls within the shared limit."""
+        outcomes = []
+        for idea in ideas:
+            outcome = Outcome(versions=[idea], results=[])
+            cut = bool(truncated and truncated.get(idea.id))
+            flags, outcome.novelty = await asyncio.to_thread(self.screen, idea, truncated=cut, ignore={idea.id})
+            if flags:  # screens are a hard gate: no critic, no revision of flagged text
+                outcome.results.append(CritiqueResult(idea_id=idea.id, verdict="fail", flags=flags, critic="screens"))
+            outcomes.append(outcome)
+        await asyncio.gather(*(self._judge(o, author, present) for o in outcomes if not o.results))
+        return outcomes
+
+    async def _judge(self, outcome: Outcome, author: Persona, present: date, rounds: int | None = None) -> None:
+        """Critic (and cross critic) on the latest version; revise a failing one while rounds remain."""
+        rounds = self.revisions if rounds is None else rounds
+        while True:
+            current = outcome.final
             result, usage = await self._critic(current, author, author, present)
             outcome.usage = outcome.usage + usage
             if result.verdict == "pass" and self.cross_critic is not None and self.cross_critic.id != author.id:
                 cross, usage = await self._critic(current, self.cross_critic, author, present)
                 outcome.usage = outcome.usage + usage
                 result.cross.append(cross)
-                if cross.verdict == "fail":
+                if cross.verdict == "unjudged":
+                    result.verdict = "unjudged"
+                    result.reasoning += f"\n\n{self.cross_critic.name}: {cross.reasoning}"
+                elif cross.verdict == "fail":
                     result.verdict = "fail"
                     result.weakest_point = cross.weakest_point or result.weakest_point
                     result.reasoning += f"\n\n{self.cross_critic.name} disagrees: {cross.reasoning}"
             outcome.results.append(result)
-            if result.verdict == "pass" or round_ == self.revisions:
-                return outcome
-            current, usage = await self._revise(current, result, author, present)
+            if result.verdict != "fail" or rounds <= 0:
+                return
+            revised, usage = await self._revise(current, result, author, present)
             outcome.usage = outcome.usage + usage
+            if revised is None:
+                result.verdict = "unjudged"  # judged again, revision included, on resume
+                return
+            rounds -= 1
+            outcome.versions.append(revised)
+            lineage = {v.id for v in outcome.versions}
+            flags, outcome.novelty = await asyncio.to_thread(self.screen, revised, ignore=lineage)
+            if flags:
+                outcome.results.append(
+                    CritiqueResult(idea_id=revised.id, verdict="fail", flags=flags, critic="screens")
+                )
+                return
+
+    async def rejudge(self, versions: Sequence[Idea], author: Persona, *, present: date) -> Outcome:
+        """Judge again an idea left unjudged: the latest version, with the revision rounds it has left."""
+        latest = versions[-1]
+        outcome = Outcome(versions=list(versions), results=[])
+        flags, outcome.novelty = await asyncio.to_thread(self.screen, latest, ignore={v.id for v in versions})
+        if flags:
+            outcome.results.append(CritiqueResult(idea_id=latest.id, verdict="fail", flags=flags, critic="screens"))
+            return outcome
+        await self._judge(outcome, author, present, rounds=max(0, self.revisions - latest.revision))
         return outcome

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from groundhog.core.errors import StructuredOutputError
 from groundhog.core.records import Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
@@ -21,11 +22,12 @@ from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona
 from groundhog.researchers.prompts import render
-from groundhog.researchers.schemas import NotebookOutput, babble_schema, hit_length_limit
+from groundhog.researchers.schemas import babble_schema, hit_length_limit, notebook_schema
 from groundhog.review.queue import rank_score
 
-CHARS_PER_TOKEN = 4
-BABBLE_TOKENS_PER_IDEA = 240
+BABBLE_TOKENS_PER_IDEA = 240  # an idea at the embedded model's length limits, as JSON
+PROMPT_TOKENS = 900  # the frame and the instructions around the notebook
+BABBLE_ATTEMPTS = 2  # an unreadable babble reply is sampled once more before the day fails
 
 
 @dataclass
@@ -64,6 +66,8 @@ class DayResult:
             "day": self.plan.day,
             "present": self.plan.present.isoformat(),
             "context_ids": self.context.entry_ids,
+            "context_tokens": self.context.tokens,
+            "context_budget_tokens": self.context.budget_tokens,
             "ideas": [
                 {
                     "id": o.versions[0].id,
@@ -76,6 +80,7 @@ class DayResult:
                 }
                 for o in self.outcomes
             ],
+            "unjudged": [o.final.id for o in self.outcomes if o.verdict.verdict == "unjudged"],
             "rejected_refs": self.rejected_refs,
             "notebook_id": self.notebook.id,
             "generated": self.generated,
@@ -132,12 +137,35 @@ class DayRunner:
         if self._on_step:
             self._on_step(plan, what)
 
-    def _budget_chars(self) -> int:
-        """Room for the notebook: the context window minus the reply and the fixed prompt text."""
+    def _babble_room(self, k: int) -> int:
+        """Reply tokens for k ideas. A bounded model needs room for k ideas at their limits so the JSON
+        is not cut off; an endpoint model writes at length (and may reason first): give it more."""
+        if self.model.limits is not None:
+            return max(self.model.max_tokens, BABBLE_TOKENS_PER_IDEA * k + 200)
+        return max(self.model.max_tokens, 800 * k + 1500)
+
+    def _budget_tokens(self, k: int) -> int:
+        """Room for the notebook: the context window minus the babble reply and the fixed prompt text
+        (or the `context_tokens` setting, when set)."""
         if self.context_tokens:
-            return self.context_tokens * CHARS_PER_TOKEN
-        spare = self.model.context_window - self.model.max_tokens - 900
-        return max(800, spare * CHARS_PER_TOKEN // 2)
+            return self.context_tokens
+        spare = self.model.context_window - self._babble_room(k) - PROMPT_TOKENS
+        return max(200, spare if self.model.limits is None else spare // 2)
+
+    async def _babble(self, messages: list[tuple[str, str]], k: int) -> tuple[Any, Usage]:
+        """The babble reply, sampled again once when unreadable; the cost of every attempt counts."""
+        spent = Usage()
+        schema = babble_schema(k, self.model.limits)
+        for attempt in range(1, BABBLE_ATTEMPTS + 1):
+            try:
+                async with self._limit:
+                    reply = await self.model.astructured(messages, schema, max_tokens=self._babble_room(k))
+                return reply, spent + reply.usage
+            except StructuredOutputError as exc:
+                spent = spent + (exc.usage if isinstance(exc.usage, Usage) else Usage())
+                if attempt == BABBLE_ATTEMPTS:
+                    raise StructuredOutputError(f"{exc} (sampled {attempt} times)", usage=spent) from exc
+        raise AssertionError("unreachable")
 
     async def run(self, plan: DayPlan) -> DayResult:
         persona, present = plan.persona, plan.present.isoformat()
@@ -148,18 +176,15 @@ class DayRunner:
             build_wake_context,
             self.log,
             persona,
-            budget_chars=self._budget_chars(),
+            budget_tokens=self._budget_tokens(plan.ideas_per_day),
             weights=self.retrieval,
             shared_kinds=self.shared_kinds,
         )
 
         self._step(plan, "babble")
         messages = render("babble", persona, present=present, context=context.text, k=plan.ideas_per_day)
-        # Room for k ideas at their schema's length limits, so the reply is not cut off mid-JSON.
-        room = max(self.model.max_tokens, BABBLE_TOKENS_PER_IDEA * plan.ideas_per_day + 200)
-        async with self._limit:
-            babble = await self.model.astructured(messages, babble_schema(plan.ideas_per_day), max_tokens=room)
-        usage = usage + babble.usage
+        babble, spent = await self._babble(messages, plan.ideas_per_day)
+        usage = usage + spent
         ideas: list[Idea] = []
         cut_off: dict[str, bool] = {}
         rejected_refs: list[str] = []
@@ -167,7 +192,7 @@ class DayRunner:
             refs, bad = context.resolve(draft.builds_on)
             rejected_refs += bad
             idea_id = stable_id(plan.session, persona.id, plan.day, "idea", n)
-            cut_off[idea_id] = babble.truncated or hit_length_limit(draft)
+            cut_off[idea_id] = babble.truncated or hit_length_limit(draft, self.model.limits)
             ideas.append(
                 Idea(
                     id=idea_id,
@@ -184,27 +209,26 @@ class DayRunner:
 
         self._step(plan, "critique")
         stage = self.stage_factory()
-        outcomes = []
-        for idea in ideas:
-            outcome = await stage.review(idea, persona, present=plan.present, truncated=cut_off[idea.id])
+        outcomes = await stage.review_many(ideas, persona, present=plan.present, truncated=cut_off)
+        for outcome in outcomes:
             usage = usage + outcome.usage
-            outcomes.append(outcome)
 
         self._step(plan, "notebook")
         messages = render("notebook", persona, present=present, outcomes=_outcome_text(outcomes))
         meta: dict[str, str | int | float | bool] = {
             "context_ids": ",".join(context.entry_ids),
-            "thinking": babble.value.thinking[:500],
+            "thinking": babble.value.thinking,
         }
         try:
             async with self._limit:
-                note = await self.model.astructured(messages, NotebookOutput)
+                note = await self.model.astructured(messages, notebook_schema(self.model.limits))
             usage = usage + note.usage
             note_text = note.value.as_text()
         except StructuredOutputError as exc:
             # The day's ideas and critiques are worth keeping: write the note from the outcomes instead.
             note_text = _fallback_note(outcomes)
             meta["note_error"] = str(exc)[:300]
+            usage = usage + (exc.usage if isinstance(exc.usage, Usage) else Usage())
         notebook = LogEntry(
             id=stable_id(plan.session, persona.id, plan.day, "notebook"),
             persona=persona.id,

@@ -17,7 +17,13 @@ HEADINGS = {
     "relevant": "Earlier work relevant to your agenda",
     "corpus": "From your own writing",
 }
-ENTRY_CHARS = 600
+CHARS_PER_TOKEN = 4  # an estimate good enough for budgeting English text (no tokenizer for endpoints)
+ENTRY_CHARS_MIN = 600  # a small window still shows this much of each entry
+FIRST_PICKS = {"notebook": 2, "feedback": 4, "relevant": 6, "corpus": 2}  # the most valuable, taken first
+
+
+def estimate_tokens(text: str) -> int:
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
 @dataclass
@@ -26,6 +32,8 @@ class WakeContext:
 
     text: str
     labels: dict[str, str] = field(default_factory=dict)  # label -> entry id
+    tokens: int = 0  # estimated tokens of `text`
+    budget_tokens: int = 0  # what the model's window left for it
 
     @property
     def entry_ids(self) -> list[str]:
@@ -47,14 +55,12 @@ class WakeContext:
         return list(dict.fromkeys(ok)), bad
 
 
-def _describe(e: LogEntry) -> str:
+def _describe(e: LogEntry, max_chars: int) -> str:
     when = f"day {e.day}" + (f", {e.present.isoformat()}" if e.present else "")
-    kind = {"idea": f"idea ({e.meta.get('verdict', 'unjudged')})", "corpus": "your writing"}.get(
-        e.kind, e.kind
-    )
+    kind = {"idea": f"idea ({e.meta.get('verdict', 'unjudged')})", "corpus": "your writing"}.get(e.kind, e.kind)
     text = " ".join(e.text.split())
-    if len(text) > ENTRY_CHARS:
-        text = text[: ENTRY_CHARS - 1] + "…"
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "…"
     return f"({kind}, {when}) {text}"
 
 
@@ -62,11 +68,14 @@ def build_wake_context(
     log: LogStore,
     persona: Persona,
     *,
-    budget_chars: int,
+    budget_tokens: int,
     weights: RetrievalSettings | None = None,
     shared_kinds: Sequence[str] = (),
 ) -> WakeContext:
-    """Latest notes first, then reviewer feedback, then relevant earlier work, then grounding excerpts.
+    """Latest notes, reviewer feedback, relevant earlier work and grounding excerpts, fitted to
+    `budget_tokens`: the most valuable of each section first (the newest notes and feedback, the best
+    retrieved work), then, while room is left, more of each. A small window gets excerpts of a few
+    entries; a large one the whole relevant notebook, each entry in full.
 
     Each section draws only from this persona's entries unless its kind is shared on purpose.
     """
@@ -74,54 +83,69 @@ def build_wake_context(
     def owner(kind: str) -> str | None:
         return None if kind in shared_kinds else persona.id
 
-    latest_notes = log.recent(persona.id, kind="notebook", limit=2)  # always the persona's own
-    feedback = log.recent(owner("feedback"), kind="feedback", limit=4)
+    budget_chars = budget_tokens * CHARS_PER_TOKEN
+    # How many candidates are worth fetching: about one per 150 tokens of room, within bounds.
+    reach = max(1, min(budget_tokens // 150, 200))
+    entry_chars = max(ENTRY_CHARS_MIN, budget_chars // 8)
+    notes = log.recent(persona.id, kind="notebook", limit=max(2, reach // 4))  # always the persona's own
+    feedback = log.recent(owner("feedback"), kind="feedback", limit=max(4, reach // 3))
     query = persona.focus
-    if latest_notes:
-        query += "\n" + latest_notes[0].text
-    seen = {e.id for e in latest_notes + feedback}
+    if notes:
+        query += "\n" + notes[0].text
+    seen = {e.id for e in notes + feedback}
     relevant_kinds = ["idea", "notebook", "critique"]
+    w = weights or RetrievalSettings()
     relevant = [
         s.entry
         for s in log.retrieve(
-            query, persona=persona.id, kind=relevant_kinds, weights=weights, k=6, exclude_ids=seen
+            query,
+            persona=persona.id,
+            kind=relevant_kinds,
+            weights=w.model_copy(update={"candidates": max(w.candidates, reach)}),
+            k=max(6, reach),
+            exclude_ids=seen,
         )
     ]
     shared_relevant = [k for k in relevant_kinds if k in shared_kinds]
     if shared_relevant:
-        relevant += [e for e, _ in log.search(query, k=4, kind=shared_relevant) if e.persona != persona.id]
+        relevant += [
+            e for e, _ in log.search(query, k=max(4, reach // 2), kind=shared_relevant) if e.persona != persona.id
+        ]
     seen |= {e.id for e in relevant}
     grounding = [
         e
-        for e, _ in log.search(persona.focus, k=2, persona=owner("corpus"), kind="corpus")
+        for e, _ in log.search(persona.focus, k=max(2, reach // 4), persona=owner("corpus"), kind="corpus")
         if e.id not in seen
     ]
+    sections = {"notebook": notes, "feedback": feedback, "relevant": relevant, "corpus": grounding}
 
-    sections = [
-        ("notebook", latest_notes),
-        ("feedback", feedback),
-        ("relevant", relevant),
-        ("corpus", grounding),
-    ]
+    # Pick in order of value: each section's first picks, then the rest, section by section.
+    chosen: dict[str, list[LogEntry]] = {name: [] for name in sections}
+    used = 0
+    for first in (True, False):
+        for name, entries in sections.items():
+            start, stop = (0, FIRST_PICKS[name]) if first else (FIRST_PICKS[name], len(entries))
+            for e in entries[start:stop]:
+                cost = len(_describe(e, entry_chars)) + 8  # the label and the newline
+                if used + cost > budget_chars:
+                    break
+                used += cost
+                chosen[name].append(e)
+
     lines: list[str] = []
     labels: dict[str, str] = {}
     counters: dict[str, int] = {}
-    used = 0
-    for heading, entries in sections:
-        block: list[str] = []
+    for name, entries in chosen.items():
+        if not entries:
+            continue
+        lines.append(f"{HEADINGS[name]}:")
         for e in entries:
             prefix = LABEL_PREFIX[e.kind]
             counters[prefix] = counters.get(prefix, 0) + 1
             label = f"{prefix}{counters[prefix]}"
-            line = f"[{label}] {_describe(e)}"
-            if used + len(line) > budget_chars:
-                break
-            used += len(line) + 1
-            block.append(line)
+            lines.append(f"[{label}] {_describe(e, entry_chars)}")
             labels[label] = e.id
-        if block:
-            lines.append(f"{HEADINGS[heading]}:")
-            lines.extend(block)
     if not lines:
         lines = ["(empty: this is your first day; nothing has been written yet)"]
-    return WakeContext(text="\n".join(lines), labels=labels)
+    text = "\n".join(lines)
+    return WakeContext(text=text, labels=labels, tokens=estimate_tokens(text), budget_tokens=budget_tokens)

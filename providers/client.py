@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from groundhog.core.errors import ProviderError, StructuredOutputError
 from groundhog.core.files import write_atomic
 from groundhog.core.records import Usage
+from groundhog.core.settings import OutputLimits
 from groundhog.providers.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -33,6 +34,7 @@ from groundhog.providers.retry import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+EMBEDDED_LIMITS = OutputLimits()  # a client built without settings is taken to be grammar-bounded
 Mode = Literal["json_schema", "json_object", "prompt"]
 MODES: tuple[Mode, ...] = ("json_schema", "json_object", "prompt")
 Message = tuple[str, str]  # (role, content), role in system|user|assistant
@@ -116,18 +118,62 @@ def _truncated(message: Any) -> bool:
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
-def extract_json(text: str) -> Any:
-    """Pull the first JSON object out of a reply that may wrap it in prose or a code fence."""
-    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    for chunk in candidates:
+_THINK = re.compile(r"<(think|thinking|reasoning|reflection)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_THINK_END = re.compile(r"</(?:think|thinking|reasoning|reflection)>", re.IGNORECASE)
+
+
+def reply_text(message: Any) -> str:
+    """The answer part of a reply: text content blocks only (a reasoning block is not the answer), with
+    `<think>...</think>` sections removed, and everything before a lone closing tag (servers that strip
+    the opening one)."""
+    content = getattr(message, "content", message)
+    if isinstance(content, list):
+        content = "".join(
+            b if isinstance(b, str) else str(b.get("text", "")) if b.get("type") == "text" else "" for b in content
+        )
+    text = _THINK.sub("", str(content))
+    parts = _THINK_END.split(text)
+    return parts[-1] if len(parts) > 1 else text
+
+
+def json_objects(text: str) -> list[Any]:
+    """Every JSON object in a reply that may wrap it in prose or code fences: fenced blocks first."""
+    found: list[Any] = []
+    for chunk in [m.group(1) for m in _FENCE.finditer(text)] + [text]:
         start = chunk.find("{")
         while start != -1:
             try:
-                value, _ = json.JSONDecoder().raw_decode(chunk[start:])
-                return value
+                value, end = json.JSONDecoder().raw_decode(chunk[start:])
             except ValueError:
                 start = chunk.find("{", start + 1)
-    raise ValueError("no JSON object in the reply")
+                continue
+            if isinstance(value, dict):
+                found.append(value)
+            start = chunk.find("{", start + end)
+    return found
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object in a reply."""
+    found = json_objects(text)
+    if not found:
+        raise ValueError("no JSON object in the reply")
+    return found[0]
+
+
+def parse_reply(text: str, schema: type[T]) -> T:
+    """The first JSON object in the reply that is a valid `schema`; else the first one's error."""
+    candidates = json_objects(text)
+    if not candidates:
+        raise ValueError("no JSON object in the reply")
+    first: ValidationError | None = None
+    for value in candidates:
+        try:
+            return schema.model_validate(value)
+        except ValidationError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 def schema_for(model: type[BaseModel]) -> dict[str, Any]:
@@ -148,6 +194,7 @@ class ModelClient:
         modes: ModeMemory | None = None,
         on_retry: Callable[[str], None] | None = None,
         context_window: int = 4096,
+        limits: OutputLimits | None = EMBEDDED_LIMITS,
         legacy_max_tokens: bool = False,
         async_model_factory: Callable[[], Any] | None = None,
     ) -> None:
@@ -166,6 +213,7 @@ class ModelClient:
         self.modes = modes or ModeMemory()
         self.on_retry = on_retry
         self.context_window = context_window
+        self.limits = limits  # hard reply-length limits (a grammar-bounded model), or None
         self.usage = Usage()
         self.model_seconds = 0.0  # wall time spent inside model calls (summed over concurrent calls)
         self._usage_lock = threading.Lock()
@@ -265,13 +313,13 @@ class ModelClient:
         reply = self._invoke(messages, max_tokens=max_tokens or self.max_tokens)
         usage = _usage_of(reply)
         self._record(usage)
-        return Completion(text=str(reply.content), usage=usage, truncated=_truncated(reply))
+        return Completion(text=reply_text(reply), usage=usage, truncated=_truncated(reply))
 
     async def acomplete(self, messages: Sequence[Message], *, max_tokens: int | None = None) -> Completion:
         reply = await self._ainvoke(messages, max_tokens=max_tokens or self.max_tokens)
         usage = _usage_of(reply)
         self._record(usage)
-        return Completion(text=str(reply.content), usage=usage, truncated=_truncated(reply))
+        return Completion(text=reply_text(reply), usage=usage, truncated=_truncated(reply))
 
     # -- structured -----------------------------------------------------------------------------
 
@@ -333,18 +381,19 @@ class ModelClient:
             total = total + usage
             self._record(usage)
             try:
-                value = schema.model_validate(extract_json(str(reply.content)))
+                value = parse_reply(reply_text(reply), schema)
             except (ValueError, ValidationError) as exc:
-                reply = yield self._repair(prompt, str(reply.content), str(exc)), kwargs
+                reply = yield self._repair(prompt, reply_text(reply), str(exc)), kwargs
                 usage = _usage_of(reply)
                 total = total + usage
                 self._record(usage)
                 try:
-                    value = schema.model_validate(extract_json(str(reply.content)))
+                    value = parse_reply(reply_text(reply), schema)
                 except (ValueError, ValidationError) as exc2:
                     raise StructuredOutputError(
                         f"model {self.name} gave no valid {schema.__name__} after one repair: "
-                        + " ".join(str(exc2).split())[:300]
+                        + " ".join(str(exc2).split())[:300],
+                        usage=total,
                     ) from exc2
             return Structured(value, total, mode, _truncated(reply))
         raise ProviderError(f"model {self.name} accepted no structured-output mode: {last_error}")

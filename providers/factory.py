@@ -28,7 +28,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             model_path=str(path),
             n_ctx=ms.n_ctx,
             temperature=ms.temperature,
-            max_tokens=ms.max_tokens,
+            max_tokens=ms.reply_tokens,
             seed=ms.seed if ms.seed is not None else 0,
         )
     if ms.provider == "openai":
@@ -52,7 +52,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             base_url=ms.base_url,
             api_key=SecretStr(key or "not-needed"),  # local servers (vLLM, llama.cpp, Ollama) often take no key
             temperature=ms.temperature,
-            max_completion_tokens=ms.max_tokens,
+            max_completion_tokens=ms.reply_tokens,
             timeout=ms.timeout_s,
             max_retries=0,  # retries live in providers.retry, in one place
             model_kwargs=kwargs,
@@ -78,10 +78,11 @@ def build_model_client(settings: Settings, role: str = "babble", chat_model: Any
         model,
         name=model_label(ms),
         base_url=ms.base_url if ms.provider == "openai" else None,
-        max_tokens=ms.max_tokens,
+        max_tokens=ms.reply_tokens,
         policy=RetryPolicy(r.attempts, r.initial_s, r.max_wait_s),
         modes=ModeMemory(settings.home / MODES_FILE),
-        context_window=ms.n_ctx if ms.provider == "local" else 16384,
+        context_window=ms.window_tokens,
+        limits=ms.output_limits,
         legacy_max_tokens=ms.provider == "openai" and ms.base_url is not None,
         async_model_factory=(
             (lambda: build_chat_model(ms, own_async_client=True))

@@ -74,6 +74,7 @@ class Reply:
     finish_reason: Literal["stop", "length", "content_filter"] = "stop"
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    reasoning_content: str | None = None  # a separate reasoning field, as DeepSeek and vLLM reasoning parsers send
 
 
 Responder = Callable[[dict[str, Any]], str | Reply]
@@ -874,7 +875,9 @@ class FakeOpenAIServer:
         reply = result if isinstance(result, Reply) else Reply(content=str(result))
         n_prompt = reply.prompt_tokens if reply.prompt_tokens is not None else prompt_tokens(body)
         n_completion = (
-            reply.completion_tokens if reply.completion_tokens is not None else count_tokens(reply.content)
+            reply.completion_tokens
+            if reply.completion_tokens is not None
+            else count_tokens(reply.content) + count_tokens(reply.reasoning_content or "")
         )
         usage = {
             "prompt_tokens": n_prompt,
@@ -897,7 +900,11 @@ class FakeOpenAIServer:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": reply.content},
+                        "message": {
+                            "role": "assistant",
+                            "content": reply.content,
+                            **({"reasoning_content": reply.reasoning_content} if reply.reasoning_content else {}),
+                        },
                         "logprobs": None,
                         "finish_reason": reply.finish_reason,
                     }
