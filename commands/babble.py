@@ -6,6 +6,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+
 from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services, sub_app
 
 sessions_app = sub_app("Sessions: what ran, how it stopped, and what each persona did each day.")
@@ -76,6 +77,10 @@ def babble(
     resume: Annotated[
         str | None, typer.Option(metavar="SESSION", help="Resume this session with its saved settings.")
     ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="With --resume: go on even though ideas queued before a pause are undecided."),
+    ] = False,
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per progress event.")] = False,
 ) -> None:
@@ -85,7 +90,7 @@ def babble(
     character, and writes tomorrow's note; survivors go to the review queue.
     """
     from groundhog.core.errors import BadInput
-    from groundhog.loop.babble import make_runner, new_config, run_session, settings_for
+    from groundhog.loop.babble import check_resume, make_runner, new_config, run_session, settings_for
     from groundhog.loop.locks import session_lock
     from groundhog.loop.services import Services
     from groundhog.loop.sessions import SessionStore
@@ -108,6 +113,8 @@ def babble(
     if critic_model:
         flags["critic"] = {"provider": provider or "openai", "model": critic_model, "base_url": base_url}
 
+    if no_wait and not resume:
+        raise BadInput("--no-wait: only with --resume SESSION (it resumes a paused session without its review)")
     svc = services(home, **flags)
     store = SessionStore(svc.db)
     if resume:
@@ -115,8 +122,7 @@ def babble(
         if given or persona or present or session or critic_model:
             raise BadInput("--resume: a resumed session keeps its saved settings; give no other options")
         row = store.get(resume)
-        if row.status == "completed":
-            raise BadInput(f"--resume: session '{resume}' is completed ({row.reason})")
+        check_resume(store, svc.queue, row, no_wait=no_wait)  # exit 2 while a review is still waiting
         config = row.config
         svc.close()
         svc = Services(settings_for(config, svc.settings))
@@ -128,12 +134,12 @@ def babble(
     from groundhog.commands.progress import make_renderer
 
     renderer = make_renderer(config, json_lines=as_json or not sys.stdout.isatty(), home=svc.settings.home)
-    runner = make_runner(svc, config, on_event=renderer.handle)
+    runner = make_runner(svc, config, on_event=renderer.handle, no_wait=no_wait)
     with session_lock(svc.settings.home, config.id), renderer:
         outcome = run_session(runner)
     renderer.summary(outcome, svc)
     svc.close()
-    if outcome.status == "failed":
+    if outcome.status in ("failed", "completed-with-failures"):
         raise typer.Exit(1)
 
 
@@ -178,9 +184,9 @@ def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["id"],
-            r["status"],
-            ", ".join(r["personas"]),
+            esc(r["id"]),
+            esc(r["status"]),
+            esc(", ".join(r["personas"])),
             f"{r['days_done']}/{len(r['personas']) * r['depth']}",
             str(r["generated"]),
             str(r["surviving"]),
@@ -215,7 +221,7 @@ def sessions_show(
 
     svc = services(home)
     store = SessionStore(svc.db)
-    report = session_report(store, _default_session(store, session))
+    report = session_report(store, _default_session(store, session), svc.log)
     report["status"], report["reason"] = effective_status(
         svc.settings.home, report["id"], report["status"], report["reason"]
     )
@@ -234,15 +240,54 @@ def sessions_show(
             f"\n[bold]{esc(p['persona'])}[/bold]: {p['generated']} ideas, {p['surviving']} survived, "
             f"selection bits {p['selection_bits']}"
         )
+        for e in p["epochs"]:
+            out.print("  " + _epoch_line(e))
         for d in p["days"]:
             if d["status"] == "failed":
-                out.print(f"  day {d['day']} ({d['present']}): [red]failed[/red] {esc(d['error'])}")
+                tries = f", {d['attempts']} attempt{'s' if d['attempts'] != 1 else ''}"
+                out.print(f"  day {d['day']} ({d['present']}{tries}): [red]failed[/red] {esc(d['error'])}")
                 continue
+            again = f", attempt {d['attempts']}" if d.get("attempts", 1) > 1 else ""
             out.print(
-                f"  day {d['day']} ({d['present']}): read {len(d['context_ids'])} entries, "
+                f"  day {d['day']} ({d['present']}, epoch {d['epoch']}{again}): read {len(d['context_ids'])} entries"
+                f"{_context_use(d)}, "
                 f"notebook {d['notebook_id']}, "
                 f"{d['usage']['prompt_tokens']}+{d['usage']['completion_tokens']} tokens"
             )
             for idea in d["ideas"]:
                 flags = f" [{', '.join(idea['flags'])}]" if idea["flags"] else ""
-                out.print(f"    {idea['verdict']:4} {esc(idea['title'])}{esc(flags)}  ({idea['final_id']})")
+                title = esc(idea["title"], one_line=True)
+                out.print(f"    {idea['verdict']:4} {title}{esc(flags)}  ({idea['final_id']})")
+    if report["unjudged"]:
+        again = "judged again on --resume, or by `groundhog critique --rejudge`"
+        out.print(f"\n{len(report['unjudged'])} unjudged ({again}):")
+        for u in report["unjudged"]:
+            out.print(f"  {esc(u['persona'])} day {u['day']}: {esc(u['title'], one_line=True)}  ({u['id']})")
+
+
+def _context_use(day: dict[str, Any]) -> str:
+    """How much of the model's window the wake-up filled (days written before it was measured: nothing)."""
+    used, budget = day.get("context_tokens"), day.get("context_budget_tokens")
+    return f" (~{used} of {budget} context tokens)" if used is not None and budget else ""
+
+
+def _epoch_line(e: dict[str, Any]) -> str:
+    """One review epoch of `sessions show`: its days, bits, and how its pause ended."""
+    from groundhog.loop.sessions import day_list
+
+    days = day_list(e["days"]) if e["days"] else "no day done"
+    if e["failed_days"]:
+        days += f", failed {day_list(e['failed_days'])}"
+    line = (
+        f"epoch {e['epoch']} ({days}): {e['generated']} ideas ({e['drafts']} drafts), "
+        f"{e['surviving']} survived, {e['selection_bits']} bits"
+    )
+    if e["paused_after_day"] is None:
+        return line + ", open"
+    line += f"; paused after day {e['paused_after_day']}: {esc(e['reason'])}; "
+    n = len(e["undecided"])
+    if e["status"] == "waiting":
+        return line + (f"[yellow]waiting: {n} undecided[/yellow]" if n else "decided: ready to resume")
+    if e["status"] == "resumed-without-review":
+        return line + f"[yellow]resumed without review[/yellow] ({n} undecided then)"
+    return line + f"reviewed, resumed {e['closed_at'][:16].replace('T', ' ')}"

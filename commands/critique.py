@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
 from groundhog.commands import common
-from groundhog.commands.common import HomeOpt, JsonOpt, console, esc
+from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, print_json
+from groundhog.core.text import json_safe
 
 if TYPE_CHECKING:
     from groundhog.critique.batch import InputIdea, Reviewed
@@ -24,9 +26,10 @@ def _critic_flags(home: Path | None, provider: str | None, model: str | None, ba
     given = {k: v for k, v in flags.items() if v is not None}
     if not given:
         return {}
+    from pydantic import ValidationError
+
     from groundhog.core.errors import BadInput
     from groundhog.core.settings import ModelSettings, load_settings
-    from pydantic import ValidationError
 
     current = load_settings(home).critic_model
     if "provider" in given and given["provider"] != current.provider:
@@ -40,7 +43,19 @@ def _critic_flags(home: Path | None, provider: str | None, model: str | None, ba
 
 
 def critique(
-    file: Annotated[str, typer.Argument(help="JSONL file of ideas, one object per line; '-' reads stdin.")],
+    file: Annotated[
+        str | None,
+        typer.Argument(help="JSONL file of ideas, one object per line; '-' reads stdin.", show_default=False),
+    ] = None,
+    rejudge: Annotated[
+        str | None,
+        typer.Option(
+            "--rejudge",
+            metavar="SESSION",
+            help="Instead of a file: judge again the ideas of SESSION whose critic reply could not be read.",
+            show_default=False,
+        ),
+    ] = None,
     voice: Annotated[
         str | None,
         typer.Option(
@@ -74,15 +89,28 @@ def critique(
     """Run the screens and the critic on ideas from a JSONL file, against the log in --home.
 
     Each line is {"id": ..., "title": ..., "summary": ...} (other fields allowed: rationale, persona).
-    Every line is checked before anything runs. The duplicate screen compares each idea with every idea
-    in the log (all sessions and personas) and with the earlier lines of the input. There are no
-    revision rounds: a failing idea is reported, not rewritten. Nothing is written to the log unless
-    --record is given. With --json, prints one JSON object per input line, in input order.
+    A line that is not a JSON object, has no id, a field of the wrong type or an id used before gets
+    its own error on stderr, naming the line, and the other lines are still judged (exit code 2 at the
+    end). An empty title or summary is flagged degenerate. The duplicate screen compares each idea with
+    every idea in the log (all sessions and personas) and with the earlier lines of the input. There
+    are no revision rounds: a failing idea is reported, not rewritten. Nothing is written to the log
+    unless --record is given. With --json, prints one JSON object per judged line, in input order.
     """
     from groundhog.critique.batch import CRITIC_ERROR, DEFAULT_VOICE, BatchCritique, read_ideas
     from groundhog.critique.critic import Thresholds
 
-    items = read_ideas(file)  # bad input fails here, before any model or store is opened
+    if rejudge is not None:
+        _rejudge(home, rejudge, _critic_flags(home, provider, model, base_url), as_json)
+        return
+    if file is None:
+        from groundhog.core.errors import BadInput
+
+        raise BadInput("give a JSONL FILE of ideas ('-' for stdin), or --rejudge SESSION")
+
+    parsed = read_ideas(file)  # an unreadable file fails here, before any model or store is opened
+    for bad in parsed.bad:  # at once: a long critic run should not hide them until the end
+        echo(f"groundhog: error: {bad.message}", err=True)
+    items = parsed.ideas
     flags: dict[str, Any] = {"critique": {"duplicate_threshold": duplicate_threshold}}
     if not no_critic:
         flags.update(_critic_flags(home, provider, model, base_url))
@@ -92,7 +120,9 @@ def critique(
         fallback = fixed or svc.personas.get(DEFAULT_VOICE)
         voices = _VoicePicker(svc, fixed, fallback)
         if not items:
-            _render([], as_json, file)
+            if not parsed.bad:
+                _render([], as_json, file)
+            _exit_for_bad_lines(parsed.bad, file, judged=0)
             return
         batch = BatchCritique(
             log=svc.log,
@@ -111,8 +141,48 @@ def critique(
         console().print(f"Recorded {len(reviewed)} idea(s) in the log (session 'critique').")
     failed = [r.given_id for r in reviewed if r.result.critic == CRITIC_ERROR]
     if failed:
-        typer.echo(f"groundhog: error: the critic failed on {len(failed)} idea(s): {', '.join(failed[:5])}", err=True)
+        echo(f"groundhog: error: the critic failed on {len(failed)} idea(s): {', '.join(failed[:5])}", err=True)
+    _exit_for_bad_lines(parsed.bad, file, judged=len(reviewed))
+    if failed:
         raise typer.Exit(1)
+
+
+def _rejudge(home: Path | None, session: str, flags: dict[str, Any], as_json: bool) -> None:
+    from groundhog.core.settings import ModelSettings
+    from groundhog.loop.babble import rejudge
+
+    svc = common.services(home, **flags)
+    try:
+        critic = ModelSettings.model_validate(flags["critic"]) if flags else None
+        done = rejudge(svc, session, critic)
+    finally:
+        svc.close()
+    if as_json:
+        print_json(
+            {
+                "session": session,
+                "judged": done.judged,
+                "passed": done.passed,
+                "still_unjudged": done.still_unjudged,
+                "usage": done.usage.model_dump(),
+            }
+        )
+        return
+    plural = "s" if done.judged != 1 else ""
+    echo(
+        f"rejudged {done.judged} idea{plural} of {session}: {done.passed} passed (queued), "
+        f"{done.still_unjudged} still unjudged, {done.usage.total_tokens} tokens"
+    )
+
+
+def _exit_for_bad_lines(bad: list[Any], file: str, *, judged: int) -> None:
+    """Exit 2 when any line could not be judged, with one line counting them (each was named above)."""
+    if not bad:
+        return
+    where = "<stdin>" if file == "-" else file
+    numbers = ", ".join(str(b.line) for b in bad[:10]) + (", ..." if len(bad) > 10 else "")
+    echo(f"groundhog: error: {where}: {len(bad)} bad line(s) not judged (line {numbers}); {judged} judged", err=True)
+    raise typer.Exit(2)
 
 
 class _VoicePicker:
@@ -145,7 +215,7 @@ class _VoicePicker:
 def _render(reviewed: list[Reviewed], as_json: bool, file: str) -> None:
     if as_json:
         for r in reviewed:
-            sys.stdout.write(json.dumps(r.as_json(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_safe(json.dumps(r.as_json(), ensure_ascii=False)) + "\n")
         return
     out = console()
     if not reviewed:

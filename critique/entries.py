@@ -41,9 +41,15 @@ def idea_entry(idea: Idea, crit: CritiqueResult, now: datetime, **extra: MetaVal
             "revision": idea.revision,
             "parent_id": idea.parent_id or "",
             "builds_on": ",".join(idea.builds_on),
+            "idea_json": idea.model_dump_json(),  # the idea whole, to judge it again if it is left unjudged
             **extra,
         },
     )
+
+
+def idea_of(entry: LogEntry) -> Idea:
+    """The idea an `idea_entry` was written from."""
+    return Idea.model_validate_json(str(entry.meta["idea_json"]))
 
 
 def critique_entry(idea: Idea, crit: CritiqueResult, now: datetime) -> LogEntry:

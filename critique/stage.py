@@ -275,7 +275,7 @@ class CritiqueStage:
     async def rejudge(self, versions: Sequence[Idea], author: Persona, *, present: date) -> Outcome:
         """Judge again an idea left unjudged: the latest version, with the revision rounds it has left."""
         latest = versions[-1]
-        outcome = Outcome(versions=list(versions), results=[])
+        outcome = Outcome(versions=[latest], results=[])  # the earlier versions keep their entries
         flags, outcome.novelty = await asyncio.to_thread(self.screen, latest, ignore={v.id for v in versions})
         if flags:
             outcome.results.append(CritiqueResult(idea_id=latest.id, verdict="fail", flags=flags, critic="screens"))

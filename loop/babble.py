@@ -12,11 +12,13 @@ from typing import Any
 
 from groundhog.core.errors import BadInput
 from groundhog.core.records import utcnow
-from groundhog.core.settings import Settings
+from groundhog.core.settings import ModelSettings, Settings
 from groundhog.loop.events import EventSink, ignore
+from groundhog.loop.rejudge import Rejudged
 from groundhog.loop.runner import RunOutcome, SessionRunner, check_present
 from groundhog.loop.services import Services
-from groundhog.loop.sessions import SessionConfig, SessionStore
+from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, SessionConfig, SessionRow, SessionStore
+from groundhog.review.queue import ReviewQueue
 
 SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -67,7 +69,33 @@ def settings_for(config: SessionConfig, settings: Settings) -> Settings:
     return settings.model_copy(update={"babble": config.babble, "critic": config.critic})
 
 
-def make_runner(services: Services, config: SessionConfig, on_event: EventSink = ignore) -> SessionRunner:
+def check_resume(store: SessionStore, queue: ReviewQueue, row: SessionRow, *, no_wait: bool = False) -> None:
+    """Refuse (BadInput, exit 2) a resume with nothing to do, or one that would skip a review.
+
+    A persona paused for review goes on only when every idea it queued up to the pause is decided
+    (accepted, rejected or deferred); `no_wait` goes on anyway, and the runner records that."""
+    if row.status == "completed":
+        raise BadInput(f"--resume: session '{row.id}' is completed ({row.reason})")
+    left = [(p, store.days_to_run(row.config, p)) for p in row.config.personas]
+    if not any(days for _, days in left):
+        raise BadInput(
+            f"--resume: session '{row.id}' has nothing left to run: every day is done or has failed "
+            f"{MAX_DAY_ATTEMPTS} times ({row.status}: {row.reason})"
+        )
+    waiting = store.waiting(row.id, queue, row.config.personas)
+    if waiting and not no_wait:
+        raise BadInput(
+            f"--resume: session '{row.id}' waits for review: "
+            + "; ".join(w.describe() for w in waiting)
+            + f". Decide them (`groundhog review --session {row.id}`, or `groundhog queue decide ID "
+            "accept|reject|defer`), or go on without the review: "
+            f"`groundhog babble --resume {row.id} --no-wait`"
+        )
+
+
+def make_runner(
+    services: Services, config: SessionConfig, on_event: EventSink = ignore, *, no_wait: bool = False
+) -> SessionRunner:
     registry = services.personas
     personas = [registry.get(p) for p in config.personas]
     if config.cross_critic and config.cross_critic != "auto":
@@ -84,6 +112,7 @@ def make_runner(services: Services, config: SessionConfig, on_event: EventSink =
         embedder=services.embedder,
         retrieval=services.settings.retrieval,
         on_event=on_event,
+        no_wait=no_wait,
     )
     for client in {
         id(runner.babble_model): runner.babble_model,
@@ -110,9 +139,7 @@ def run_session(runner: SessionRunner, *, handle_signals: bool = True) -> RunOut
                 reason = f"interrupted by a second {signame}: stopped at once"
                 runner.sessions.set_status(runner.config.id, "interrupted", reason)
                 sys.stdout.flush()
-                sys.stderr.write(
-                    f"groundhog: {reason}; resume with `groundhog babble --resume {runner.config.id}`\n"
-                )
+                sys.stderr.write(f"groundhog: {reason}; resume with `groundhog babble --resume {runner.config.id}`\n")
                 os._exit(130)
 
         installed = []
@@ -141,12 +168,27 @@ async def _with_hard_limit(runner: SessionRunner) -> RunOutcome:
     try:
         return await asyncio.wait_for(runner.run(), timeout=hours * 3600 * 1.25 + 30)
     except TimeoutError:
-        reason = (
-            f"--hours hard limit hit ({hours} h): the days in progress were abandoned; resume redoes them"
-        )
+        reason = f"--hours hard limit hit ({hours} h): the days in progress were abandoned; resume redoes them"
         runner.sessions.set_status(runner.config.id, "interrupted", reason)
         return RunOutcome("interrupted", reason)
 
 
 def describe(outcome: RunOutcome) -> dict[str, Any]:
     return {"status": outcome.status, "reason": outcome.reason, "days_run": outcome.days_run}
+
+
+def rejudge(services: Services, session: str, critic: ModelSettings | None = None) -> Rejudged:
+    """`groundhog critique --rejudge`: judge a session's unjudged ideas again, with its own models (or
+    `critic`), outside a babble run. Holds the session's lock, as a resume does."""
+    from groundhog.loop.locks import session_lock
+
+    store = SessionStore(services.db)
+    config = store.get(session).config
+    if critic is not None:
+        config = config.model_copy(update={"critic": critic})
+    svc = Services(settings_for(config, services.settings))
+    try:
+        with session_lock(services.settings.home, session):
+            return asyncio.run(make_runner(svc, config).rejudge())
+    finally:
+        svc.close()

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from groundhog.loop.rejudge import unjudged_ideas
 from groundhog.loop.sessions import SessionStore, bits_json
+from groundhog.memory.store import LogStore
+from groundhog.review.queue import ReviewQueue
 
 
-def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
+def session_report(store: SessionStore, session_id: str, log: LogStore | None = None) -> dict[str, Any]:
+    """The report; with the log, also the ideas left unjudged (their critic's reply could not be read)."""
     row = store.get(session_id)
     c = row.config
     totals = store.totals(session_id)
+    queue = ReviewQueue(store.conn)
     personas = []
     for persona in c.personas:
         t = store.totals(session_id, persona)
@@ -23,11 +28,16 @@ def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
                     "status": d.status,
                     "present": d.present.isoformat(),
                     "context_ids": s.get("context_ids", []),
+                    "context_tokens": s.get("context_tokens"),
+                    "context_budget_tokens": s.get("context_budget_tokens"),
                     "ideas": s.get("ideas", []),
                     "rejected_refs": s.get("rejected_refs", []),
                     "notebook_id": s.get("notebook_id"),
                     "generated": d.generated,
+                    "drafts": d.drafts,
                     "surviving": d.surviving,
+                    "epoch": d.epoch,
+                    "attempts": d.attempts,
                     "usage": {"prompt_tokens": d.prompt_tokens, "completion_tokens": d.completion_tokens},
                     "error": d.error,
                     "finished_at": d.finished_at.isoformat(),
@@ -37,14 +47,20 @@ def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
             {
                 "persona": persona,
                 "generated": t.generated,
+                "drafts": max(t.drafts, t.generated),
                 "surviving": t.surviving,
                 "selection_bits": bits_json(t.bits),
                 "tokens": t.tokens,
                 "days_done": t.days_done,
                 "days_failed": t.days_failed,
+                "epochs": store.epoch_report(session_id, persona, queue),
                 "days": days,
             }
         )
+    unjudged = [
+        {"id": e.id, "persona": e.persona, "day": e.day, "title": str(e.meta.get("title", ""))}
+        for e in (unjudged_ideas(log, session_id) if log is not None else [])
+    ]
     return {
         "id": row.id,
         "status": row.status,
@@ -61,6 +77,7 @@ def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
         "thresholds": c.thresholds,
         "totals": {
             "generated": totals.generated,
+            "drafts": max(totals.drafts, totals.generated),
             "surviving": totals.surviving,
             "selection_bits": bits_json(totals.bits),
             "tokens": totals.tokens,
@@ -70,4 +87,5 @@ def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
             "days_failed": totals.days_failed,
         },
         "personas": personas,
+        "unjudged": unjudged,
     }

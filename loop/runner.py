@@ -3,14 +3,19 @@ resume, pause for review, and progress events.
 
 Per day: the persona's half-written entries from an earlier attempt are deleted, the day runs in memory,
 its entries are upserted into Chroma (deterministic ids), and then one SQLite transaction writes the
-day row and its queue items. That transaction is the commit point: a day without a row is redone.
+day row, its queue items and the pause that follows it, if any. That transaction is the commit point: a
+day without a row is redone, and so is a failed day, up to MAX_DAY_ATTEMPTS attempts in all.
+
+Pauses are per persona and end its review epoch (see `loop.sessions`): after day N with
+`--review-every N`, and after a day that brings the epoch's selection bits to `--max-selection-bits`.
+A resumed persona goes on only once every idea it queued up to the pause is decided, or with `no_wait`
+(`--resume --no-wait`), which the epoch row records.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +30,17 @@ from groundhog.critique.screens import TextScreens
 from groundhog.critique.stage import CritiqueStage, nearest_ideas
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.events import Event, EventSink, EventType, ignore
-from groundhog.loop.sessions import SessionConfig, SessionStatus, SessionStore, bits_json
+from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
+from groundhog.loop.sessions import (
+    MAX_DAY_ATTEMPTS,
+    Pause,
+    SessionConfig,
+    SessionStatus,
+    SessionStore,
+    Waiting,
+    bits_json,
+    day_list,
+)
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona, chunk_text, corpus_files, most_different
@@ -106,6 +121,7 @@ class SessionRunner:
         retrieval: RetrievalSettings | None = None,
         on_event: EventSink = ignore,
         clock: Callable[[], float] = time.monotonic,
+        no_wait: bool = False,
     ) -> None:
         self.config = config
         self.personas = personas
@@ -127,7 +143,9 @@ class SessionRunner:
         self._started = clock()
         self._days_run = 0
         self._retries = 0
-        self._paused: set[str] = set()
+        self.no_wait = no_wait  # resume personas whose pause for review nobody has reviewed yet
+        self._paused: dict[str, str] = {}  # persona -> why it paused in this run
+        self._waiting: dict[str, Waiting] = {}  # persona -> the review it still waits for
         self._stopped: dict[str, str] = {}
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -140,9 +158,7 @@ class SessionRunner:
         message: str = "",
         **data: object,
     ) -> None:
-        self.emit(
-            Event(type=type_, session=self.config.id, persona=persona, day=day, message=message, data=data)
-        )
+        self.emit(Event(type=type_, session=self.config.id, persona=persona, day=day, message=message, data=data))
 
     def _cross_critic(self, author: Persona) -> Persona | None:
         name = self.config.cross_critic
@@ -178,14 +194,70 @@ class SessionRunner:
             return f"--max-tokens budget reached ({totals.tokens} of {c.max_tokens} tokens)", "completed"
         if c.max_ideas is not None and totals.surviving >= c.max_ideas:
             return f"--max-ideas budget reached ({totals.surviving} surviving ideas)", "completed"
-        if c.max_selection_bits is not None and totals.generated and totals.bits >= c.max_selection_bits:
-            bits = "infinite" if math.isinf(totals.bits) else f"{totals.bits:.2f}"
-            return (
-                f"--max-selection-bits budget spent ({bits} of {c.max_selection_bits} bits): "
-                "review the queue, then resume",
-                "awaiting-review",
-            )
         return None
+
+    def _pause_after(self, persona: str, day: int, epoch: int, drafts: int, surviving: int, more: bool) -> Pause | None:
+        """Whether the persona pauses for review after this day (decided before the day's commit, so the
+        day and its pause land together). Only when the persona has more days to run."""
+        c = self.config
+        if not more:
+            return None
+        if c.max_selection_bits is not None:
+            t = self.sessions.totals(c.id, persona, epoch=epoch)
+            t.drafts, t.surviving = t.drafts + drafts, t.surviving + surviving
+            bits = t.budget_bits  # None while nothing survived: see Totals.budget_bits
+            if bits is not None and bits >= c.max_selection_bits:
+                return Pause(
+                    epoch=epoch,
+                    last_day=day,
+                    cause="selection-bits",
+                    reason=(
+                        f"--max-selection-bits budget spent ({bits:.2f} of {c.max_selection_bits} bits in "
+                        f"epoch {epoch}: {t.drafts} drafts, {t.surviving} survived)"
+                    ),
+                )
+        if self._review_due(persona, day):
+            return Pause(epoch=epoch, last_day=day, cause="review-every", reason=f"--review-every {c.review_every}")
+        return None
+
+    def _review_due(self, persona: str, day: int) -> bool:
+        every = self.config.review_every
+        return bool(every) and day % every == 0 and not self.sessions.paused_after(self.config.id, persona, day)
+
+    def _open_reviews(self) -> None:
+        """At the start of a run: a pause whose ideas are all decided is closed (the next epoch starts);
+        one still waiting keeps its persona paused, unless `no_wait`, which closes it and says so."""
+        c = self.config
+        for persona in self.personas:
+            pause = self.sessions.waiting_pause(c.id, persona.id)
+            if pause is None:
+                continue
+            pending = self.queue.list(status="pending", session=c.id, persona=persona.id)
+            if not pending:
+                self.sessions.close_pause(pause, "reviewed")
+                self._event(
+                    "review_done",
+                    persona.id,
+                    pause.last_day,
+                    f"the ideas queued up to day {pause.last_day} are decided: epoch {pause.epoch + 1} starts",
+                    epoch=pause.epoch + 1,
+                )
+            elif self.no_wait:
+                ids = [i.idea.id for i in pending]
+                self.sessions.close_pause(pause, "resumed-without-review", ids)
+                self._event(
+                    "resumed_without_review",
+                    persona.id,
+                    pause.last_day,
+                    f"resumed without review (--no-wait): {len(ids)} ideas queued up to day "
+                    f"{pause.last_day} are undecided",
+                    epoch=pause.epoch + 1,
+                    undecided=ids,
+                )
+            else:
+                waiting = Waiting(persona=persona.id, pause=pause, undecided=pending)
+                self._waiting[persona.id] = waiting
+                self._event("persona_paused", persona.id, pause.last_day, waiting.describe(), epoch=pause.epoch)
 
     def note_retry(self, message: str) -> None:
         """A model or network fault that the retry policy is handling: recorded as an event."""
@@ -211,52 +283,76 @@ class SessionRunner:
             limit=self.limit,
             on_step=lambda plan, step: self._event("step", plan.persona.id, plan.day, step),
         )
-        done = self.sessions.finished_days(c.id, persona.id)
+        if persona.id in self._waiting:
+            return  # paused, and nobody has reviewed its ideas yet
+        todo = self.sessions.days_to_run(c, persona.id)
+        attempts = {d.day: d.attempts for d in self.sessions.days(c.id, persona.id)}
         failures_in_a_row = 0
-        for day in range(1, c.depth + 1):
-            if day in done:
-                continue
+        for i, day in enumerate(todo):
+            more = i + 1 < len(todo)
             if self.stopping.is_set():
                 return
             budget = self._budget_reached()
             if budget:
                 self.request_stop(*budget)
                 return
+            epoch = self.sessions.current_epoch(c.id, persona.id)
             plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day)
-            self._event("day_started", persona.id, day, f"day {day}, present {plan.present}")
+            attempt = attempts.get(day, 0) + 1
+            again = f", attempt {attempt} of {MAX_DAY_ATTEMPTS}" if attempt > 1 else ""
+            self._event("day_started", persona.id, day, f"day {day}, present {plan.present}{again}", attempt=attempt)
             try:
                 self.log.delete(session=c.id, persona=persona.id, day=day)  # leftovers of a cut-short attempt
                 result = await runner.run(plan)
                 await asyncio.to_thread(self.log.add, result.entries)  # Chroma first: idempotent upsert
-                self._commit(result)  # then the SQLite transaction: the day's commit point
+                drafts = sum(len(o.versions) for o in result.outcomes)
+                pause = self._pause_after(persona.id, day, epoch, drafts, result.surviving, more)
+                self._commit(result, epoch, drafts, pause)  # then the SQLite transaction: the commit point
                 failures_in_a_row = 0
             except (ProviderError, StoreError) as exc:
                 failures_in_a_row += 1
-                self._record_failure(plan, exc)
-                if isinstance(exc, StoreError) or failures_in_a_row >= MAX_FAILED_DAYS_IN_A_ROW:
+                stops = isinstance(exc, StoreError) or failures_in_a_row >= MAX_FAILED_DAYS_IN_A_ROW
+                pause = None
+                if not stops and more and self._review_due(persona.id, day):
+                    pause = Pause(
+                        epoch=epoch, last_day=day, cause="review-every", reason=f"--review-every {c.review_every}"
+                    )
+                self._record_failure(plan, exc, epoch, pause)
+                if stops:
                     why = f"stopped after {failures_in_a_row} failed day(s) in a row: {exc}"
                     self._stopped[persona.id] = why
                     self._event("persona_stopped", persona.id, day, why)
                     return
+                if pause is not None:
+                    self._pause(persona.id, day, pause)
+                    return
                 continue
             self._days_run += 1
             totals = self.sessions.totals(c.id, persona.id)
+            epoch_totals = self.sessions.totals(c.id, persona.id, epoch=epoch)
             self._event(
                 "day_finished",
                 persona.id,
                 day,
                 f"{result.generated} ideas, {result.surviving} survived",
                 generated=result.generated,
+                drafts=drafts,
                 surviving=result.surviving,
                 tokens=result.usage.total_tokens,
+                epoch=epoch,
+                epoch_bits=bits_json(epoch_totals.bits),
                 persona_bits=bits_json(totals.bits),
                 session_tokens=self.sessions.totals(c.id).tokens,
             )
-            if c.review_every and day % c.review_every == 0 and day < c.depth:
-                self._paused.add(persona.id)
+            if pause is not None:
+                self._pause(persona.id, day, pause)
                 return
 
-    def _commit(self, result: DayResult) -> None:
+    def _pause(self, persona: str, day: int, pause: Pause) -> None:
+        self._paused[persona] = f"{persona} paused after day {day} for review ({pause.reason})"
+        self._event("persona_paused", persona, day, pause.reason, epoch=pause.epoch, cause=pause.cause)
+
+    def _commit(self, result: DayResult, epoch: int, drafts: int, pause: Pause | None) -> None:
         plan = result.plan
         self.sessions.commit_day(
             session=plan.session,
@@ -270,9 +366,12 @@ class SessionRunner:
             completion_tokens=result.usage.completion_tokens,
             queue_items=result.queue_items,
             queue=self.queue,
+            drafts=drafts,
+            epoch=epoch,
+            pause=pause,
         )
 
-    def _record_failure(self, plan: DayPlan, exc: GroundhogError) -> None:
+    def _record_failure(self, plan: DayPlan, exc: GroundhogError, epoch: int, pause: Pause | None) -> None:
         message = str(exc)
         self._event("day_failed", plan.persona.id, plan.day, message)
         with contextlib.suppress(StoreError):  # the store itself is failing; the event above still tells
@@ -290,6 +389,9 @@ class SessionRunner:
                 queue=self.queue,
                 status="failed",
                 error=message,
+                drafts=0,
+                epoch=epoch,
+                pause=pause,
             )
 
     async def run(self) -> RunOutcome:
@@ -298,6 +400,8 @@ class SessionRunner:
         for persona in self.personas:
             await asyncio.to_thread(ingest_corpus, self.log, persona)
         self._event("session_started", message=f"{len(self.personas)} personas, depth {c.depth}")
+        self._open_reviews()
+        await self.rejudge()
         tasks = [asyncio.create_task(self._persona_loop(p), name=p.id) for p in self.personas]
         try:
             results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -314,31 +418,89 @@ class SessionRunner:
             raise exc
         return self._conclude()
 
+    async def rejudge(self) -> Rejudged:
+        """Ideas an earlier run left unjudged are judged again first; their tokens count to their day."""
+        done = await rejudge_session(
+            session=self.config.id,
+            log=self.log,
+            queue=self.queue,
+            personas={p.id: p for p in self.personas},
+            stage_for=self._stage,
+        )
+        for (persona, day), usage in done.by_day.items():
+            self.sessions.add_usage(self.config.id, persona, day, usage)
+        if done.judged or done.still_unjudged:
+            self._event(
+                "step",
+                message=f"judged {done.judged} unjudged ideas again ({done.passed} passed, "
+                f"{done.still_unjudged} still unjudged)",
+            )
+        return done
+
     def _conclude(self) -> RunOutcome:
         c = self.config
+        failures = self._failure_note()
+        resume = f"`groundhog babble --resume {c.id}`"
         if self.stop_reason is not None:
-            status, reason = self.stop_status, self.stop_reason
+            status, reason = self.stop_status, self.stop_reason + (f"; {failures}" if failures else "")
         elif self._stopped and len(self._stopped) == len(self.personas):
             status, reason = (
                 "failed",
                 "every persona stopped: " + "; ".join(f"{k}: {v}" for k, v in self._stopped.items()),
             )
-        elif self._paused:
+        elif self._paused or self._waiting:
             status = "awaiting-review"
-            reason = (
-                f"paused every {c.review_every} days for review: run `groundhog review`, "
-                f"then `groundhog babble --resume {c.id}`"
+            parts = list(self._paused.values())
+            parts += [w.describe() for w in self._waiting.values()]
+            reason = "; ".join(parts) + (
+                f": decide its ideas (`groundhog review --session {c.id}`), then {resume}"
+                if len(parts) == 1
+                else f": decide their ideas (`groundhog review --session {c.id}`), then {resume}"
             )
+            if failures:
+                reason += f"; {failures}"
+        elif failures:
+            status, reason = "completed-with-failures", f"completed; {failures}"
         else:
-            failed = self.sessions.totals(c.id).days_failed
-            status, reason = (
-                "completed",
-                f"all {c.depth} days done" + (f", {failed} of them failed" if failed else ""),
-            )
-            if self._stopped:
-                reason += " (" + "; ".join(f"{k} {v}" for k, v in self._stopped.items()) + ")"
+            status, reason = "completed", f"all {c.depth} days done"
+        unjudged = len(unjudged_ideas(self.log, c.id))
+        if unjudged and status != "failed":
+            reason += f"; {unjudged} idea{'s' if unjudged > 1 else ''} unjudged (judged again on {resume})"
         self._finish(status, reason)
         return RunOutcome(status, reason, self._days_run, dict(self._stopped))
+
+    def _failure_note(self) -> str:
+        """Days still failed or never run, in words ("" when there are none)."""
+        c = self.config
+        exhausted: list[str] = []
+        to_redo: list[str] = []
+        not_run: list[str] = []
+        for persona in self.personas:
+            rows = {d.day: d for d in self.sessions.days(c.id, persona.id)}
+            for d in sorted(rows.values(), key=lambda r: r.day):
+                if d.status != "failed":
+                    continue
+                if d.attempts >= MAX_DAY_ATTEMPTS:
+                    exhausted.append(f"{persona.id} day {d.day}, {d.attempts} attempts")
+                else:
+                    to_redo.append(f"{persona.id} day {d.day}, {d.attempts} of {MAX_DAY_ATTEMPTS} attempts")
+            missing = [day for day in range(1, c.depth + 1) if day not in rows]
+            if missing and (persona.id in self._stopped or any(r.status == "failed" for r in rows.values())):
+                not_run.append(f"{persona.id} {day_list(missing)}")
+        parts = []
+        if exhausted:
+            n = len(exhausted)
+            parts.append(f"{n} day{'s' if n != 1 else ''} still failed ({'; '.join(exhausted)})")
+        if to_redo:
+            n = len(to_redo)
+            parts.append(
+                f"{n} failed day{'s' if n != 1 else ''} to redo ({'; '.join(to_redo)}): "
+                f"`groundhog babble --resume {c.id}` redoes {'them' if n != 1 else 'it'}"
+            )
+        if not_run:
+            parts.append(f"not run: {'; '.join(not_run)}")
+        parts += [f"{k} {v}" for k, v in self._stopped.items()]
+        return "; ".join(parts)
 
     def _finish(self, status: SessionStatus, reason: str) -> None:
         self.sessions.set_status(self.config.id, status, reason, add_elapsed=self.clock() - self._started)

@@ -1,7 +1,15 @@
-"""Session state in SQLite: each session's saved settings and status, and one row per finished day.
+"""Session state in SQLite: each session's saved settings and status, one row per finished day, and one
+row per pause for review.
 
 A day row is the commit point of a day: written in one transaction together with the day's queue
-items, after the day's log entries are in Chroma. A day without a row is redone on resume.
+items (and the pause that follows it, if any), after the day's log entries are in Chroma. A day without
+a row is redone on resume; so is a failed day, up to MAX_DAY_ATTEMPTS attempts in all.
+
+Review epochs: a persona's days between two reviews. Epoch 1 starts with the session; a pause for review
+(`--review-every N`, or the `--max-selection-bits` budget spent) ends it with an `epochs` row in status
+`waiting`. The next epoch starts when every idea the persona queued up to the pause is decided
+(accepted, rejected or deferred): the row becomes `reviewed`. `--resume --no-wait` starts it anyway and
+the row says `resumed-without-review`, with the ids still undecided. Each day row carries its epoch.
 """
 
 from __future__ import annotations
@@ -16,11 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from groundhog.core.db import transaction
 from groundhog.core.errors import BadInput
-from groundhog.core.records import QueueItem, selection_bits, utcnow
+from groundhog.core.records import QueueItem, Usage, selection_bits, utcnow
 from groundhog.core.settings import ModelSettings
 from groundhog.review.queue import ReviewQueue
 
-SessionStatus = Literal["running", "interrupted", "awaiting-review", "completed", "failed"]
+SessionStatus = Literal["running", "interrupted", "awaiting-review", "completed", "completed-with-failures", "failed"]
+EpochStatus = Literal["open", "waiting", "reviewed", "resumed-without-review"]
+PauseCause = Literal["review-every", "selection-bits"]
+
+MAX_DAY_ATTEMPTS = 3  # a failed day is redone on resume until it has been tried this many times
 
 
 class SessionConfig(BaseModel):
@@ -78,10 +90,55 @@ class DayRow(BaseModel):
     completion_tokens: int
     error: str
     finished_at: datetime
+    drafts: int = 0  # every version of every idea: a revised idea counts once per draft
+    attempts: int = 1
+    epoch: int = 1
+
+
+class Pause(BaseModel):
+    """A pause for review, decided with the day it follows and written in the same transaction."""
+
+    epoch: int
+    last_day: int
+    cause: PauseCause
+    reason: str
+
+
+class EpochRow(BaseModel):
+    """The end of one review epoch of one persona: why it paused and how the pause was closed."""
+
+    session: str
+    persona: str
+    epoch: int
+    last_day: int
+    cause: PauseCause
+    reason: str
+    status: Literal["waiting", "reviewed", "resumed-without-review"]
+    paused_at: datetime
+    closed_at: datetime | None
+    undecided: list[str]
+
+
+class Waiting(BaseModel):
+    """A persona paused for review whose queued ideas are not all decided yet."""
+
+    persona: str
+    pause: EpochRow
+    undecided: list[QueueItem]
+
+    def describe(self, limit: int = 5) -> str:
+        shown = ", ".join(f"{i.idea.id} {i.idea.title[:40]!r}" for i in self.undecided[:limit])
+        more = f" and {len(self.undecided) - limit} more" if len(self.undecided) > limit else ""
+        n = len(self.undecided)
+        return (
+            f"{self.persona} waits for review of {n} undecided idea{'s' if n != 1 else ''} queued up to day "
+            f"{self.pause.last_day} ({self.pause.reason}): {shown}{more}"
+        )
 
 
 class Totals(BaseModel):
     generated: int = 0
+    drafts: int = 0
     surviving: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -94,12 +151,36 @@ class Totals(BaseModel):
 
     @property
     def bits(self) -> float:
-        return selection_bits(self.generated, self.surviving)
+        """log2(drafts / surviving): every draft the critic saw counts as generated. inf: none survived."""
+        return selection_bits(max(self.drafts, self.generated), self.surviving)
+
+    @property
+    def budget_bits(self) -> float | None:
+        """The bits the --max-selection-bits budget is checked against; None while nothing survived.
+
+        With no survivor nothing has been selected for the reviewer yet (and there is nothing to review),
+        so the budget cannot trip; the first survivor then carries every draft before it. Reports still
+        say "inf" for such an epoch. This keeps a day without survivors from making the budget unpayable.
+        """
+        return None if self.surviving <= 0 else self.bits
 
 
 def bits_json(bits: float) -> float | str:
     """JSON has no infinity: report it as the string "inf"."""
     return "inf" if math.isinf(bits) else round(bits, 4)
+
+
+def day_list(days: list[int]) -> str:
+    """[1, 2, 3, 5] -> "days 1-3, 5"; [2] -> "day 2"."""
+    days = sorted(days)
+    runs: list[list[int]] = []
+    for d in days:
+        if runs and d == runs[-1][-1] + 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    text = ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+    return f"day{'s' if len(days) != 1 else ''} {text}"
 
 
 class SessionStore:
@@ -109,9 +190,7 @@ class SessionStore:
     def create(self, config: SessionConfig) -> SessionRow:
         now = utcnow().isoformat()
         if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (config.id,)).fetchone():
-            raise BadInput(
-                f"--session: a session named '{config.id}' exists; resume it with --resume {config.id}"
-            )
+            raise BadInput(f"--session: a session named '{config.id}' exists; resume it with --resume {config.id}")
         with transaction(self.conn):
             self.conn.execute(
                 "INSERT INTO sessions (id, created_at, updated_at, status, reason, config) VALUES (?, ?, ?, ?, ?, ?)",
@@ -122,9 +201,7 @@ class SessionStore:
     def get(self, session_id: str) -> SessionRow:
         row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
-            known = [
-                r[0] for r in self.conn.execute("SELECT id FROM sessions ORDER BY created_at DESC LIMIT 5")
-            ]
+            known = [r[0] for r in self.conn.execute("SELECT id FROM sessions ORDER BY created_at DESC LIMIT 5")]
             hint = f" (recent: {', '.join(known)})" if known else " (there are no sessions yet)"
             raise BadInput(f"no session named '{session_id}'{hint}")
         return _session(row)
@@ -136,9 +213,7 @@ class SessionStore:
     def all(self) -> list[SessionRow]:
         return [_session(r) for r in self.conn.execute("SELECT * FROM sessions ORDER BY created_at DESC, id")]
 
-    def set_status(
-        self, session_id: str, status: SessionStatus, reason: str = "", add_elapsed: float = 0.0
-    ) -> None:
+    def set_status(self, session_id: str, status: SessionStatus, reason: str = "", add_elapsed: float = 0.0) -> None:
         with transaction(self.conn):
             self.conn.execute(
                 "UPDATE sessions SET status = ?, reason = ?, updated_at = ?, elapsed_s = elapsed_s + ? WHERE id = ?",
@@ -155,24 +230,145 @@ class SessionStore:
         return [_day(r) for r in rows]
 
     def finished_days(self, session_id: str, persona: str) -> set[int]:
-        rows = self.conn.execute(
-            "SELECT day FROM days WHERE session = ? AND persona = ?", (session_id, persona)
-        )
+        """Days with a row, done or failed."""
+        rows = self.conn.execute("SELECT day FROM days WHERE session = ? AND persona = ?", (session_id, persona))
         return {int(r[0]) for r in rows}
 
-    def totals(self, session_id: str, persona: str | None = None) -> Totals:
-        sql = """SELECT COALESCE(SUM(generated), 0), COALESCE(SUM(surviving), 0), COALESCE(SUM(prompt_tokens), 0),
-                        COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(status = 'done'), 0),
-                        COALESCE(SUM(status = 'failed'), 0)
+    def days_to_run(self, config: SessionConfig, persona: str) -> list[int]:
+        """In order: days without a row, and failed days tried fewer than MAX_DAY_ATTEMPTS times."""
+        rows = {d.day: d for d in self.days(config.id, persona)}
+        return [
+            day
+            for day in range(1, config.depth + 1)
+            if day not in rows or (rows[day].status == "failed" and rows[day].attempts < MAX_DAY_ATTEMPTS)
+        ]
+
+    def totals(self, session_id: str, persona: str | None = None, epoch: int | None = None) -> Totals:
+        sql = """SELECT COALESCE(SUM(generated), 0), COALESCE(SUM(drafts), 0), COALESCE(SUM(surviving), 0),
+                        COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),
+                        COALESCE(SUM(status = 'done'), 0), COALESCE(SUM(status = 'failed'), 0)
                  FROM days WHERE session = ?"""
         args: list[Any] = [session_id]
         if persona:
             sql += " AND persona = ?"
             args.append(persona)
-        g, s, p, c, done, failed = self.conn.execute(sql, args).fetchone()
+        if epoch is not None:
+            sql += " AND epoch = ?"
+            args.append(epoch)
+        g, dr, s, p, c, done, failed = self.conn.execute(sql, args).fetchone()
         return Totals(
-            generated=g, surviving=s, prompt_tokens=p, completion_tokens=c, days_done=done, days_failed=failed
+            generated=g,
+            drafts=dr,
+            surviving=s,
+            prompt_tokens=p,
+            completion_tokens=c,
+            days_done=done,
+            days_failed=failed,
         )
+
+    # -- review epochs ----------------------------------------------------------------------------
+
+    def epochs(self, session_id: str, persona: str | None = None) -> list[EpochRow]:
+        """The pauses recorded: one per ended (or waiting) epoch, oldest first."""
+        sql = "SELECT * FROM epochs WHERE session = ?"
+        args: list[Any] = [session_id]
+        if persona:
+            sql += " AND persona = ?"
+            args.append(persona)
+        return [_epoch(r) for r in self.conn.execute(sql + " ORDER BY persona, epoch", args)]
+
+    def waiting_pause(self, session_id: str, persona: str) -> EpochRow | None:
+        rows = [e for e in self.epochs(session_id, persona) if e.status == "waiting"]
+        return rows[-1] if rows else None
+
+    def current_epoch(self, session_id: str, persona: str) -> int:
+        """The epoch the persona's next day belongs to (while a pause waits: the epoch it ends)."""
+        rows = self.epochs(session_id, persona)
+        if not rows:
+            return 1
+        return rows[-1].epoch if rows[-1].status == "waiting" else rows[-1].epoch + 1
+
+    def paused_after(self, session_id: str, persona: str, day: int) -> bool:
+        """Whether a pause was already recorded after this day or a later one."""
+        row = self.conn.execute(
+            "SELECT 1 FROM epochs WHERE session = ? AND persona = ? AND last_day >= ?", (session_id, persona, day)
+        ).fetchone()
+        return row is not None
+
+    def close_pause(
+        self,
+        pause: EpochRow,
+        status: Literal["reviewed", "resumed-without-review"],
+        undecided: list[str] | None = None,
+    ) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                """UPDATE epochs SET status = ?, closed_at = ?, undecided = ?
+                   WHERE session = ? AND persona = ? AND epoch = ? AND status = 'waiting'""",
+                (
+                    status,
+                    utcnow().isoformat(),
+                    json.dumps(undecided or []),
+                    pause.session,
+                    pause.persona,
+                    pause.epoch,
+                ),
+            )
+
+    def epoch_report(self, session_id: str, persona: str, queue: ReviewQueue) -> list[dict[str, Any]]:
+        """Each review epoch of a persona with its days, counts and selection bits, oldest first.
+
+        status: `reviewed`, `resumed-without-review`, `waiting` (paused; `undecided` lists the ideas the
+        next epoch waits for, empty once all are decided) or `open` (the epoch the persona runs in)."""
+        pauses = {e.epoch: e for e in self.epochs(session_id, persona)}
+        days = self.days(session_id, persona)
+        last = max([*pauses, *(d.epoch for d in days), 0])
+        out: list[dict[str, Any]] = []
+        for n in range(1, last + 1):
+            members = [d for d in days if d.epoch == n]
+            t = self.totals(session_id, persona, epoch=n)
+            pause = pauses.get(n)
+            undecided: list[str] = []
+            if pause is not None and pause.status == "waiting":
+                undecided = [i.idea.id for i in queue.list(status="pending", session=session_id, persona=persona)]
+            elif pause is not None:
+                undecided = pause.undecided
+            out.append(
+                {
+                    "epoch": n,
+                    "status": pause.status if pause else "open",
+                    "days": [d.day for d in members if d.status == "done"],
+                    "failed_days": [d.day for d in members if d.status == "failed"],
+                    "generated": t.generated,
+                    "drafts": max(t.drafts, t.generated),
+                    "surviving": t.surviving,
+                    "selection_bits": bits_json(t.bits),
+                    "paused_after_day": pause.last_day if pause else None,
+                    "cause": pause.cause if pause else None,
+                    "reason": pause.reason if pause else "",
+                    "paused_at": pause.paused_at.isoformat() if pause else None,
+                    "closed_at": pause.closed_at.isoformat() if pause and pause.closed_at else None,
+                    "undecided": undecided,
+                }
+            )
+        return out
+
+    def waiting(self, session_id: str, queue: ReviewQueue, personas: list[str] | None = None) -> list[Waiting]:
+        """Personas paused for review with ideas still pending. A pause whose ideas are all decided is
+        not waiting: the next `--resume` closes it as reviewed.
+
+        While a persona is paused it queues nothing, so its pending items in the session are exactly the
+        undecided ones among those it queued up to the pause."""
+        out = []
+        names = personas if personas is not None else self.get(session_id).config.personas
+        for persona in names:
+            pause = self.waiting_pause(session_id, persona)
+            if pause is None:
+                continue
+            pending = queue.list(status="pending", session=session_id, persona=persona)
+            if pending:
+                out.append(Waiting(persona=persona, pause=pause, undecided=pending))
+        return out
 
     def commit_day(
         self,
@@ -190,15 +386,21 @@ class SessionStore:
         queue: ReviewQueue,
         status: Literal["done", "failed"] = "done",
         error: str = "",
+        drafts: int | None = None,
+        epoch: int = 1,
+        pause: Pause | None = None,
     ) -> None:
-        """The day's row and its queue items in one transaction: both land, or neither does."""
+        """The day's row, its queue items and the pause that follows it (if any) in one transaction: all
+        land, or none does. A redone day's row replaces the earlier one and counts one more attempt."""
+        now = utcnow().isoformat()
         with transaction(self.conn):
             for item in queue_items:
                 queue.add(item)
             self.conn.execute(
                 """INSERT OR REPLACE INTO days (session, persona, day, status, present, summary, generated,
-                       surviving, prompt_tokens, completion_tokens, error, finished_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       surviving, prompt_tokens, completion_tokens, error, finished_at, drafts, epoch, attempts)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1 + COALESCE(
+                       (SELECT attempts FROM days WHERE session = ? AND persona = ? AND day = ?), 0))""",
                 (
                     session,
                     persona,
@@ -211,11 +413,29 @@ class SessionStore:
                     prompt_tokens,
                     completion_tokens,
                     error,
-                    utcnow().isoformat(),
+                    now,
+                    generated if drafts is None else drafts,
+                    epoch,
+                    session,
+                    persona,
+                    day,
                 ),
             )
+            if pause is not None:
+                self.conn.execute(
+                    """INSERT INTO epochs (session, persona, epoch, last_day, cause, reason, status, paused_at)
+                       VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?)""",
+                    (session, persona, pause.epoch, pause.last_day, pause.cause, pause.reason, now),
+                )
+            self.conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (utcnow().isoformat(), session))
+
+    def add_usage(self, session_id: str, persona: str, day: int, usage: Usage) -> None:
+        """Tokens spent on a committed day after the fact (judging its unjudged ideas again)."""
+        with transaction(self.conn):
             self.conn.execute(
-                "UPDATE sessions SET updated_at = ? WHERE id = ?", (utcnow().isoformat(), session)
+                "UPDATE days SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ? "
+                "WHERE session = ? AND persona = ? AND day = ?",
+                (usage.prompt_tokens, usage.completion_tokens, session_id, persona, day),
             )
 
 
@@ -245,4 +465,22 @@ def _day(row: sqlite3.Row) -> DayRow:
         completion_tokens=row["completion_tokens"],
         error=row["error"],
         finished_at=datetime.fromisoformat(row["finished_at"]),
+        drafts=row["drafts"],
+        attempts=row["attempts"],
+        epoch=row["epoch"],
+    )
+
+
+def _epoch(row: sqlite3.Row) -> EpochRow:
+    return EpochRow(
+        session=row["session"],
+        persona=row["persona"],
+        epoch=row["epoch"],
+        last_day=row["last_day"],
+        cause=row["cause"],
+        reason=row["reason"],
+        status=row["status"],
+        paused_at=datetime.fromisoformat(row["paused_at"]),
+        closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
+        undecided=json.loads(row["undecided"]),
     )

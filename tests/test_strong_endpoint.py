@@ -67,7 +67,10 @@ def test_a_strong_model_completes_every_day_and_its_long_text_is_kept_whole(isol
     assert model.calls["critique"] >= 12
 
 
-def test_an_unreadable_critic_reply_leaves_that_idea_unjudged_and_resume_judges_it(isolated_home: Path) -> None:
+def test_an_unreadable_critic_reply_leaves_that_idea_unjudged_and_resume_judges_it(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("groundhog.memory.embeddings.build_embedder", lambda settings: HashEmbedder())
     model = StrongModel("plain")
     model.unreadable = {"(study 2)"}  # the second idea babbled: doomimir's or simplicia's, whichever came first
     with FakeOpenAIServer(model) as srv:
@@ -83,6 +86,10 @@ def test_an_unreadable_critic_reply_leaves_that_idea_unjudged_and_resume_judges_
         assert shown.exit_code == 0, shown.output
         report = json.loads(shown.stdout)
         assert [i["id"] for i in report["unjudged"]] == [unjudged[0].id]
+        day = report["personas"][0]["days"][0]
+        assert 0 < day["context_tokens"] <= day["context_budget_tokens"]
+        text = CliRunner().invoke(app, ["sessions", "show", "s1", "--home", str(isolated_home)])
+        assert "1 unjudged" in text.stdout and unjudged[0].id in text.stdout
 
         model.unreadable = set()  # the endpoint recovers
         outcome = run(svc, resume=True)
