@@ -20,7 +20,8 @@ from tenacity import RetryCallState, Retrying
 
 from groundhog.core.errors import ProviderError, StructuredOutputError
 from groundhog.core.records import Usage
-from groundhog.providers.client import ModelClient, ModeMemory, extract_json, is_format_rejection
+from groundhog.providers.client import ModelClient, ModeMemory, is_format_rejection
+from groundhog.providers.parsing import extract_json
 from groundhog.providers.retry import RetryPolicy, is_retryable, retry_after_seconds
 
 FAST = RetryPolicy(attempts=3, initial_s=0.001, max_wait_s=0.01)

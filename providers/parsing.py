@@ -1,0 +1,75 @@
+"""Reading a model's reply: the answer without the reasoning, and the JSON object inside it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+_THINK = re.compile(r"<(think|thinking|reasoning|reflection)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_THINK_END = re.compile(r"</(?:think|thinking|reasoning|reflection)>", re.IGNORECASE)
+
+
+def reply_text(message: Any) -> str:
+    """The answer part of a reply: text content blocks only (a reasoning block is not the answer), with
+    `<think>...</think>` sections removed, and everything before a lone closing tag (servers that strip
+    the opening one)."""
+    content = getattr(message, "content", message)
+    if isinstance(content, list):
+        content = "".join(
+            b if isinstance(b, str) else str(b.get("text", "")) if b.get("type") == "text" else "" for b in content
+        )
+    text = _THINK.sub("", str(content))
+    parts = _THINK_END.split(text)
+    return parts[-1] if len(parts) > 1 else text
+
+
+def json_objects(text: str) -> list[Any]:
+    """Every JSON object in a reply that may wrap it in prose or code fences: fenced blocks first."""
+    found: list[Any] = []
+    for chunk in [m.group(1) for m in _FENCE.finditer(text)] + [text]:
+        start = chunk.find("{")
+        while start != -1:
+            try:
+                value, end = json.JSONDecoder().raw_decode(chunk[start:])
+            except ValueError:
+                start = chunk.find("{", start + 1)
+                continue
+            if isinstance(value, dict):
+                found.append(value)
+            start = chunk.find("{", start + end)
+    return found
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object in a reply."""
+    found = json_objects(text)
+    if not found:
+        raise ValueError("no JSON object in the reply")
+    return found[0]
+
+
+def parse_reply(text: str, schema: type[T]) -> T:
+    """The first JSON object in the reply that is a valid `schema`; else the first one's error."""
+    candidates = json_objects(text)
+    if not candidates:
+        raise ValueError("no JSON object in the reply")
+    first: ValidationError | None = None
+    for value in candidates:
+        try:
+            return schema.model_validate(value)
+        except ValidationError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
+
+
+def schema_for(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
