@@ -30,7 +30,7 @@ def doctor(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
             table.add_column(col)
         for c in checks:
             status = "[green]ok[/green]" if c.ok else "[red]FAILED[/red]"
-            table.add_row(c.name, status, esc(c.detail), f"{c.seconds:.1f}s")
+            table.add_row(esc(c.name), status, esc(c.detail), f"{c.seconds:.1f}s")
         console().print(table)
     if not ok:
         raise typer.Exit(1)
@@ -72,5 +72,6 @@ def log_search(
     for col in ("sim", "persona", "kind", "session/day", "text"):
         table.add_column(col)
     for e, sim in hits:
-        table.add_row(f"{sim:.2f}", e.persona, e.kind, f"{e.session or '-'}/{e.day}", esc(e.text[:300]))
+        where = esc(f"{e.session or '-'}/{e.day}")
+        table.add_row(f"{sim:.2f}", esc(e.persona), esc(e.kind), where, esc(e.text[:300]))
     console().print(table)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from groundhog.core.errors import GroundhogError
+from groundhog.core.text import json_safe, safe_text
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
@@ -26,15 +27,15 @@ class GroundhogGroup(TyperGroup):
         except GroundhogError as exc:
             if _debug():
                 raise
-            typer.echo(f"groundhog: error: {exc}", err=True)
+            echo(f"groundhog: error: {exc}", err=True)  # errors quote file and model text
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
             raise  # typer's own exits and usage errors (exit 2) render themselves
         except Exception as exc:  # anything unexpected: one line, unless --debug
             if _debug():
                 raise
-            detail = " ".join(str(exc).split())[:300]
-            typer.echo(f"groundhog: error: {type(exc).__name__}: {detail} (rerun with --debug)", err=True)
+            detail = safe_text(exc, one_line=True)[:300]
+            echo(f"groundhog: error: {type(exc).__name__}: {detail} (rerun with --debug)", err=True)
             raise typer.Exit(1) from None
 
 
@@ -66,21 +67,77 @@ def services(home: Path | None, **flags: Any) -> Services:
     return Services(load_settings(home, **flags))
 
 
+# -- rendering: model text, persona files and imported ideas are untrusted ------------------------------
+# Every human-facing line goes through `core.text.safe_text`: `esc` for rich markup, `echo` for plain
+# lines, and the console's render hook as a net under both. JSON keeps the exact text (`json_safe`).
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_safe(json.dumps(data, indent=2, default=str, ensure_ascii=False)) + "\n")
 
 
-def console() -> Any:
+def echo(message: object, *, err: bool = False) -> None:
+    """typer.echo for text that may quote a file or a model: controls made visible."""
+    typer.echo(safe_text(message), err=err)
+
+
+class _SafeRenderable:
+    """Renders another renderable and makes visible any control character left in its text. Rich's
+    own control segments (cursor moves of a live display) pass untouched, and styles are applied
+    after this, so colours still work."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+
+        for seg in console.render(self.inner, options):
+            if seg.control or not seg.text:
+                yield seg
+            else:
+                yield Segment(safe_text(seg.text), seg.style, seg.control)
+
+
+def safe_renderable(renderable: Any) -> Any:
+    """A renderable drawn through the sanitizer: for a live display, which renders outside print."""
+    return _SafeRenderable(renderable)
+
+
+def _safe_hook() -> Any:
+    from rich.console import RenderHook
+
+    class SafeHook(RenderHook):
+        def process_renderables(self, renderables: list[Any]) -> list[Any]:
+            return [_SafeRenderable(r) for r in renderables]
+
+    return SafeHook()
+
+
+def console(**options: Any) -> Any:
+    """A rich console whose every print is sanitized. Callers still escape model text with `esc`
+    (markup, and the layout then measures the visible form); the hook is the net for anything missed.
+    `options` go to rich's Console (tests pass a file and force_terminal)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    out = Console(highlight=False, **options)
+    out.push_render_hook(_safe_hook())
+    return out
 
 
-def esc(text: object) -> str:
-    """Model text is untrusted: escape rich markup before rendering it."""
+def esc(text: object, *, one_line: bool = False) -> str:
+    """Untrusted text for rich markup: controls made visible (`core.text.safe_text`), markup escaped.
+    `one_line` folds newlines and runs of whitespace into single spaces (titles, table cells)."""
     from rich.markup import escape
 
-    return escape(str(text))
+    return escape(safe_text(text, one_line=one_line))
+
+
+def plain(text: object, *, one_line: bool = False, style: str = "") -> Any:
+    """Untrusted text as a rich Text (never parsed as markup), controls made visible."""
+    from rich.text import Text
+
+    return Text(safe_text(text, one_line=one_line), style=style)
 
 
 def parse_date(value: str | None, option: str = "--present") -> date | None:

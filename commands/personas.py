@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, print_json, services, sub_app
 
 app = sub_app("The simulated researchers: list, show, validate and install personas.")
 
@@ -27,7 +27,7 @@ def list_(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     for col in ("id", "name", "source", "focus"):
         table.add_column(col)
     for p in people:
-        table.add_row(p.id, esc(p.name), "built-in" if p.id in builtin else "installed", esc(p.focus))
+        table.add_row(esc(p.id), esc(p.name), "built-in" if p.id in builtin else "installed", esc(p.focus))
     console().print(table)
 
 
@@ -45,7 +45,7 @@ def show(
         print_json(data)
         return
     out = console()
-    out.print(f"[bold]{esc(persona.name)}[/bold] ({persona.id})")
+    out.print(f"[bold]{esc(persona.name)}[/bold] ({esc(persona.id)})")
     out.print(esc(persona.description))
     out.print(f"\n[bold]Agenda:[/bold] {esc(persona.focus)}")
     for title, items in (
@@ -58,7 +58,8 @@ def show(
             out.print(f"  - {esc(item)}")
     out.print(f"\n[bold]Writing style:[/bold] {esc(persona.writing_style)}")
     if persona.stances:
-        out.print("\n[bold]Stances[/bold] (-1..1): " + ", ".join(f"{k} {v:+.2f}" for k, v in persona.stances.items()))
+        stances = ", ".join(f"{k} {v:+.2f}" for k, v in persona.stances.items())
+        out.print(f"\n[bold]Stances[/bold] (-1..1): {esc(stances)}")
     if persona.corpus_dir():
         out.print(f"\n[bold]Grounding corpus:[/bold] {esc(persona.corpus_dir())}")
 
@@ -74,9 +75,9 @@ def check(
     problems = check_persona_file(file)
     if problems:
         for p in problems:
-            typer.echo(p, err=True)
+            echo(p, err=True)  # problems quote the file
         raise typer.Exit(2)
-    typer.echo(f"{file}: ok")
+    echo(f"{file}: ok")
 
 
 @app.command()
@@ -97,7 +98,7 @@ def add(
     persona = installed.persona
     note = " (replacing the built-in of that id)" if installed.overrides_builtin else ""
     note += " (replacing an earlier install)" if installed.replaced else ""
-    typer.echo(f"installed persona {persona.id} ({persona.name}) at {installed.path}{note}")
+    echo(f"installed persona {persona.id} ({persona.name}) at {installed.path}{note}")
     if persona.corpus_dir():
         chunks = ingest_corpus(svc.log, persona)
-        typer.echo(f"ingested {chunks} corpus chunks from {persona.corpus_dir()} into the log")
+        echo(f"ingested {chunks} corpus chunks from {persona.corpus_dir()} into the log")

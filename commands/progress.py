@@ -6,7 +6,8 @@ import sys
 import time
 from typing import Any
 
-from groundhog.commands.common import console, esc, print_json
+from groundhog.commands.common import console, esc, print_json, safe_renderable
+from groundhog.core.text import json_safe
 from groundhog.loop.events import Event, JsonlSink
 from groundhog.loop.runner import RunOutcome
 from groundhog.loop.sessions import SessionConfig
@@ -86,7 +87,7 @@ class Renderer:
 
 class JsonLinesRenderer(Renderer):
     def draw(self, event: Event) -> None:
-        sys.stdout.write(event.model_dump_json() + "\n")
+        sys.stdout.write(json_safe(event.model_dump_json()) + "\n")
         sys.stdout.flush()
 
     def summary(self, outcome: RunOutcome, svc: Any) -> None:
@@ -99,7 +100,7 @@ class LiveRenderer(Renderer):
         from rich.live import Live
 
         self.console = console()
-        self.live = Live(self._table(), console=self.console, refresh_per_second=2, transient=False)
+        self.live = Live(safe_renderable(self._table()), console=self.console, refresh_per_second=2, transient=False)
 
     def __enter__(self) -> LiveRenderer:
         self.live.__enter__()
@@ -119,16 +120,16 @@ class LiveRenderer(Renderer):
         if c.hours:
             budget.append(f"{c.hours} h budget")
         elapsed = time.monotonic() - self.started
-        title = f"session {c.id}: elapsed {elapsed / 60:.1f} min, about {self.eta()} left" + (
+        title = f"session {esc(c.id)}: elapsed {elapsed / 60:.1f} min, about {self.eta()} left" + (
             f", {', '.join(budget)}" if budget else ""
         )
         table = Table(title=title, title_justify="left")
         for col in ("persona", "day", "step", "ideas", "survived", "bits", "tokens", "errors"):
             table.add_column(col)
         for name, s in self.personas.items():
-            err = f"{s.errors} ({esc(s.last_error[:50])})" if s.last_error else str(s.errors)
+            err = f"{s.errors} ({esc(s.last_error[:50], one_line=True)})" if s.last_error else str(s.errors)
             table.add_row(
-                name,
+                esc(name),
                 f"{s.day}/{c.depth}",
                 esc(s.step),
                 str(s.generated),
@@ -142,7 +143,7 @@ class LiveRenderer(Renderer):
     def draw(self, event: Event) -> None:
         if event.type == "retry":
             self.console.print(f"[yellow]retry[/yellow] {esc(event.message)}")
-        self.live.update(self._table())
+        self.live.update(safe_renderable(self._table()))
 
     def summary(self, outcome: RunOutcome, svc: Any) -> None:
         from groundhog.loop.sessions import SessionStore
@@ -155,7 +156,7 @@ class LiveRenderer(Renderer):
             f"{t.tokens} tokens. Next: `groundhog review` (or `groundhog queue list`)."
         )
         if self.log_path:
-            self.console.print(f"session log: {self.log_path}")
+            self.console.print(f"session log: {esc(self.log_path)}")
 
 
 def make_renderer(config: SessionConfig, *, json_lines: bool, home: Any = None) -> Renderer:

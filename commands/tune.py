@@ -31,7 +31,7 @@ def _render_report(report: TuneReport) -> None:
     out = console()
     done = f"{report.days_analysed}/{report.depth} days"
     table = Table(
-        title=f"tune {report.session} ({report.status}, {done})",
+        title=f"tune {esc(report.session)} ({esc(report.status)}, {done})",
         caption="survived: unique survivors; surv/1k tok: the day's marginal yield; "
         "drift: from the grounding text; drift d1: from day 1's output; "
         "flags: deg(enerate) dup(licate) man(ipulation) wei(rd); bits: cumulative selection bits",
@@ -78,7 +78,7 @@ def _render_sweep(sweep: SweepReport) -> None:
     from rich.table import Table
 
     out = console()
-    table = Table(title=f"sweep {sweep.base}")
+    table = Table(title=f"sweep {esc(sweep.base)}")
     text_columns = ("session", "status", "recommends")
     columns = ("depth", "session", "status", "days", "unique survivors", "tokens", "surv/1k tok")
     for col in (*columns, "recommends"):
@@ -160,7 +160,7 @@ def tune(
     """
     from groundhog.core.errors import BadInput
     from groundhog.loop.events import ignore
-    from groundhog.loop.sweep import parse_depths, run_sweep
+    from groundhog.loop.sweep import parse_depths, run_sweep, sweep_names
     from groundhog.loop.tune import TuneOptions, analyse
     from groundhog.loop.tune_plot import plot_report, plot_sweep
 
@@ -183,17 +183,19 @@ def tune(
     if given and sweep is None:
         raise BadInput(f"{', '.join(given)}: only with --sweep")
     options = TuneOptions(plateau_fraction=plateau_fraction, max_drift=max_drift)
+    if sweep is not None:  # checked before the home is opened: --session names folders under it
+        from groundhog.core.records import utcnow
+
+        depths = parse_depths(sweep)
+        start = parse_date(present)
+        base = session if session is not None else utcnow().strftime("s%Y%m%d-%H%M%S")
+        sweep_names(base, depths)
 
     svc = services(home)
     try:
         if sweep is not None:
-            depths = parse_depths(sweep)
-            start = parse_date(present)
             registry = svc.personas
             names = [registry.get(p).id for p in persona] if persona else [p.id for p in registry.all()]
-            from groundhog.core.records import utcnow
-
-            base = session or utcnow().strftime("s%Y%m%d-%H%M%S")
             out = console()
             result = run_sweep(
                 svc,

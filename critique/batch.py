@@ -1,10 +1,13 @@
 """Critique ideas that did not come from a session: the logic behind `groundhog critique`.
 
-Ideas arrive as JSON Lines (`{"id", "title", "summary"}` plus optional fields). Every line is checked
-before anything runs, so a typo on line 900 does not waste 899 critic calls. Each idea then goes through
-the same `CritiqueStage` a session uses: the screens (the duplicate screen against every earlier idea in
-the log and every earlier line of the same input), then the critic in one persona's voice. There are no
-revision rounds here: the text under review is the reader's, not a persona's to rewrite.
+Ideas arrive as JSON Lines (`{"id", "title", "summary"}` plus optional fields). Every line is read
+before anything runs, and judged on its own: a line that is not a JSON object, has no id, a field of the
+wrong type or an id used before is one `BadLine` (its number and what is wrong), and the other lines
+are still judged. An empty title or summary is no input error: the idea is flagged `degenerate`. Each
+idea goes through the same `CritiqueStage` a session uses: the screens (the duplicate screen against
+every earlier idea in the log and every earlier line of the same input), then the critic in one
+persona's voice. There are no revision rounds here: the text under review is the reader's, not a
+persona's to rewrite.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, Valida
 
 from groundhog.core.errors import BadInput, GroundhogError, ProviderError
 from groundhog.core.interfaces import Embedder
-from groundhog.core.records import CritiqueResult, Idea, LogEntry, stable_id, today, utcnow
+from groundhog.core.records import CritiqueResult, Flag, Idea, LogEntry, stable_id, today, utcnow
 from groundhog.critique.critic import Thresholds
 from groundhog.critique.entries import critique_entry, idea_entry
 from groundhog.critique.screens import TextScreens
@@ -40,13 +43,14 @@ NonEmpty = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_len
 
 
 class IdeaLine(BaseModel):
-    """One input line. Unknown fields are allowed (and ignored) so exports of other tools can be fed in."""
+    """One input line. Unknown fields are allowed (and ignored) so exports of other tools can be fed in.
+    Only the id is required; a missing or empty title or summary is for the degenerate screen."""
 
     model_config = ConfigDict(extra="ignore")
 
     id: NonEmpty
-    title: NonEmpty
-    summary: NonEmpty
+    title: StrictStr = ""
+    summary: StrictStr = ""
     rationale: StrictStr = ""
     persona: StrictStr = ""
 
@@ -55,6 +59,22 @@ class IdeaLine(BaseModel):
 class InputIdea:
     line: int
     spec: IdeaLine
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that cannot be judged, and why, as `<source>: line N: ...`."""
+
+    line: int
+    message: str
+
+
+@dataclass
+class ParsedInput:
+    """What a JSONL input held: the ideas to judge, and the lines that could not be, both in order."""
+
+    ideas: list[InputIdea]
+    bad: list[BadLine]
 
 
 def log_id(given_id: str) -> str:
@@ -74,61 +94,85 @@ def _describe(exc: ValidationError) -> str:
     elif err["type"] in ("string_too_short",):
         msg = "must not be empty"
     elif err["type"] == "string_type":
-        msg = f"must be a string, not {type(err.get('input')).__name__}"
-    return f"field '{field}' {msg}"
+        msg = f"must be a string, not {_json_type(err.get('input'))}"
+    more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+    return f"field '{field}' {msg}{more}"
 
 
-def parse_ideas(lines: Iterable[str], source: str) -> list[InputIdea]:
-    """Check every line first. Blank lines are skipped; the first problem is reported with its line
-    number and field, with a count of any further bad lines."""
-    ideas: list[InputIdea] = []
-    problems: list[str] = []
+def _json_type(value: object) -> str:
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def parse_ideas(lines: Iterable[str | bytes], source: str) -> ParsedInput:
+    """Every line, each on its own: blank lines are skipped, a line that cannot be judged becomes a
+    `BadLine` naming its number and field, and the others are kept in order. The first line of an id
+    used twice is kept; the later one is bad. A line given as bytes that is not UTF-8 is bad alone."""
+    parsed = ParsedInput([], [])
     first_line: dict[str, int] = {}
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{source}: line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{source}: line {number}: expected a JSON object, got {type(data).__name__}")
-            continue
-        try:
-            spec = IdeaLine.model_validate(data)
-        except ValidationError as exc:
-            problems.append(f"{source}: line {number}: {_describe(exc)}")
-            continue
-        if spec.id in first_line:
-            again = f"field 'id' {spec.id!r} is already used on line {first_line[spec.id]}"
-            problems.append(f"{source}: line {number}: {again}")
+        spec = _parse_line(raw)
+        if isinstance(spec, IdeaLine) and spec.id in first_line:
+            spec = f"field 'id' '{spec.id}' is already used on line {first_line[spec.id]}"
+        if isinstance(spec, str):
+            parsed.bad.append(BadLine(number, f"{source}: line {number}: {spec}"))
             continue
         first_line[spec.id] = number
-        ideas.append(InputIdea(number, spec))
-    if problems:
-        more = f" (and {len(problems) - 1} more bad line(s))" if len(problems) > 1 else ""
-        raise BadInput(problems[0] + more)
-    return ideas
+        parsed.ideas.append(InputIdea(number, spec))
+    return parsed
 
 
-def read_ideas(path: str) -> list[InputIdea]:
-    """Ideas from a JSONL file, or from stdin when `path` is '-'."""
+def _parse_line(raw: str | bytes) -> IdeaLine | str:
+    """One line as an IdeaLine, or what is wrong with it."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line)"
+    try:
+        data = json.loads(raw.removeprefix("\ufeff"))
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {_json_type(data)}"
+    try:
+        return IdeaLine.model_validate(data)
+    except ValidationError as exc:
+        return _describe(exc)
+
+
+def read_ideas(path: str) -> ParsedInput:
+    """Ideas from a JSONL file, or from stdin when `path` is '-'. A file that cannot be read at all
+    is BadInput; a bad line is only that line's problem (`ParsedInput.bad`)."""
     import sys
     from pathlib import Path
 
+    # Split on newlines only: str.splitlines would also split inside a JSON string holding U+2028 or
+    # U+0085, which JSON allows raw.
     if path == "-":
-        return parse_ideas(sys.stdin.read().splitlines(), "<stdin>")
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is not None:
+            return parse_ideas(stream.read().split(b"\n"), "<stdin>")
+        return parse_ideas(sys.stdin.read().split("\n"), "<stdin>")
     file = Path(path).expanduser()
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except FileNotFoundError as exc:
         raise BadInput(f"{path}: no such file") from exc
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except IsADirectoryError as exc:
+        raise BadInput(f"{path}: is a folder, not a file") from exc
     except OSError as exc:
         raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    return parse_ideas(text.splitlines(), path)
+    return parse_ideas(raw.split(b"\n"), path)
 
 
 # -- critiquing ---------------------------------------------------------------------------------------
@@ -158,6 +202,15 @@ class Reviewed:
             "critic": r.critic,
             "log_id": self.idea.id,
         }
+
+
+def empty_fields(idea: Idea) -> Flag | None:
+    """The degenerate flag of an idea with an empty title or summary: not an input error (the line is
+    well formed), but nothing a critic should be asked to judge."""
+    empty = [name for name, text in (("title", idea.title), ("summary", idea.summary)) if not text.strip()]
+    if not empty:
+        return None
+    return Flag(name="degenerate", reason=f"empty {' and '.join(empty)}: nothing to judge")
 
 
 class _CriticOff:
@@ -216,7 +269,8 @@ class BatchCritique:
 
     async def _one(self, item: InputIdea, voice: Persona, author: Persona | None) -> Reviewed:
         idea = self.idea(item, author)
-        if self.critic_on:
+        empty = empty_fields(idea)
+        if self.critic_on and empty is None:
             try:
                 outcome = await self.stage.review(idea, voice, present=self.present)
                 result = outcome.verdict
@@ -230,6 +284,8 @@ class BatchCritique:
                 )
         else:
             flags, _ = self.stage.screen(idea)
+            if empty is not None:  # one degenerate flag: the empty field is the reason that matters
+                flags = [empty, *(f for f in flags if f.name != "degenerate")]
             result = CritiqueResult(
                 idea_id=idea.id,
                 verdict="fail" if flags else "pass",

@@ -66,6 +66,22 @@ def parse_depths(text: str) -> list[int]:
     return sorted(set(depths))
 
 
+def sweep_names(base: str, depths: Sequence[int]) -> list[str]:
+    """The sweep's session names, `<base>-sweep-d<depth>`, shallowest first. Checked before any home is
+    made: each names a folder under `<home>/sweeps`, so a base like '../x' must fail here, not after
+    creating folders outside the home."""
+    from groundhog.loop.babble import SESSION_NAME
+
+    if not SESSION_NAME.match(base):
+        rule = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        raise BadInput(f"--session: '{base}' must be {rule}")
+    names = [f"{base}-sweep-d{depth}" for depth in sorted(set(depths))]
+    for name in names:
+        if not SESSION_NAME.match(name):
+            raise BadInput(f"--session: '{base}' is too long for a sweep: '{name}' is over 64 characters")
+    return names
+
+
 def sweep_home(home: Path, name: str) -> Path:
     return home / "sweeps" / name
 
@@ -112,13 +128,13 @@ def run_sweep(
     from groundhog.loop.babble import make_runner, new_config, run_session
 
     options = options or TuneOptions()
+    names = sweep_names(base, depths)
     depths = sorted(set(depths))
     loop = parent.settings.loop
     max_tokens = max_tokens if max_tokens is not None else loop.max_tokens
     hours = hours if hours is not None else loop.hours
     planned = []
-    for depth in depths:
-        name = f"{base}-sweep-d{depth}"
+    for depth, name in zip(depths, names, strict=True):
         svc = services_for(parent, name)
         store = SessionStore(svc.db)
         if any(s.id == name for s in store.all()):

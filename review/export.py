@@ -1,7 +1,9 @@
 """Export queue items: a Markdown morning report for reading, JSON or JSONL for other tools.
 
 Every field a model wrote (titles, summaries, the critic's reasoning) is untrusted: in Markdown it passes
-through `escape_md`, so it shows as text and can never add a heading, a link or HTML to the report.
+through `escape_md`, so it shows as text and can never add a heading, a link or HTML to the report, and
+its terminal controls show as `<U+001B>` (the report is read with `cat` too). JSON and JSONL keep the
+exact text, with those characters as JSON escapes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from groundhog.core.errors import BadInput
 from groundhog.core.records import QUEUE_STATUSES, QueueItem, utcnow
+from groundhog.core.text import json_safe, safe_text
 
 FORMATS: tuple[str, ...] = ("md", "json", "jsonl")
 
@@ -22,7 +25,6 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _ALWAYS = set("\\`*_[]|~#")  # "#" too: trailing hashes would close a heading
 # Characters that start a block (list, rule, setext underline) only at the start of a line.
 _LINE_START = re.compile(r"^([+=-]|\d+(?=[.)]))")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _escape_line(line: str) -> str:
@@ -47,11 +49,12 @@ def _escape_line(line: str) -> str:
 def escape_md(text: str, *, inline: bool = False) -> str:
     """Make untrusted text inert in Markdown: HTML as entities, Markdown syntax backslash-escaped.
 
-    Leading whitespace is dropped from each line (no indented code blocks) and control characters
-    removed. With `inline`, all whitespace collapses to single spaces (titles, one-line fields);
-    otherwise paragraph breaks are kept, with blank lines inside a paragraph dropped.
+    Leading whitespace is dropped from each line (no indented code blocks); control characters and
+    bidi overrides are made visible (`core.text.safe_text`, so ESC reads `&lt;U+001B&gt;`). With
+    `inline`, all whitespace collapses to single spaces (titles, one-line fields); otherwise paragraph
+    breaks are kept, with blank lines inside a paragraph dropped.
     """
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = safe_text(text)
     if inline:
         return _escape_line(" ".join(text.split()))
     paragraphs = re.split(r"\n\s*\n", text.strip())
@@ -143,7 +146,7 @@ def export(items: Sequence[QueueItem], fmt: str, *, generated_at: datetime | Non
     if fmt == "md":
         return to_markdown(items, generated_at=generated_at)
     if fmt == "json":
-        return json.dumps([to_record(item) for item in items], indent=2, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps([to_record(item) for item in items], indent=2, ensure_ascii=False)) + "\n"
     if fmt == "jsonl":
-        return "".join(json.dumps(to_record(item), ensure_ascii=False) + "\n" for item in items)
+        return "".join(json_safe(json.dumps(to_record(item), ensure_ascii=False)) + "\n" for item in items)
     raise BadInput(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")

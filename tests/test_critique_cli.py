@@ -151,41 +151,108 @@ def test_table_output_escapes_model_text(tmp_path: Path, wire: Callable[..., Fak
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('{"id": "b", "summary": "no title here"}', "field 'title' is missing"),
-        ('{"id": "b", "title": 7, "summary": "s"}', "field 'title' must be a string"),
+        ('{"title": "t", "summary": "s"}', "field 'id' is missing"),
         ('{"id": "", "title": "t", "summary": "s"}', "field 'id' must not be empty"),
-        ('{"id": "b", "title": "t", "summary": "   "}', "field 'summary' must not be empty"),
+        ('{"id": 7, "title": "t", "summary": "s"}', "field 'id' must be a string, not a number"),
+        ('{"id": "b", "title": 7, "summary": "s"}', "field 'title' must be a string, not a number"),
+        ('{"id": "b", "title": null, "summary": "s"}', "field 'title' must be a string, not null"),
         (
             '{"id": "b", "title": "t", "summary": "s", "rationale": ["x"]}',
-            "field 'rationale' must be a string",
+            "field 'rationale' must be a string, not an array",
         ),
         ('{"id": "b", "title": "t", "summary": "s"', "not valid JSON"),
-        ('["a list"]', "expected a JSON object"),
+        ('["a list"]', "expected a JSON object, got an array"),
+        ('"just a string"', "expected a JSON object, got a string"),
         (
             '{"id": "sae-scale", "title": "t", "summary": "s"}',
             "field 'id' 'sae-scale' is already used on line 1",
         ),
     ],
 )
-def test_a_bad_line_is_named_with_its_field_before_anything_runs(
+def test_a_bad_line_gets_its_own_error_and_the_others_are_judged(
     tmp_path: Path, wire: Callable[..., FakeChatModel], line: str, expected: str
 ) -> None:
-    model = wire(FakeChatModel.with_responder(refuse))
+    model = wire(FakeChatModel.with_responder(critic_reply(8)))
     file = tmp_path / "ideas.jsonl"
     file.write_text(json.dumps(GOOD) + "\n" + line + "\n" + json.dumps(OTHER) + "\n")
     result = invoke(tmp_path / "home", str(file), "--json")
     assert result.exit_code == 2
-    assert result.stdout == ""
-    (message,) = result.stderr.strip().splitlines()
-    assert f"{file}: line 2: " in message and expected in message, message
+    assert [(r["id"], r["verdict"]) for r in results(result.stdout)] == [
+        ("sae-scale", "pass"),
+        ("debate-judges", "pass"),
+    ]
+    named, summary = result.stderr.strip().splitlines()
+    assert named.startswith(f"groundhog: error: {file}: line 2: {expected}"), named
+    assert summary == f"groundhog: error: {file}: 1 bad line(s) not judged (line 2); 2 judged"
+    assert len(critic_calls(model)) == 2
+
+
+def test_every_bad_line_is_named(tmp_path: Path, wire: Callable[..., FakeChatModel]) -> None:
+    wire(FakeChatModel.with_responder(critic_reply(8)))
+    result = invoke(tmp_path / "home", "-", input='{"title": "no id"}\nnot json\n' + jsonl(GOOD) + "[1]\n")
+    assert result.exit_code == 2
+    errors = result.stderr.strip().splitlines()
+    assert errors[0] == "groundhog: error: <stdin>: line 1: field 'id' is missing"
+    assert errors[1].startswith("groundhog: error: <stdin>: line 2: not valid JSON")
+    assert errors[2] == "groundhog: error: <stdin>: line 4: expected a JSON object, got an array"
+    assert errors[3] == "groundhog: error: <stdin>: 3 bad line(s) not judged (line 1, 2, 4); 1 judged"
+    assert "sae-scale" in result.stdout and "pass" in result.stdout  # the table of the judged line
+
+
+def test_only_bad_lines_is_exit_2_and_no_critic_call(tmp_path: Path, wire: Callable[..., FakeChatModel]) -> None:
+    model = wire(FakeChatModel.with_responder(refuse))
+    result = invoke(tmp_path / "home", "-", "--json", input="[1]\n{}\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "line 1: expected a JSON object" in result.stderr and "line 2: field 'id' is missing" in result.stderr
+    assert "2 bad line(s) not judged (line 1, 2); 0 judged" in result.stderr
     assert model.calls == []
 
 
-def test_every_bad_line_is_counted(tmp_path: Path, wire: Callable[..., FakeChatModel]) -> None:
-    wire(FakeChatModel.with_responder(refuse))
-    result = invoke(tmp_path / "home", "-", input='{"id": "a"}\nnot json\n' + jsonl(GOOD))
+def test_a_line_that_is_not_utf8_is_bad_alone(tmp_path: Path, wire: Callable[..., FakeChatModel]) -> None:
+    wire(FakeChatModel.with_responder(critic_reply(8)))
+    file = tmp_path / "ideas.jsonl"
+    file.write_bytes(jsonl(GOOD).encode() + b'{"id": "x", "title": "caf\xe9"}\n' + jsonl(OTHER).encode())
+    result = invoke(tmp_path / "home", str(file), "--json")
     assert result.exit_code == 2
-    assert "<stdin>: line 1: field 'title' is missing (and 1 more bad line(s))" in result.stderr
+    assert [r["id"] for r in results(result.stdout)] == ["sae-scale", "debate-judges"]
+    assert f"{file}: line 2: not UTF-8 text" in result.stderr
+
+
+def test_a_line_separator_inside_a_string_does_not_split_the_line(
+    tmp_path: Path, wire: Callable[..., FakeChatModel]
+) -> None:
+    wire(FakeChatModel.with_responder(critic_reply(8)))
+    odd = {**OTHER, "summary": OTHER["summary"] + "\u2028Second paragraph\x85 after a NEL."}
+    text = json.dumps(GOOD) + "\r\n" + json.dumps(odd, ensure_ascii=False) + "\n"
+    result = invoke(tmp_path / "home", "-", "--json", input=text)
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in results(result.stdout)] == ["sae-scale", "debate-judges"]
+
+
+@pytest.mark.parametrize(
+    ("idea", "reason"),
+    [
+        ({"id": "e1", "title": "", "summary": GOOD["summary"]}, "empty title"),
+        ({"id": "e2", "title": "   ", "summary": GOOD["summary"]}, "empty title"),
+        ({"id": "e3", "summary": GOOD["summary"]}, "empty title"),
+        ({"id": "e4", "title": GOOD["title"], "summary": " \n "}, "empty summary"),
+        ({"id": "e5", "title": GOOD["title"]}, "empty summary"),
+        ({"id": "e6"}, "empty title and summary"),
+    ],
+)
+@pytest.mark.parametrize("no_critic", [False, True])
+def test_an_empty_title_or_summary_is_flagged_degenerate_not_rejected(
+    tmp_path: Path, wire: Callable[..., FakeChatModel], idea: dict[str, Any], reason: str, no_critic: bool
+) -> None:
+    model = wire(FakeChatModel.with_responder(critic_reply(8)))
+    args = ["--json", "--no-critic"] if no_critic else ["--json"]
+    result = invoke(tmp_path / "home", "-", *args, input=jsonl(idea, OTHER))
+    assert result.exit_code == 0, result.stderr
+    flagged, other = results(result.stdout)
+    assert flagged["id"] == idea["id"] and flagged["verdict"] == "fail"
+    assert "degenerate" in flagged["flags"] and flagged["reasons"]["degenerate"].startswith(reason)
+    assert other["verdict"] == "pass"
+    assert len(critic_calls(model)) == (0 if no_critic else 1)  # the empty idea never reaches the critic
 
 
 def test_a_missing_file_and_an_unknown_persona_are_bad_input(
