@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, plain, print_json, services, sub_app
 
 if TYPE_CHECKING:
     from groundhog.loop.services import Services
@@ -76,7 +77,6 @@ def list_(
         console().print("No queued ideas match." if (status or session or persona) else "The queue is empty.")
         return
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(title="review queue")
     for col in ("id", "rank", "status"):
@@ -85,9 +85,9 @@ def list_(
     for item in items:
         idea = item.idea
         where = f"{idea.persona} · {idea.session or '-'} day {idea.day} · mean {_mean(item)}"
-        cell = Text(" ".join(idea.title.split()) or "(untitled)")
-        cell.append("\n" + where, style="dim")
-        table.add_row(item.id, f"{item.rank_score:.3f}", item.status, cell)
+        cell = plain(idea.title, one_line=True) if idea.title.strip() else plain("(untitled)")
+        cell.append_text(plain("\n" + where, style="dim"))
+        table.add_row(plain(item.id), f"{item.rank_score:.3f}", item.status, cell)
     console().print(table)
 
 
@@ -132,7 +132,7 @@ def decide(
         print_json(to_record(decided))
         return
     said = f" with note: {esc(note)}" if note else ""
-    console().print(f"{decided.status} {decided.id} '{esc(' '.join(decided.idea.title.split()))}'{said}")
+    console().print(f"{decided.status} {esc(decided.id)} '{esc(decided.idea.title, one_line=True)}'{said}")
 
 
 def _write_export(path: Path, text: str) -> None:
@@ -178,7 +178,7 @@ def export(
         sys.stdout.write(text)
         return
     _write_export(output, text)
-    typer.echo(f"wrote {len(items)} ideas to {output}", err=True)
+    echo(f"wrote {len(items)} ideas to {output}", err=True)
 
 
 def _means(means: ScoreMeans) -> str:
@@ -236,22 +236,71 @@ def _read_line(prompt: str) -> str | None:
         typer.echo("")
         return None
     if not sys.stdin.isatty():
-        typer.echo(line)  # piped keys show in the transcript, as typed ones do on a terminal
+        echo(line)  # piped keys show in the transcript, as typed ones do on a terminal
     return line
+
+
+def _getchar() -> str:
+    """One key press. cbreak mode set at once (not after flushing), so keys typed ahead are kept."""
+    try:
+        import termios
+        import tty
+    except ImportError:  # not a POSIX terminal
+        return typer.getchar()
+    import select
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)
+        raw = os.read(fd, 1)  # one key, even when several were typed ahead
+        if raw == b"\x1b":  # an escape sequence (an arrow key): the rest comes with it
+            while len(raw) < 8 and select.select([fd], [], [], 0.02)[0]:
+                raw += os.read(fd, 1)
+        elif raw and raw[0] >= 0xC0:  # the first byte of a multi-byte UTF-8 character
+            raw += os.read(fd, 1 if raw[0] < 0xE0 else 2 if raw[0] < 0xF0 else 3)
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    if raw in (b"", b"\x04"):
+        raise EOFError
+    return raw.decode("utf-8", "replace")
+
+
+def _read_key(prompt: str) -> str | None:
+    """One key from the terminal, no Enter needed; None on Ctrl-C / Ctrl-D."""
+    typer.echo(prompt, nl=False)
+    try:
+        key = _getchar()
+    except (EOFError, KeyboardInterrupt):
+        typer.echo("")
+        return None
+    typer.echo(key if key.isprintable() else "")  # the key typed shows, as it would with Enter
+    return key
 
 
 def review(
     session: SessionOpt = None,
     persona: PersonaOpt = None,
     home: HomeOpt = None,
+    web: Annotated[bool, typer.Option("--web", help="Review in a local web page instead (keyboard-first).")] = False,
+    host: Annotated[str, typer.Option("--host", help="With --web: the address (off loopback, warns).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="With --web: the port (0 picks a free one).")] = 8765,
+    open_page: Annotated[bool, typer.Option("--open", help="With --web: open the page in a browser.")] = False,
 ) -> None:
     """Review queued ideas one at a time, best first (pending, then deferred ones).
 
-    Keys, each followed by Enter: a accept, r reject, d defer, n note, s skip, p provenance (the log
-    entries the idea builds on), q quit. 'r too vague' rejects with that note. Each decision is saved
-    as it is made and written into the persona's log, so quitting half-way loses nothing. For scripts,
-    use `groundhog queue decide`.
+    With --web, the same in a local web page (http://127.0.0.1:8765/ by default) until Ctrl-C.
+
+    Keys (on a terminal a single key press; piped, one per line): a accept, r reject, d defer, n note,
+    s skip, p provenance (the log entries the idea builds on), q quit. Piped, 'r too vague' rejects with
+    that note. Each decision is saved as it is made and written into the persona's log, so quitting
+    half-way loses nothing. For scripts, use `groundhog queue decide`.
     """
+    if web:
+        from groundhog.commands.web import serve
+
+        serve(home, host=host, port=port, open_browser=open_page, session=session, persona=persona)
+        return
     from groundhog.review.feedback import record_decision
     from groundhog.review.screen import ReviewScreen, review_items
 
@@ -264,6 +313,7 @@ def review(
             lookup=lambda ids: svc.log.get_many(ids),
             read=_read_line,
             console=console(),
+            read_key=_read_key if sys.stdin.isatty() else None,
         )
         screen.run()
     finally:

@@ -97,6 +97,68 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE pairwise_judgements (              -- "which of these two is better?", for ranking
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            idea_a      TEXT NOT NULL REFERENCES queue (idea_id),
+            idea_b      TEXT NOT NULL REFERENCES queue (idea_id),
+            winner      TEXT NOT NULL CHECK (winner IN ('a', 'b', 'tie')),
+            judge       TEXT NOT NULL DEFAULT 'human',  -- who chose: the human reviewer, or a model
+            source      TEXT NOT NULL DEFAULT '',       -- where: e.g. 'web' (the review page's compare mode)
+            note        TEXT NOT NULL DEFAULT '',
+            created_at  TEXT NOT NULL,                  -- ISO 8601 UTC
+            CHECK (idea_a <> idea_b)
+        );
+        CREATE INDEX pairwise_judgements_a ON pairwise_judgements (idea_a);
+        CREATE INDEX pairwise_judgements_b ON pairwise_judgements (idea_b);
+        """,
+    ),
+    (
+        4,
+        """
+        PRAGMA defer_foreign_keys = ON;
+        CREATE TABLE sessions_v4_copy AS SELECT * FROM sessions;
+        DROP TABLE sessions;
+        CREATE TABLE sessions (
+            id          TEXT PRIMARY KEY,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            status      TEXT NOT NULL
+                        CHECK (status IN ('running', 'interrupted', 'awaiting-review', 'completed',
+                                          'completed-with-failures', 'failed')),
+            reason      TEXT NOT NULL DEFAULT '',
+            config      TEXT NOT NULL,                    -- the SessionConfig as JSON (never a key)
+            elapsed_s   REAL NOT NULL DEFAULT 0           -- wall time over all runs
+        );
+        INSERT INTO sessions (id, created_at, updated_at, status, reason, config, elapsed_s)
+            SELECT id, created_at, updated_at, status, reason, config, elapsed_s FROM sessions_v4_copy;
+        DROP TABLE sessions_v4_copy;
+        ALTER TABLE days ADD COLUMN drafts INTEGER NOT NULL DEFAULT 0;    -- every version of every idea
+        ALTER TABLE days ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;  -- tries of this day so far
+        ALTER TABLE days ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1;     -- the review epoch it ran in
+        UPDATE days SET drafts = (
+            SELECT COALESCE(SUM(COALESCE(json_extract(value, '$.versions'), 1)), 0)
+            FROM json_each(days.summary, '$.ideas')
+        ) WHERE json_valid(summary);
+        UPDATE days SET drafts = MAX(drafts, generated);
+        CREATE TABLE epochs (                              -- one row per pause for review
+            session     TEXT NOT NULL REFERENCES sessions (id),
+            persona     TEXT NOT NULL,
+            epoch       INTEGER NOT NULL,                  -- the epoch this pause ends: 1, 2, ...
+            last_day    INTEGER NOT NULL,                  -- the persona paused after this day
+            cause       TEXT NOT NULL CHECK (cause IN ('review-every', 'selection-bits')),
+            reason      TEXT NOT NULL DEFAULT '',
+            status      TEXT NOT NULL DEFAULT 'waiting'
+                        CHECK (status IN ('waiting', 'reviewed', 'resumed-without-review')),
+            paused_at   TEXT NOT NULL,
+            closed_at   TEXT,                              -- when the next epoch started
+            undecided   TEXT NOT NULL DEFAULT '[]',        -- JSON ids still pending at a --no-wait resume
+            PRIMARY KEY (session, persona, epoch)
+        );
+        """,
+    ),
 ]
 
 # Primary SQLite result codes (the low byte of an extended code).

@@ -1,9 +1,11 @@
 """The interactive review screen: one queued idea at a time, best first, each decision saved as it is made.
 
-Keys are read a line at a time (the key, then Enter), so one screen works on a terminal, through a pipe
-and under a test runner. Reading, deciding and looking up provenance are passed in, so the state
+Keys are read one at a time, without Enter, where the terminal allows it (`read_key`), and otherwise a
+line at a time (the key, then Enter), so one screen works on a terminal, through a pipe and under a test
+runner. Reading, deciding and looking up provenance are passed in, so the state
 machine here knows nothing of stdin, SQLite or Chroma. Everything a model wrote is rendered as plain
-text (rich `Text`, or escaped markup): a title cannot restyle the screen or hide itself.
+text (rich `Text`, or escaped markup) with its terminal controls made visible (`core.text.safe_text`):
+a title cannot restyle the screen, hide itself, clear the screen or write the clipboard.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.padding import Padding
 from rich.text import Text
 
 from groundhog.core.records import LogEntry, QueueItem
+from groundhog.core.text import safe_text
 from groundhog.review.export import scores_line
 from groundhog.review.queue import ReviewQueue
 
@@ -38,10 +41,21 @@ DECISION_ACTIONS = ("accept", "reject", "defer")
 KEY_LINE = "a accept · r reject · d defer · n note · s skip · p provenance · q quit · ? help"
 PROMPT = "[a/r/d/n/s/p/q] > "
 HELP = (
-    "Type a key and press Enter. 'r too vague' rejects with the note 'too vague' (same for a and d); "
+    "Type a key (on a terminal it acts at once; otherwise end it with Enter, and 'r too vague' rejects "
+    "with the note 'too vague', same for a and d). "
     "'n' sets a note for the next decision on this idea (an empty note clears it). Every decision is "
     "saved at once, and fed back into the persona's log; 's' leaves the idea pending."
 )
+
+
+def escape(text: object, *, one_line: bool = False) -> str:
+    """Untrusted text for rich markup: controls made visible, markup escaped."""
+    return escape_markup(safe_text(text, one_line=one_line))
+
+
+def _plain(text: str, *, one_line: bool = False) -> Text:
+    """Untrusted text as rich Text (never parsed as markup), controls made visible."""
+    return Text(safe_text(text, one_line=one_line))
 
 
 def parse_action(line: str) -> tuple[str | None, str]:
@@ -81,7 +95,7 @@ class ReviewResult:
 def _body(console: Any, label: str, text: str) -> None:
     if text.strip():
         console.print(f"[bold]{label}[/bold]")
-        console.print(Padding(Text(text.strip()), (0, 0, 0, 2)))
+        console.print(Padding(_plain(text.strip()), (0, 0, 0, 2)))
 
 
 def render_item(console: Any, item: QueueItem, *, counter: str | None = None) -> None:
@@ -89,7 +103,7 @@ def render_item(console: Any, item: QueueItem, *, counter: str | None = None) ->
     idea, critique = item.idea, item.critique
     if counter:
         console.rule(counter)
-    console.print(Text(" ".join(idea.title.split()) or "(untitled)", style="bold"))
+    console.print(_plain(idea.title, one_line=True) if idea.title.strip() else Text("(untitled)"), style="bold")
     where = [
         f"id {escape(idea.id)}",
         f"persona {escape(idea.persona or '-')}",
@@ -104,7 +118,7 @@ def render_item(console: Any, item: QueueItem, *, counter: str | None = None) ->
     if item.decided_at is not None:
         status += f" (decided {item.decided_at.isoformat(timespec='seconds')})"
     if item.note:
-        status += f" · note: {escape(item.note)}"
+        status += f" · note: {escape(item.note, one_line=True)}"
     console.print(status)
     rank = f"rank {item.rank_score:.3f} (novelty distance {item.novelty:.2f})"
     console.print(f"{rank} · critic's scores: {scores_line(item)}")
@@ -147,7 +161,7 @@ def render_provenance(console: Any, item: QueueItem, entries: Sequence[LogEntry]
             f"[bold]{escape(entry.kind)} {escape(entry.id)}[/bold] · {escape(entry.persona)} · "
             f"session {escape(entry.session or '-')} · {when}"
         )
-        console.print(Padding(Text(entry.text.strip()), (0, 0, 0, 2)))
+        console.print(Padding(_plain(entry.text.strip()), (0, 0, 0, 2)))
 
 
 class ReviewScreen:
@@ -161,11 +175,13 @@ class ReviewScreen:
         lookup: Lookup,
         read: Reader,
         console: Any,
+        read_key: Reader | None = None,
     ) -> None:
         self.items = list(items)
         self.decide = decide
         self.lookup = lookup
-        self.read = read
+        self.read = read  # a line: notes, and the keys when there is no read_key
+        self.read_key = read_key or read  # one key, without Enter, where the terminal allows it
         self.console = console
         self.position = 0
         self.note: str | None = None  # set with 'n'; None: keep the item's existing note
@@ -200,7 +216,7 @@ class ReviewScreen:
     def _act_on(self, item: QueueItem) -> bool:
         """Read keys for one item until it is decided or skipped (True), or the sitting ends (False)."""
         while True:
-            line = self.read(PROMPT)
+            line = self.read_key(PROMPT)
             if line is None:
                 return False
             action, rest = parse_action(line)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "chromadb", "llama_cpp", "langchain", "sentence_transformers", "transformers", "openai")
+HEAVY += ("fastapi", "starlette", "uvicorn", "jinja2", "selenium")  # the review page's, imported by --web only
 
 PROBE = f"""
 import json, sys
@@ -41,7 +42,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["doctor", "--help"], ["log", "search", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["doctor", "--help"], ["log", "search", "--help"], ["review", "--help"]])
 def test_help_imports_no_heavy_library(args: list[str]) -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60

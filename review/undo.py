@@ -1,0 +1,118 @@
+"""Decisions that can be taken back: `u` on the review page undoes the last one, in the queue and the log.
+
+A decision is made exactly as `groundhog queue decide` makes it (`feedback.record_decision`: the feedback
+entry into the log, then the decision into SQLite). Before it, the journal keeps what it overwrites: the
+row's status, note and time, and the feedback entry the log held for the idea (a deferred idea has one).
+Undo puts both back: the feedback entry is removed (or the earlier one restored), then the row returns
+to its earlier state, pending for a first decision. Undo refuses when the row has changed since (decided
+again from another window or the terminal), rather than overwrite a newer decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from groundhog.core.db import transaction
+from groundhog.core.errors import BadInput
+from groundhog.core.records import LogEntry, QueueItem, stable_id
+from groundhog.review.feedback import record_decision
+from groundhog.review.queue import ReviewQueue
+
+if TYPE_CHECKING:
+    from groundhog.memory.store import LogStore
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One decision made in this sitting, with everything needed to take it back."""
+
+    idea_id: str
+    title: str
+    status: str  # what the decision set
+    note: str
+    decided_at: str | None  # the row's stamp after the decision: how undo knows nothing changed since
+    before_status: str
+    before_note: str
+    before_decided_at: str | None
+    before_feedback: LogEntry | None
+
+
+def feedback_id(idea_id: str) -> str:
+    return stable_id(idea_id, "feedback")
+
+
+def _remove_entry(log: LogStore, entry_id: str) -> None:
+    # LogStore deletes only whole days; one entry goes through its collection (upserts are by id too).
+    log._col.delete(ids=[entry_id])
+
+
+class DecisionJournal:
+    """Decide and undo over one queue and log. Not thread-safe: one caller (the page's worker) at a time."""
+
+    def __init__(self, queue: ReviewQueue, log: LogStore) -> None:
+        self.queue = queue
+        self.log = log
+        self.done: list[Decided] = []
+
+    def _row(self, idea_id: str) -> tuple[str, str, str | None]:
+        row = self.queue.conn.execute(
+            "SELECT status, note, decided_at FROM queue WHERE idea_id = ?", (idea_id,)
+        ).fetchone()
+        if row is None:
+            raise BadInput(f"no queued idea with id {idea_id!r}")
+        return str(row[0]), str(row[1]), row[2]
+
+    @property
+    def last(self) -> Decided | None:
+        return self.done[-1] if self.done else None
+
+    def decide(self, idea_id: str, decision: str, note: str = "") -> QueueItem:
+        """The same as `queue decide`, remembering what it replaces."""
+        item = self.queue.get(idea_id)
+        status, old_note, stamp = self._row(item.id)
+        before = self.log.get(feedback_id(item.id))
+        decided = record_decision(self.queue, self.log, item.id, decision, note)
+        self.done.append(
+            Decided(
+                idea_id=item.id,
+                title=" ".join(item.idea.title.split()),
+                status=decided.status,
+                note=note,
+                decided_at=self._row(item.id)[2],
+                before_status=status,
+                before_note=old_note,
+                before_decided_at=stamp,
+                before_feedback=before,
+            )
+        )
+        return decided
+
+    def undo(self) -> Decided | None:
+        """Take back the newest decision of this sitting; None when there is none."""
+        if not self.done:
+            return None
+        last = self.done.pop()
+        status, _, stamp = self._row(last.idea_id)
+        if (status, stamp) != (last.status, last.decided_at):
+            raise BadInput(
+                f"'{last.title}' was decided again elsewhere ({status}) after this sitting's decision; not undone"
+            )
+        fid = feedback_id(last.idea_id)
+        made = self.log.get(fid)
+        if last.before_feedback is None:
+            _remove_entry(self.log, fid)
+        else:
+            self.log.add([last.before_feedback])
+        try:
+            with transaction(self.queue.conn):
+                self.queue.conn.execute(
+                    "UPDATE queue SET status = ?, note = ?, decided_at = ? WHERE idea_id = ?",
+                    (last.before_status, last.before_note, last.before_decided_at, last.idea_id),
+                )
+        except BaseException:
+            if made is not None:  # the row still says decided: so should the log
+                self.log.add([made])
+            self.done.append(last)
+            raise
+        return last
