@@ -7,6 +7,17 @@ import tempfile
 from pathlib import Path
 
 
+def cache_dir() -> Path:
+    """Where derived files shared by every home live (the exported ONNX embedder, embedded exemplar
+    banks): `GROUNDHOG_CACHE`, else the user's cache folder. Deleting it only costs recomputing them."""
+    configured = os.environ.get("GROUNDHOG_CACHE")
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("groundhog"))
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write via a synced temporary file in the same folder, then rename it over the target: a reader
     sees the old file or the new one, never a part. The folder must exist."""

@@ -103,6 +103,7 @@ class EmbeddingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: ProviderName = "local"
+    backend: Literal["onnx", "torch"] = "onnx"  # local: onnxruntime (fast) or sentence-transformers on torch
     model: str | None = None  # openai: embedding model name
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
@@ -159,7 +160,6 @@ class LoopSettings(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     max_ideas: int | None = Field(default=None, ge=1)
     concurrency: int = Field(default=4, ge=1, le=256)
-    context_tokens: int | None = Field(default=None, ge=200)  # default: what the model's window leaves
     shared_kinds: list[Literal["feedback", "corpus", "notebook", "idea", "critique"]] = Field(default_factory=list)
 
 

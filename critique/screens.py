@@ -120,9 +120,15 @@ class _LayeredScreen:
         self._patterns = patterns
         self._bank = bank
         self._index: ExemplarIndex | None = None
+        self.why_off = "" if embedder is not None else "no embedder"
         calibrated = self.calibration.get(embedder.name) if embedder is not None else None
+        if threshold is None and calibrated is None and embedder is not None:
+            # No calibration for this embedder: derive the bar from the bank itself, if the embedder
+            # separates the bank's two sides at all; otherwise the patterns alone (and `why_off` says so).
+            self._index = ExemplarIndex(self.bank, embedder)
+            calibrated, self.why_off = self._index.derived_bar()
         if threshold is None and calibrated is None:
-            self.bar_cued: Bar | None = None  # an uncalibrated embedder: patterns only
+            self.bar_cued: Bar | None = None
         else:
             base = calibrated or Bar(similarity=float(threshold or 0.0), margin=0.0)
             self.bar_cued = Bar(
@@ -326,6 +332,12 @@ class TextScreens:
             self.weird.check(text),
         ]
         return [f for f in flags if f is not None]
+
+    def sentences(self, texts: Sequence[str]) -> list[str]:
+        """Every sentence the similarity layers will embed for these texts (none when both are off)."""
+        if self.embedder is None or (self.manipulation.index is None and self.weird.index is None):
+            return []
+        return [s for text in texts for s in _embeddable_sentences(text)]
 
 
 def run_text_screens(text: str, *, embedder: Embedder | None = None, truncated: bool = False) -> list[Flag]:

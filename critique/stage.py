@@ -225,6 +225,10 @@ class CritiqueStage:
         """A day's ideas: screened one after another (in order, so the duplicate screen sees each idea's
         predecessors the same way every run), then critiqued and revised concurrently, each idea's
         model calls within the shared limit."""
+        # One embedding batch for the whole day (the idea texts and every sentence the screens look at);
+        # the embedder's cache then answers the per-idea checks below.
+        texts = [idea.text for idea in ideas]
+        await asyncio.to_thread(self.embedder.embed, texts + self.screens.sentences(texts))
         outcomes = []
         for idea in ideas:
             outcome = Outcome(versions=[idea], results=[])

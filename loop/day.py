@@ -17,7 +17,8 @@ from groundhog.core.records import Idea, LogEntry, QueueItem, Usage, stable_id, 
 from groundhog.core.settings import RetrievalSettings
 from groundhog.critique.entries import critique_entry, idea_entry
 from groundhog.critique.stage import CritiqueStage, Outcome
-from groundhog.loop.wake import WakeContext, build_wake_context
+from groundhog.loop.recent import RecentIndex
+from groundhog.loop.wake import Newest, WakeContext, build_wake_context, wake_reach
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona
@@ -121,6 +122,7 @@ class DayRunner:
         retrieval: RetrievalSettings | None = None,
         shared_kinds: tuple[str, ...] = (),
         context_tokens: int | None = None,
+        recent: RecentIndex | None = None,
         limit: asyncio.Semaphore | None = None,
         on_step: Callable[[DayPlan, str], None] | None = None,
     ) -> None:
@@ -130,6 +132,7 @@ class DayRunner:
         self.retrieval = retrieval
         self.shared_kinds = shared_kinds
         self.context_tokens = context_tokens
+        self.recent = recent
         self._limit = limit or asyncio.Semaphore(1)
         self._on_step = on_step
 
@@ -172,13 +175,23 @@ class DayRunner:
         usage = Usage()
 
         self._step(plan, "wake")
+        budget = self._budget_tokens(plan.ideas_per_day)
+        newest = None
+        if self.recent is not None:  # SQLite, on its own thread: ids of the newest notes and feedback
+            reach = wake_reach(budget)
+            shared = "feedback" in self.shared_kinds
+            newest = Newest(
+                self.recent.notebook_ids(persona.id, max(2, reach // 4)),
+                self.recent.feedback_ids(None if shared else persona.id, max(4, reach // 3)),
+            )
         context = await asyncio.to_thread(  # embedding and Chroma work: off the event loop
             build_wake_context,
             self.log,
             persona,
-            budget_tokens=self._budget_tokens(plan.ideas_per_day),
+            budget_tokens=budget,
             weights=self.retrieval,
             shared_kinds=self.shared_kinds,
+            newest=newest,
         )
 
         self._step(plan, "babble")

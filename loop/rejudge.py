@@ -26,6 +26,7 @@ class Rejudged:
     still_unjudged: int = 0
     usage: Usage = field(default_factory=Usage)
     by_day: dict[tuple[str, int], Usage] = field(default_factory=dict)  # (persona, day) -> tokens spent
+    judged_ids: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (persona, day) -> ids
 
 
 def unjudged_ideas(log: LogStore, session: str) -> list[LogEntry]:
@@ -68,6 +69,7 @@ async def rejudge_session(
             report.still_unjudged += 1
             return
         report.judged += 1
+        report.judged_ids.setdefault(key, []).append(entry.id)
         if outcome.passed:
             report.passed += 1
             item = QueueItem(

@@ -64,6 +64,24 @@ def _describe(e: LogEntry, max_chars: int) -> str:
     return f"({kind}, {when}) {text}"
 
 
+@dataclass(frozen=True)
+class Newest:
+    """Ids of the newest notebook and feedback entries, newest first."""
+
+    notebook_ids: list[str]
+    feedback_ids: list[str]
+
+
+def wake_reach(budget_tokens: int) -> int:
+    """How many candidates are worth fetching: about one per 150 tokens of room, within bounds."""
+    return max(1, min(budget_tokens // 150, 200))
+
+
+def _by_ids(log: LogStore, ids: Sequence[str]) -> list[LogEntry]:
+    found = {e.id: e for e in log.get_many(list(ids))}
+    return [found[i] for i in ids if i in found]
+
+
 def build_wake_context(
     log: LogStore,
     persona: Persona,
@@ -71,6 +89,7 @@ def build_wake_context(
     budget_tokens: int,
     weights: RetrievalSettings | None = None,
     shared_kinds: Sequence[str] = (),
+    newest: Newest | None = None,
 ) -> WakeContext:
     """Latest notes, reviewer feedback, relevant earlier work and grounding excerpts, fitted to
     `budget_tokens`: the most valuable of each section first (the newest notes and feedback, the best
@@ -78,17 +97,23 @@ def build_wake_context(
     entries; a large one the whole relevant notebook, each entry in full.
 
     Each section draws only from this persona's entries unless its kind is shared on purpose.
+    `newest` names the newest notebook and feedback entries (from the SQLite tables); without it they
+    are found by listing the persona's entries in the log.
     """
 
     def owner(kind: str) -> str | None:
         return None if kind in shared_kinds else persona.id
 
     budget_chars = budget_tokens * CHARS_PER_TOKEN
-    # How many candidates are worth fetching: about one per 150 tokens of room, within bounds.
-    reach = max(1, min(budget_tokens // 150, 200))
+    reach = wake_reach(budget_tokens)
     entry_chars = max(ENTRY_CHARS_MIN, budget_chars // 8)
-    notes = log.recent(persona.id, kind="notebook", limit=max(2, reach // 4))  # always the persona's own
-    feedback = log.recent(owner("feedback"), kind="feedback", limit=max(4, reach // 3))
+    n_notes, n_feedback = max(2, reach // 4), max(4, reach // 3)
+    if newest is not None:
+        notes = _by_ids(log, newest.notebook_ids[:n_notes])
+        feedback = _by_ids(log, newest.feedback_ids[:n_feedback])
+    else:
+        notes = log.recent(persona.id, kind="notebook", limit=n_notes)  # always the persona's own
+        feedback = log.recent(owner("feedback"), kind="feedback", limit=n_feedback)
     query = persona.focus
     if notes:
         query += "\n" + notes[0].text

@@ -148,6 +148,10 @@ class CachedEmbedder:
 def build_embedder(es: EmbeddingSettings) -> Embedder:
     """The embedder the settings name; the one factory (`loop.services`) wraps it in the cache."""
     if es.provider == "local":
+        if es.backend == "onnx":
+            from groundhog.memory.onnx_embedder import OnnxMiniLMEmbedder
+
+            return OnnxMiniLMEmbedder()
         return MiniLMEmbedder()
     if not es.model:
         raise BadInput("embedding.model: the openai embedding provider needs a model name")

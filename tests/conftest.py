@@ -13,14 +13,22 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fakes import FakeChatModel, HashEmbedder
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the run (the exported ONNX embedder, embedded exemplar banks): built once,
+    never in the user's own cache."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> Path:
     """Point GROUNDHOG_HOME at a temporary folder and clear other GROUNDHOG_* variables."""
     for name in list(os.environ):
         if name.startswith("GROUNDHOG_"):
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("GROUNDHOG_HOME", str(home))
+    monkeypatch.setenv("GROUNDHOG_CACHE", str(shared_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return home
 
@@ -36,8 +44,11 @@ def hash_embedder() -> HashEmbedder:
 
 
 @pytest.fixture(scope="session")
-def minilm():
-    """The real bundled MiniLM embedder, loaded once for the whole run."""
-    from groundhog.memory.embeddings import MiniLMEmbedder
+def minilm(shared_cache: Path):
+    """The real bundled MiniLM embedder as the tool runs it (onnxruntime), loaded once for the whole run."""
+    os.environ.setdefault("GROUNDHOG_CACHE", str(shared_cache))
+    from groundhog.memory.onnx_embedder import OnnxMiniLMEmbedder
 
-    return MiniLMEmbedder()
+    embedder = OnnxMiniLMEmbedder()
+    embedder.embed(["warm up"])  # export and load now, while GROUNDHOG_CACHE points at the run's cache
+    return embedder
