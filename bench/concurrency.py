@@ -1,9 +1,12 @@
 """How session throughput grows with --concurrency against a remote endpoint, and how much of a
 session's wall time is the pipeline's own overhead with the embedded model.
 
-Part 1: a local OpenAI-compatible server (tests/fake_openai.py) answering every request after a fixed
-delay; N personas x D days at C = 1, 4, 16, 32; prints ideas per second and speed-up over C = 1.
-Part 2: one persona, one day on the embedded SmolLM2; prints wall time, time inside model calls, and
+Part 1: the bundled embedder, onnxruntime against torch: load time in a fresh process, throughput.
+Part 2: a local OpenAI-compatible server (tests/fake_openai.py) answering every chat request after a
+fixed delay; N personas x D days at C = 1, 4, 16, 32, in process with the local embedder and with
+embeddings from a second (fast) endpoint, then through the CLI (process start included) with the time
+to the first model call; prints ideas per second and speed-up over C = 1.
+Part 3: one persona, one day on the embedded SmolLM2; prints wall time, time inside model calls, and
 the overhead fraction (wall minus model time, over wall).
 
 usage: python bench/concurrency.py [--personas 32] [--days 2] [--delay-ms 200] [--levels 1,4,16,32]
@@ -32,8 +35,15 @@ def clone_personas(n: int) -> list:
 
 
 def run_remote(
-    base_url: str, personas: list, days: int, concurrency: int, embedder: object
+    base_url: str,
+    personas: list,
+    days: int,
+    concurrency: int,
+    embedder: object = None,
+    embeddings_url: str | None = None,
 ) -> tuple[float, int]:
+    """One session in this process; the embedder is passed in (loaded once), or comes from an
+    OpenAI-compatible embeddings endpoint."""
     from groundhog.core.settings import load_settings
     from groundhog.loop.babble import new_config
     from groundhog.loop.runner import SessionRunner
@@ -41,11 +51,13 @@ def run_remote(
     from groundhog.loop.sessions import SessionStore
 
     with tempfile.TemporaryDirectory() as home:
+        embedding = {"provider": "openai", "model": "fake-embed", "base_url": embeddings_url} if embeddings_url else {}
         settings = load_settings(
             home,
             babble={"provider": "openai", "model": "fake-model", "base_url": base_url},
             loop={"depth": days, "ideas_per_day": 2, "concurrency": concurrency},
             critique={"revisions": 0},
+            embedding=embedding,
         )
         svc = Services(settings, embedder=embedder)  # type: ignore[arg-type]
         config = new_config(settings, [p.id for p in personas], session="bench", present=date(2026, 11, 23))
@@ -78,41 +90,148 @@ def run_remote(
         return wall, generated
 
 
-def remote_part(args: argparse.Namespace) -> None:
-    from fakes import ScriptedResearcher  # noqa: F401  (the server's default responder fills schemas)
-    from groundhog.memory.embeddings import MiniLMEmbedder
-
+def start_server(delay_ms: float) -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "fake_openai.py"),
-            "--port",
-            "0",
-            "--delay-ms",
-            str(args.delay_ms),
-        ],
+        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--delay-ms", str(delay_ms)],
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
-        embedder = MiniLMEmbedder()
-        embedder.embed(["warm up"])
-        personas = clone_personas(args.personas)
-        print(
-            f"\n{args.personas} personas x {args.days} days, {args.delay_ms:.0f} ms per request, MiniLM embedder"
+    assert server.stdout is not None
+    return server, server.stdout.readline().strip()
+
+
+def embedder_part() -> None:
+    """Load time and throughput of the bundled MiniLM: onnxruntime (the default) against torch."""
+    texts = [
+        f"Idea {i}: train linear probes on layer {i % 12} of a small chat model to detect sycophantic "
+        f"agreement, compare with a behavioural baseline over {100 + i} prompts, and report when the probe "
+        "generalises across prompt styles; a label-swap control separates the signal from the annotators."
+        for i in range(256)
+    ]
+    rows = []
+    for backend in ("onnx", "torch"):
+        code = (
+            "import time; t = time.perf_counter(); "
+            "from groundhog.memory.embeddings import build_embedder; "
+            "from groundhog.core.settings import EmbeddingSettings; "
+            f"e = build_embedder(EmbeddingSettings(backend='{backend}')); e.embed(['warm up']); "
+            "print(time.perf_counter() - t)"
         )
-        print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9}")
-        base = None
-        for c in args.levels:
-            wall, ideas = run_remote(base_url, personas, args.days, c, embedder)
-            rate = ideas / wall
-            base = base or rate
-            print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x", flush=True)
+        load = min(
+            float(
+                subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[
+                    -1
+                ]
+            )
+            for _ in range(2)
+        )
+        from groundhog.core.settings import EmbeddingSettings
+        from groundhog.memory.embeddings import build_embedder
+
+        embedder = build_embedder(EmbeddingSettings(backend=backend))  # type: ignore[arg-type]
+        embedder.embed(texts[:8])
+        start = time.perf_counter()
+        embedder.embed(texts)
+        rows.append((backend, load, len(texts) / (time.perf_counter() - start)))
+    print("\nembedder (all-MiniLM-L6-v2): load in a fresh process (import + load + first text), 256 idea texts")
+    for backend, load, rate in rows:
+        print(f"  {backend:>5}: load {load:.2f} s, {rate:.0f} texts/s")
+    print(f"  onnx over torch: {rows[0][2] / rows[1][2]:.1f}x throughput, {rows[1][1] / rows[0][1]:.1f}x faster load")
+
+
+def remote_part(args: argparse.Namespace) -> None:
+    from groundhog.memory.onnx_embedder import OnnxMiniLMEmbedder
+
+    server, base_url = start_server(args.delay_ms)
+    embed_server, embed_url = start_server(args.embed_delay_ms)
+    try:
+        personas = clone_personas(args.personas)
+        local = OnnxMiniLMEmbedder()
+        local.embed(["warm up"])
+        for label, kwargs in (
+            ("local MiniLM (onnxruntime)", {"embedder": local}),
+            (f"embeddings endpoint ({args.embed_delay_ms:.0f} ms)", {"embeddings_url": embed_url}),
+        ):
+            print(f"\n{args.personas} personas x {args.days} days, {args.delay_ms:.0f} ms per chat request, {label}")
+            print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9}")
+            base = None
+            for c in args.levels:
+                wall, ideas = run_remote(base_url, personas, args.days, c, **kwargs)
+                rate = ideas / wall
+                base = base or rate
+                print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x", flush=True)
+        cli_part(args, base_url)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for s in (server, embed_server):
+            s.terminate()
+            s.wait(timeout=10)
+
+
+def cli_part(args: argparse.Namespace, base_url: str) -> None:
+    """The same night through the command line: process start, imports and model loads included; and
+    the time from process start to the first model call (the first day's "babble" step)."""
+    import json
+    import os
+    from datetime import datetime
+
+    from groundhog.researchers.personas import persona_to_toml
+
+    groundhog = ROOT / ".venv" / "bin" / "groundhog"
+    print(f"\nthrough the CLI ({groundhog.name} babble, local MiniLM), {args.personas} personas x {args.days} days")
+    print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9} {'first call s':>13}")
+    base = None
+    for c in (args.levels[0], args.levels[-1]):
+        with tempfile.TemporaryDirectory() as home:
+            folder = Path(home) / "personas"
+            folder.mkdir(parents=True)
+            names = []
+            for p in clone_personas(args.personas):
+                corpus = p.corpus_dir()
+                (folder / f"{p.id}.toml").write_text(persona_to_toml(p, corpus=str(corpus) if corpus else None))
+                names += ["--persona", p.id]
+            env = {**os.environ, "GROUNDHOG_HOME": home}
+            command = [
+                str(groundhog),
+                "babble",
+                *names,
+                "--depth",
+                str(args.days),
+                "--ideas-per-day",
+                "2",
+                "--revisions",
+                "0",
+                "--concurrency",
+                str(c),
+                "--provider",
+                "openai",
+                "--model",
+                "fake-model",
+                "--base-url",
+                base_url,
+                "--json",
+                "--session",
+                f"cli-c{c}",
+            ]
+            start_wall = time.time()
+            start = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+            if done.returncode != 0:
+                raise SystemExit(f"groundhog babble failed: {done.stderr[-500:]}")
+            ideas = sum(
+                json.loads(line).get("data", {}).get("generated", 0)
+                for line in done.stdout.splitlines()
+                if line.startswith("{") and '"day_finished"' in line
+            )
+            babbles = [  # the "babble" step is announced right before the day's first model call
+                datetime.fromisoformat(e["at"]).timestamp()
+                for e in map(json.loads, (line for line in done.stdout.splitlines() if line.startswith("{")))
+                if e.get("type") == "step" and e.get("message") == "babble"
+            ]
+            first = min(babbles) - start_wall if babbles else float("nan")
+        rate = ideas / wall
+        base = base or rate
+        print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x {first:>13.2f}", flush=True)
 
 
 def local_part() -> None:
@@ -140,9 +259,7 @@ def local_part() -> None:
         wall = time.perf_counter() - start
         inside = model.model_seconds - before
         print("\nembedded SmolLM2, 1 persona x 1 day, 2 ideas")
-        print(
-            f"wall {wall:.1f} s, inside model calls {inside:.1f} s, pipeline overhead {(wall - inside) / wall:.1%}"
-        )
+        print(f"wall {wall:.1f} s, inside model calls {inside:.1f} s, pipeline overhead {(wall - inside) / wall:.1%}")
         svc.close()
 
 
@@ -152,8 +269,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--delay-ms", type=float, default=200.0)
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 16, 32])
+    parser.add_argument("--embed-delay-ms", type=float, default=5.0, help="delay of the embeddings endpoint")
     parser.add_argument("--skip-local", action="store_true")
     args = parser.parse_args()
+    embedder_part()
     remote_part(args)
     if not args.skip_local:
         local_part()

@@ -221,7 +221,7 @@ def sessions_show(
 
     svc = services(home)
     store = SessionStore(svc.db)
-    report = session_report(store, _default_session(store, session), svc.log)
+    report = session_report(store, _default_session(store, session))
     report["status"], report["reason"] = effective_status(
         svc.settings.home, report["id"], report["status"], report["reason"]
     )

@@ -159,6 +159,34 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        5,
+        """
+        ALTER TABLE queue ADD COLUMN origin TEXT NOT NULL DEFAULT 'survivor'
+            CHECK (origin IN ('survivor', 'audit'));        -- audit: the critic rejected it (a sample)
+        CREATE TABLE ratings (                             -- Bradley-Terry ratings from pairwise judgements
+            idea_id TEXT PRIMARY KEY REFERENCES queue (idea_id),
+            rating REAL NOT NULL, sigma REAL NOT NULL,     -- Elo-scale points, and its standard error
+            matches INTEGER NOT NULL, updated_at TEXT NOT NULL
+        );
+        CREATE TABLE tournaments (                         -- `groundhog rank` runs, resumable
+            id TEXT PRIMARY KEY, session TEXT NOT NULL DEFAULT '', ideas TEXT NOT NULL DEFAULT '[]',
+            matches INTEGER NOT NULL, max_tokens INTEGER, both_orders INTEGER NOT NULL DEFAULT 0,
+            judge TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
+            calls INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+        );
+        CREATE TABLE questions (                           -- what a persona asked the real researcher
+            id TEXT PRIMARY KEY, session TEXT NOT NULL, persona TEXT NOT NULL, day INTEGER NOT NULL,
+            present TEXT, question TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '{}',            -- JSON: the day's ideas and notebook id
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered')),
+            answer TEXT NOT NULL DEFAULT '', asked_at TEXT NOT NULL, answered_at TEXT
+        );
+        CREATE INDEX questions_persona ON questions (persona, status);
+        """,
+    ),
 ]
 
 # Primary SQLite result codes (the low byte of an extended code).

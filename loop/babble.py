@@ -13,6 +13,7 @@ from typing import Any
 from groundhog.core.errors import BadInput
 from groundhog.core.records import utcnow
 from groundhog.core.settings import ModelSettings, Settings
+from groundhog.loop.epochs import Epochs
 from groundhog.loop.events import EventSink, ignore
 from groundhog.loop.rejudge import Rejudged
 from groundhog.loop.runner import RunOutcome, SessionRunner, check_present
@@ -82,10 +83,10 @@ def check_resume(store: SessionStore, queue: ReviewQueue, row: SessionRow, *, no
             f"--resume: session '{row.id}' has nothing left to run: every day is done or has failed "
             f"{MAX_DAY_ATTEMPTS} times ({row.status}: {row.reason})"
         )
-    waiting = store.waiting(row.id, queue, row.config.personas)
+    waiting = Epochs(store).waiting(row.id, queue, row.config.personas)
     if waiting and not no_wait:
         raise BadInput(
-            f"--resume: session '{row.id}' waits for review: "
+            f"--resume: session '{row.id}' is paused for review: "
             + "; ".join(w.describe() for w in waiting)
             + f". Decide them (`groundhog review --session {row.id}`, or `groundhog queue decide ID "
             "accept|reject|defer`), or go on without the review: "

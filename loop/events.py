@@ -18,6 +18,9 @@ EventType = Literal[
     "day_finished",
     "day_failed",
     "persona_stopped",
+    "persona_paused",  # paused for review (or still waiting for one at a resume)
+    "review_done",  # at a resume: every idea queued up to the pause is decided; a new epoch starts
+    "resumed_without_review",  # at a resume with --no-wait: the pause was not reviewed
     "retry",
     "session_finished",
 ]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from groundhog.loop.rejudge import unjudged_ideas
+from groundhog.loop.epochs import Epochs
 from groundhog.loop.sessions import SessionStore, bits_json
-from groundhog.memory.store import LogStore
 from groundhog.review.queue import ReviewQueue
 
 
-def session_report(store: SessionStore, session_id: str, log: LogStore | None = None) -> dict[str, Any]:
-    """The report; with the log, also the ideas left unjudged (their critic's reply could not be read)."""
+def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
     row = store.get(session_id)
     c = row.config
     totals = store.totals(session_id)
@@ -53,13 +51,15 @@ def session_report(store: SessionStore, session_id: str, log: LogStore | None = 
                 "tokens": t.tokens,
                 "days_done": t.days_done,
                 "days_failed": t.days_failed,
-                "epochs": store.epoch_report(session_id, persona, queue),
+                "epochs": Epochs(store).report(session_id, persona, queue),
                 "days": days,
             }
         )
-    unjudged = [
-        {"id": e.id, "persona": e.persona, "day": e.day, "title": str(e.meta.get("title", ""))}
-        for e in (unjudged_ideas(log, session_id) if log is not None else [])
+    unjudged = [  # ideas whose critic reply could not be read: judged again on resume
+        {"id": i["final_id"], "persona": d.persona, "day": d.day, "title": i["title"]}
+        for d in store.days(session_id)
+        for i in d.summary.get("ideas", [])
+        if i["final_id"] in d.summary.get("unjudged", [])
     ]
     return {
         "id": row.id,

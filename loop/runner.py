@@ -23,24 +23,17 @@ from datetime import date, timedelta
 
 from groundhog.core.errors import BadInput, GroundhogError, ProviderError, StoreError
 from groundhog.core.interfaces import Embedder
-from groundhog.core.records import stable_id, today
+from groundhog.core.records import Usage, stable_id, today
 from groundhog.core.settings import RetrievalSettings
 from groundhog.critique.critic import Thresholds
 from groundhog.critique.screens import TextScreens
 from groundhog.critique.stage import CritiqueStage, nearest_ideas
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
+from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
+from groundhog.loop.recent import RecentIndex
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
-from groundhog.loop.sessions import (
-    MAX_DAY_ATTEMPTS,
-    Pause,
-    SessionConfig,
-    SessionStatus,
-    SessionStore,
-    Waiting,
-    bits_json,
-    day_list,
-)
+from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona, chunk_text, corpus_files, most_different
@@ -70,23 +63,25 @@ def check_present(
         )
 
 
-def ingest_corpus(log: LogStore, persona: Persona) -> int:
-    """Put a persona's grounding writings into the log as `corpus` entries (idempotent)."""
+def ingest_corpus(log: LogStore, *personas: Persona) -> int:
+    """Put personas' grounding writings into the log as `corpus` entries (idempotent): one lookup and
+    one write for all of them, so a night of many personas does not start with one round trip each."""
     from groundhog.core.records import LogEntry
 
     entries = []
-    for path in corpus_files(persona):
-        for n, chunk in enumerate(chunk_text(path.read_text(encoding="utf-8"))):
-            entries.append(
-                LogEntry(
-                    id=stable_id("corpus", persona.id, path.name, n),
-                    persona=persona.id,
-                    kind="corpus",
-                    text=chunk,
-                    importance=0.3,
-                    meta={"source": path.name, "chunk": n},
+    for persona in personas:
+        for path in corpus_files(persona):
+            for n, chunk in enumerate(chunk_text(path.read_text(encoding="utf-8"))):
+                entries.append(
+                    LogEntry(
+                        id=stable_id("corpus", persona.id, path.name, n),
+                        persona=persona.id,
+                        kind="corpus",
+                        text=chunk,
+                        importance=0.3,
+                        meta={"source": path.name, "chunk": n},
+                    )
                 )
-            )
     if entries:
         existing = {e.id for e in log.get_many([e.id for e in entries])}
         fresh = [e for e in entries if e.id not in existing]
@@ -146,6 +141,7 @@ class SessionRunner:
         self.no_wait = no_wait  # resume personas whose pause for review nobody has reviewed yet
         self._paused: dict[str, str] = {}  # persona -> why it paused in this run
         self._waiting: dict[str, Waiting] = {}  # persona -> the review it still waits for
+        self.epochs = Epochs(sessions)
         self._stopped: dict[str, str] = {}
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -196,69 +192,6 @@ class SessionRunner:
             return f"--max-ideas budget reached ({totals.surviving} surviving ideas)", "completed"
         return None
 
-    def _pause_after(self, persona: str, day: int, epoch: int, drafts: int, surviving: int, more: bool) -> Pause | None:
-        """Whether the persona pauses for review after this day (decided before the day's commit, so the
-        day and its pause land together). Only when the persona has more days to run."""
-        c = self.config
-        if not more:
-            return None
-        if c.max_selection_bits is not None:
-            t = self.sessions.totals(c.id, persona, epoch=epoch)
-            t.drafts, t.surviving = t.drafts + drafts, t.surviving + surviving
-            bits = t.budget_bits  # None while nothing survived: see Totals.budget_bits
-            if bits is not None and bits >= c.max_selection_bits:
-                return Pause(
-                    epoch=epoch,
-                    last_day=day,
-                    cause="selection-bits",
-                    reason=(
-                        f"--max-selection-bits budget spent ({bits:.2f} of {c.max_selection_bits} bits in "
-                        f"epoch {epoch}: {t.drafts} drafts, {t.surviving} survived)"
-                    ),
-                )
-        if self._review_due(persona, day):
-            return Pause(epoch=epoch, last_day=day, cause="review-every", reason=f"--review-every {c.review_every}")
-        return None
-
-    def _review_due(self, persona: str, day: int) -> bool:
-        every = self.config.review_every
-        return bool(every) and day % every == 0 and not self.sessions.paused_after(self.config.id, persona, day)
-
-    def _open_reviews(self) -> None:
-        """At the start of a run: a pause whose ideas are all decided is closed (the next epoch starts);
-        one still waiting keeps its persona paused, unless `no_wait`, which closes it and says so."""
-        c = self.config
-        for persona in self.personas:
-            pause = self.sessions.waiting_pause(c.id, persona.id)
-            if pause is None:
-                continue
-            pending = self.queue.list(status="pending", session=c.id, persona=persona.id)
-            if not pending:
-                self.sessions.close_pause(pause, "reviewed")
-                self._event(
-                    "review_done",
-                    persona.id,
-                    pause.last_day,
-                    f"the ideas queued up to day {pause.last_day} are decided: epoch {pause.epoch + 1} starts",
-                    epoch=pause.epoch + 1,
-                )
-            elif self.no_wait:
-                ids = [i.idea.id for i in pending]
-                self.sessions.close_pause(pause, "resumed-without-review", ids)
-                self._event(
-                    "resumed_without_review",
-                    persona.id,
-                    pause.last_day,
-                    f"resumed without review (--no-wait): {len(ids)} ideas queued up to day "
-                    f"{pause.last_day} are undecided",
-                    epoch=pause.epoch + 1,
-                    undecided=ids,
-                )
-            else:
-                waiting = Waiting(persona=persona.id, pause=pause, undecided=pending)
-                self._waiting[persona.id] = waiting
-                self._event("persona_paused", persona.id, pause.last_day, waiting.describe(), epoch=pause.epoch)
-
     def note_retry(self, message: str) -> None:
         """A model or network fault that the retry policy is handling: recorded as an event."""
         self._retries += 1
@@ -280,6 +213,7 @@ class SessionRunner:
             stage_factory=lambda: self._stage(persona),
             retrieval=self.retrieval,
             shared_kinds=tuple(c.shared_kinds),
+            recent=RecentIndex(self.sessions.conn),
             limit=self.limit,
             on_step=lambda plan, step: self._event("step", plan.persona.id, plan.day, step),
         )
@@ -296,27 +230,24 @@ class SessionRunner:
             if budget:
                 self.request_stop(*budget)
                 return
-            epoch = self.sessions.current_epoch(c.id, persona.id)
+            epoch = self.epochs.current(c.id, persona.id)
             plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day)
             attempt = attempts.get(day, 0) + 1
             again = f", attempt {attempt} of {MAX_DAY_ATTEMPTS}" if attempt > 1 else ""
             self._event("day_started", persona.id, day, f"day {day}, present {plan.present}{again}", attempt=attempt)
             try:
-                self.log.delete(session=c.id, persona=persona.id, day=day)  # leftovers of a cut-short attempt
+                # leftovers of a cut-short attempt; Chroma work, off the event loop
+                await asyncio.to_thread(self.log.delete, session=c.id, persona=persona.id, day=day)
                 result = await runner.run(plan)
                 await asyncio.to_thread(self.log.add, result.entries)  # Chroma first: idempotent upsert
                 drafts = sum(len(o.versions) for o in result.outcomes)
-                pause = self._pause_after(persona.id, day, epoch, drafts, result.surviving, more)
+                pause = self.epochs.pause_after(c, persona.id, day, epoch, drafts, result.surviving, more)
                 self._commit(result, epoch, drafts, pause)  # then the SQLite transaction: the commit point
                 failures_in_a_row = 0
             except (ProviderError, StoreError) as exc:
                 failures_in_a_row += 1
                 stops = isinstance(exc, StoreError) or failures_in_a_row >= MAX_FAILED_DAYS_IN_A_ROW
-                pause = None
-                if not stops and more and self._review_due(persona.id, day):
-                    pause = Pause(
-                        epoch=epoch, last_day=day, cause="review-every", reason=f"--review-every {c.review_every}"
-                    )
+                pause = None if stops else self.epochs.review_pause(c, persona.id, day, epoch, more)
                 self._record_failure(plan, exc, epoch, pause)
                 if stops:
                     why = f"stopped after {failures_in_a_row} failed day(s) in a row: {exc}"
@@ -349,7 +280,7 @@ class SessionRunner:
                 return
 
     def _pause(self, persona: str, day: int, pause: Pause) -> None:
-        self._paused[persona] = f"{persona} paused after day {day} for review ({pause.reason})"
+        self._paused[persona] = f"{persona} paused after day {day} for review: {pause.reason}"
         self._event("persona_paused", persona, day, pause.reason, epoch=pause.epoch, cause=pause.cause)
 
     def _commit(self, result: DayResult, epoch: int, drafts: int, pause: Pause | None) -> None:
@@ -373,6 +304,7 @@ class SessionRunner:
 
     def _record_failure(self, plan: DayPlan, exc: GroundhogError, epoch: int, pause: Pause | None) -> None:
         message = str(exc)
+        spent = exc.usage if isinstance(getattr(exc, "usage", None), Usage) else Usage()
         self._event("day_failed", plan.persona.id, plan.day, message)
         with contextlib.suppress(StoreError):  # the store itself is failing; the event above still tells
             self.sessions.commit_day(
@@ -383,8 +315,8 @@ class SessionRunner:
                 summary={"persona": plan.persona.id, "day": plan.day, "error": message},
                 generated=0,
                 surviving=0,
-                prompt_tokens=0,
-                completion_tokens=0,
+                prompt_tokens=spent.prompt_tokens,  # the failed calls cost tokens too: they count
+                completion_tokens=spent.completion_tokens,
                 queue_items=[],
                 queue=self.queue,
                 status="failed",
@@ -397,10 +329,11 @@ class SessionRunner:
     async def run(self) -> RunOutcome:
         c = self.config
         self.sessions.set_status(c.id, "running", "")
-        for persona in self.personas:
-            await asyncio.to_thread(ingest_corpus, self.log, persona)
+        await asyncio.to_thread(ingest_corpus, self.log, *self.personas)
         self._event("session_started", message=f"{len(self.personas)} personas, depth {c.depth}")
-        self._open_reviews()
+        self._waiting = self.epochs.open_reviews(
+            c, [p.id for p in self.personas], self.queue, self.no_wait, self._event
+        )
         await self.rejudge()
         tasks = [asyncio.create_task(self._persona_loop(p), name=p.id) for p in self.personas]
         try:
@@ -428,7 +361,8 @@ class SessionRunner:
             stage_for=self._stage,
         )
         for (persona, day), usage in done.by_day.items():
-            self.sessions.add_usage(self.config.id, persona, day, usage)
+            judged = done.judged_ids.get((persona, day), [])
+            self.sessions.add_rejudged(self.config.id, persona, day, usage, judged)
         if done.judged or done.still_unjudged:
             self._event(
                 "step",
@@ -439,7 +373,7 @@ class SessionRunner:
 
     def _conclude(self) -> RunOutcome:
         c = self.config
-        failures = self._failure_note()
+        failures = failure_note(self.sessions, c, [p.id for p in self.personas], self._stopped)
         resume = f"`groundhog babble --resume {c.id}`"
         if self.stop_reason is not None:
             status, reason = self.stop_status, self.stop_reason + (f"; {failures}" if failures else "")
@@ -468,39 +402,6 @@ class SessionRunner:
             reason += f"; {unjudged} idea{'s' if unjudged > 1 else ''} unjudged (judged again on {resume})"
         self._finish(status, reason)
         return RunOutcome(status, reason, self._days_run, dict(self._stopped))
-
-    def _failure_note(self) -> str:
-        """Days still failed or never run, in words ("" when there are none)."""
-        c = self.config
-        exhausted: list[str] = []
-        to_redo: list[str] = []
-        not_run: list[str] = []
-        for persona in self.personas:
-            rows = {d.day: d for d in self.sessions.days(c.id, persona.id)}
-            for d in sorted(rows.values(), key=lambda r: r.day):
-                if d.status != "failed":
-                    continue
-                if d.attempts >= MAX_DAY_ATTEMPTS:
-                    exhausted.append(f"{persona.id} day {d.day}, {d.attempts} attempts")
-                else:
-                    to_redo.append(f"{persona.id} day {d.day}, {d.attempts} of {MAX_DAY_ATTEMPTS} attempts")
-            missing = [day for day in range(1, c.depth + 1) if day not in rows]
-            if missing and (persona.id in self._stopped or any(r.status == "failed" for r in rows.values())):
-                not_run.append(f"{persona.id} {day_list(missing)}")
-        parts = []
-        if exhausted:
-            n = len(exhausted)
-            parts.append(f"{n} day{'s' if n != 1 else ''} still failed ({'; '.join(exhausted)})")
-        if to_redo:
-            n = len(to_redo)
-            parts.append(
-                f"{n} failed day{'s' if n != 1 else ''} to redo ({'; '.join(to_redo)}): "
-                f"`groundhog babble --resume {c.id}` redoes {'them' if n != 1 else 'it'}"
-            )
-        if not_run:
-            parts.append(f"not run: {'; '.join(not_run)}")
-        parts += [f"{k} {v}" for k, v in self._stopped.items()]
-        return "; ".join(parts)
 
     def _finish(self, status: SessionStatus, reason: str) -> None:
         self.sessions.set_status(self.config.id, status, reason, add_elapsed=self.clock() - self._started)

@@ -5,11 +5,7 @@ A day row is the commit point of a day: written in one transaction together with
 items (and the pause that follows it, if any), after the day's log entries are in Chroma. A day without
 a row is redone on resume; so is a failed day, up to MAX_DAY_ATTEMPTS attempts in all.
 
-Review epochs: a persona's days between two reviews. Epoch 1 starts with the session; a pause for review
-(`--review-every N`, or the `--max-selection-bits` budget spent) ends it with an `epochs` row in status
-`waiting`. The next epoch starts when every idea the persona queued up to the pause is decided
-(accepted, rejected or deferred): the row becomes `reviewed`. `--resume --no-wait` starts it anyway and
-the row says `resumed-without-review`, with the ids still undecided. Each day row carries its epoch.
+Each day row carries its review epoch; the `epochs` table (the pauses that end them) is `loop.epochs`.
 """
 
 from __future__ import annotations
@@ -29,7 +25,6 @@ from groundhog.core.settings import ModelSettings
 from groundhog.review.queue import ReviewQueue
 
 SessionStatus = Literal["running", "interrupted", "awaiting-review", "completed", "completed-with-failures", "failed"]
-EpochStatus = Literal["open", "waiting", "reviewed", "resumed-without-review"]
 PauseCause = Literal["review-every", "selection-bits"]
 
 MAX_DAY_ATTEMPTS = 3  # a failed day is redone on resume until it has been tried this many times
@@ -102,38 +97,6 @@ class Pause(BaseModel):
     last_day: int
     cause: PauseCause
     reason: str
-
-
-class EpochRow(BaseModel):
-    """The end of one review epoch of one persona: why it paused and how the pause was closed."""
-
-    session: str
-    persona: str
-    epoch: int
-    last_day: int
-    cause: PauseCause
-    reason: str
-    status: Literal["waiting", "reviewed", "resumed-without-review"]
-    paused_at: datetime
-    closed_at: datetime | None
-    undecided: list[str]
-
-
-class Waiting(BaseModel):
-    """A persona paused for review whose queued ideas are not all decided yet."""
-
-    persona: str
-    pause: EpochRow
-    undecided: list[QueueItem]
-
-    def describe(self, limit: int = 5) -> str:
-        shown = ", ".join(f"{i.idea.id} {i.idea.title[:40]!r}" for i in self.undecided[:limit])
-        more = f" and {len(self.undecided) - limit} more" if len(self.undecided) > limit else ""
-        n = len(self.undecided)
-        return (
-            f"{self.persona} waits for review of {n} undecided idea{'s' if n != 1 else ''} queued up to day "
-            f"{self.pause.last_day} ({self.pause.reason}): {shown}{more}"
-        )
 
 
 class Totals(BaseModel):
@@ -266,110 +229,6 @@ class SessionStore:
             days_failed=failed,
         )
 
-    # -- review epochs ----------------------------------------------------------------------------
-
-    def epochs(self, session_id: str, persona: str | None = None) -> list[EpochRow]:
-        """The pauses recorded: one per ended (or waiting) epoch, oldest first."""
-        sql = "SELECT * FROM epochs WHERE session = ?"
-        args: list[Any] = [session_id]
-        if persona:
-            sql += " AND persona = ?"
-            args.append(persona)
-        return [_epoch(r) for r in self.conn.execute(sql + " ORDER BY persona, epoch", args)]
-
-    def waiting_pause(self, session_id: str, persona: str) -> EpochRow | None:
-        rows = [e for e in self.epochs(session_id, persona) if e.status == "waiting"]
-        return rows[-1] if rows else None
-
-    def current_epoch(self, session_id: str, persona: str) -> int:
-        """The epoch the persona's next day belongs to (while a pause waits: the epoch it ends)."""
-        rows = self.epochs(session_id, persona)
-        if not rows:
-            return 1
-        return rows[-1].epoch if rows[-1].status == "waiting" else rows[-1].epoch + 1
-
-    def paused_after(self, session_id: str, persona: str, day: int) -> bool:
-        """Whether a pause was already recorded after this day or a later one."""
-        row = self.conn.execute(
-            "SELECT 1 FROM epochs WHERE session = ? AND persona = ? AND last_day >= ?", (session_id, persona, day)
-        ).fetchone()
-        return row is not None
-
-    def close_pause(
-        self,
-        pause: EpochRow,
-        status: Literal["reviewed", "resumed-without-review"],
-        undecided: list[str] | None = None,
-    ) -> None:
-        with transaction(self.conn):
-            self.conn.execute(
-                """UPDATE epochs SET status = ?, closed_at = ?, undecided = ?
-                   WHERE session = ? AND persona = ? AND epoch = ? AND status = 'waiting'""",
-                (
-                    status,
-                    utcnow().isoformat(),
-                    json.dumps(undecided or []),
-                    pause.session,
-                    pause.persona,
-                    pause.epoch,
-                ),
-            )
-
-    def epoch_report(self, session_id: str, persona: str, queue: ReviewQueue) -> list[dict[str, Any]]:
-        """Each review epoch of a persona with its days, counts and selection bits, oldest first.
-
-        status: `reviewed`, `resumed-without-review`, `waiting` (paused; `undecided` lists the ideas the
-        next epoch waits for, empty once all are decided) or `open` (the epoch the persona runs in)."""
-        pauses = {e.epoch: e for e in self.epochs(session_id, persona)}
-        days = self.days(session_id, persona)
-        last = max([*pauses, *(d.epoch for d in days), 0])
-        out: list[dict[str, Any]] = []
-        for n in range(1, last + 1):
-            members = [d for d in days if d.epoch == n]
-            t = self.totals(session_id, persona, epoch=n)
-            pause = pauses.get(n)
-            undecided: list[str] = []
-            if pause is not None and pause.status == "waiting":
-                undecided = [i.idea.id for i in queue.list(status="pending", session=session_id, persona=persona)]
-            elif pause is not None:
-                undecided = pause.undecided
-            out.append(
-                {
-                    "epoch": n,
-                    "status": pause.status if pause else "open",
-                    "days": [d.day for d in members if d.status == "done"],
-                    "failed_days": [d.day for d in members if d.status == "failed"],
-                    "generated": t.generated,
-                    "drafts": max(t.drafts, t.generated),
-                    "surviving": t.surviving,
-                    "selection_bits": bits_json(t.bits),
-                    "paused_after_day": pause.last_day if pause else None,
-                    "cause": pause.cause if pause else None,
-                    "reason": pause.reason if pause else "",
-                    "paused_at": pause.paused_at.isoformat() if pause else None,
-                    "closed_at": pause.closed_at.isoformat() if pause and pause.closed_at else None,
-                    "undecided": undecided,
-                }
-            )
-        return out
-
-    def waiting(self, session_id: str, queue: ReviewQueue, personas: list[str] | None = None) -> list[Waiting]:
-        """Personas paused for review with ideas still pending. A pause whose ideas are all decided is
-        not waiting: the next `--resume` closes it as reviewed.
-
-        While a persona is paused it queues nothing, so its pending items in the session are exactly the
-        undecided ones among those it queued up to the pause."""
-        out = []
-        names = personas if personas is not None else self.get(session_id).config.personas
-        for persona in names:
-            pause = self.waiting_pause(session_id, persona)
-            if pause is None:
-                continue
-            pending = queue.list(status="pending", session=session_id, persona=persona)
-            if pending:
-                out.append(Waiting(persona=persona, pause=pause, undecided=pending))
-        return out
-
     def commit_day(
         self,
         *,
@@ -396,30 +255,33 @@ class SessionStore:
         with transaction(self.conn):
             for item in queue_items:
                 queue.add(item)
+            # A redone day replaces its failed row: one more attempt, and the failed attempts' tokens
+            # (they were spent) stay counted with the day.
             self.conn.execute(
                 """INSERT OR REPLACE INTO days (session, persona, day, status, present, summary, generated,
                        surviving, prompt_tokens, completion_tokens, error, finished_at, drafts, epoch, attempts)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1 + COALESCE(
-                       (SELECT attempts FROM days WHERE session = ? AND persona = ? AND day = ?), 0))""",
-                (
-                    session,
-                    persona,
-                    day,
-                    status,
-                    present.isoformat(),
-                    json.dumps(summary),
-                    generated,
-                    surviving,
-                    prompt_tokens,
-                    completion_tokens,
-                    error,
-                    now,
-                    generated if drafts is None else drafts,
-                    epoch,
-                    session,
-                    persona,
-                    day,
-                ),
+                   SELECT :session, :persona, :day, :status, :present, :summary, :generated, :surviving,
+                          :prompt + COALESCE(prev.prompt_tokens, 0), :completion + COALESCE(prev.completion_tokens, 0),
+                          :error, :now, :drafts, :epoch, 1 + COALESCE(prev.attempts, 0)
+                   FROM (SELECT 1) LEFT JOIN days AS prev
+                        ON prev.session = :session AND prev.persona = :persona AND prev.day = :day
+                           AND prev.status = 'failed'""",
+                {
+                    "session": session,
+                    "persona": persona,
+                    "day": day,
+                    "status": status,
+                    "present": present.isoformat(),
+                    "summary": json.dumps(summary),
+                    "generated": generated,
+                    "surviving": surviving,
+                    "prompt": prompt_tokens,
+                    "completion": completion_tokens,
+                    "error": error,
+                    "now": now,
+                    "drafts": generated if drafts is None else drafts,
+                    "epoch": epoch,
+                },
             )
             if pause is not None:
                 self.conn.execute(
@@ -429,13 +291,21 @@ class SessionStore:
                 )
             self.conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (utcnow().isoformat(), session))
 
-    def add_usage(self, session_id: str, persona: str, day: int, usage: Usage) -> None:
-        """Tokens spent on a committed day after the fact (judging its unjudged ideas again)."""
+    def add_rejudged(self, session_id: str, persona: str, day: int, usage: Usage, judged: list[str]) -> None:
+        """A committed day's unjudged ideas judged again: their tokens count to the day, and those now
+        judged leave its `unjudged` list."""
         with transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT summary FROM days WHERE session = ? AND persona = ? AND day = ?", (session_id, persona, day)
+            ).fetchone()
+            if row is None:
+                return
+            summary = json.loads(row["summary"])
+            summary["unjudged"] = [i for i in summary.get("unjudged", []) if i not in judged]
             self.conn.execute(
-                "UPDATE days SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ? "
-                "WHERE session = ? AND persona = ? AND day = ?",
-                (usage.prompt_tokens, usage.completion_tokens, session_id, persona, day),
+                "UPDATE days SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, "
+                "summary = ? WHERE session = ? AND persona = ? AND day = ?",
+                (usage.prompt_tokens, usage.completion_tokens, json.dumps(summary), session_id, persona, day),
             )
 
 
@@ -468,19 +338,4 @@ def _day(row: sqlite3.Row) -> DayRow:
         drafts=row["drafts"],
         attempts=row["attempts"],
         epoch=row["epoch"],
-    )
-
-
-def _epoch(row: sqlite3.Row) -> EpochRow:
-    return EpochRow(
-        session=row["session"],
-        persona=row["persona"],
-        epoch=row["epoch"],
-        last_day=row["last_day"],
-        cause=row["cause"],
-        reason=row["reason"],
-        status=row["status"],
-        paused_at=datetime.fromisoformat(row["paused_at"]),
-        closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
-        undecided=json.loads(row["undecided"]),
     )

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_serializer
 
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import FLAG_NAMES, LogEntry, selection_bits
+from groundhog.loop.epochs import EpochBits, epoch_bits
 from groundhog.loop.sessions import DayRow, SessionStore, bits_json
 from groundhog.loop.tune_vectors import VectorCache, centroid, grounding_centroids, in_character_score, novelty_by_day
 
@@ -55,7 +56,9 @@ class DayStats(BaseModel):
     persona: str
     day: int
     status: Literal["done", "failed"] = "done"
+    epoch: int | None = None  # the review epoch the day ran in (None for the pooled rows)
     generated: int = 0
+    drafts: int = 0  # every version the critic saw: an idea revised twice counts 3
     unique: int = 0  # not flagged `duplicate`
     surviving: int = 0  # passed the screens and the critic
     unique_surviving: int = 0
@@ -70,7 +73,7 @@ class DayStats(BaseModel):
     in_character: float | None = None  # cos to own grounding minus max cos to any other persona's
     flags: dict[str, int] = Field(default_factory=dict)
     flag_rates: dict[str, float] = Field(default_factory=dict)
-    cumulative_bits: float = 0.0  # log2(generated / surviving) over days 1..day
+    cumulative_bits: float = 0.0  # log2(drafts / surviving) over days 1..day
 
     @field_serializer("cumulative_bits")
     def _bits(self, value: float) -> float | str:
@@ -96,6 +99,7 @@ class TuneTotals(BaseModel):
     """Sums over days (of one persona, or of all)."""
 
     generated: int = 0
+    drafts: int = 0
     unique: int = 0
     surviving: int = 0
     unique_surviving: int = 0
@@ -114,6 +118,7 @@ class TuneTotals(BaseModel):
 class PersonaTune(BaseModel):
     persona: str
     days: list[DayStats]
+    epochs: list[EpochBits]
     totals: TuneTotals
     recommendation: Recommendation
 
@@ -148,7 +153,7 @@ def _counts(row: DayRow, decisions: Mapping[str, str]) -> DayStats:
     ideas: list[dict[str, Any]] = list(row.summary.get("ideas", []))
     flags = dict.fromkeys(FLAG_NAMES, 0)
     tokens = row.prompt_tokens + row.completion_tokens
-    stats = DayStats(persona=row.persona, day=row.day, status=row.status, tokens=tokens)
+    stats = DayStats(persona=row.persona, day=row.day, status=row.status, epoch=row.epoch, tokens=tokens)
     for idea in ideas:
         names = set(idea.get("flags", []))
         for name in names & set(FLAG_NAMES):
@@ -156,6 +161,7 @@ def _counts(row: DayRow, decisions: Mapping[str, str]) -> DayStats:
         duplicate = "duplicate" in names
         passed = idea.get("verdict") == "pass"
         stats.generated += 1
+        stats.drafts += max(1, int(idea.get("versions", 1)))
         stats.unique += not duplicate
         stats.surviving += passed
         stats.unique_surviving += passed and not duplicate
@@ -169,16 +175,17 @@ def _counts(row: DayRow, decisions: Mapping[str, str]) -> DayStats:
 
 
 def _cumulative_bits(days: list[DayStats]) -> None:
-    generated = surviving = 0
+    drafts = surviving = 0
     for d in days:
-        generated += d.generated
+        drafts += d.drafts
         surviving += d.surviving
-        d.cumulative_bits = selection_bits(generated, surviving)
+        d.cumulative_bits = selection_bits(drafts, surviving)
 
 
 def _totals(days: Sequence[DayStats]) -> TuneTotals:
     t = TuneTotals(
         generated=sum(d.generated for d in days),
+        drafts=sum(d.drafts for d in days),
         unique=sum(d.unique for d in days),
         surviving=sum(d.surviving for d in days),
         unique_surviving=sum(d.unique_surviving for d in days),
@@ -187,7 +194,7 @@ def _totals(days: Sequence[DayStats]) -> TuneTotals:
         tokens=sum(d.tokens for d in days),
     )
     t.survivors_per_1k_tokens = _per_1k(t.unique_surviving, t.tokens)
-    t.selection_bits = selection_bits(t.generated, t.surviving)
+    t.selection_bits = selection_bits(t.drafts, t.surviving)
     decided = t.accepted + t.rejected
     t.acceptance_rate = _r(t.accepted / decided) if decided else None
     return t
@@ -198,7 +205,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return _r(sum(present) / len(present)) if present else None
 
 
-_COUNTS = ("generated", "unique", "surviving", "unique_surviving", "accepted", "rejected", "tokens")
+_COUNTS = ("generated", "drafts", "unique", "surviving", "unique_surviving", "accepted", "rejected", "tokens")
 
 
 def _pool(by_persona: Mapping[str, list[DayStats]], novelty: Mapping[int, float]) -> list[DayStats]:
@@ -384,7 +391,13 @@ def analyse_session(
         embedder=getattr(embedder, "name", type(embedder).__name__),
         options=options,
         personas=[
-            PersonaTune(persona=pid, days=days, totals=_totals(days), recommendation=recommend(days, options))
+            PersonaTune(
+                persona=pid,
+                days=days,
+                epochs=epoch_bits(days),
+                totals=_totals(days),
+                recommendation=recommend(days, options),
+            )
             for pid, days in by_persona.items()
         ],
         days=pooled,

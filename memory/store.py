@@ -242,7 +242,7 @@ class LogStore:
         def wanted(e: LogEntry) -> bool:
             return e.kind == "idea" and (keep is None or keep(e))
 
-        probe = max(4 * k, 8)
+        probe = max(16 * k, 48)  # early in a log, corpus chunks and notes crowd the ideas out
         while probe <= widest:
             hits = self.nearest(vector, k=probe)
             found = [(e, sim) for e, sim in hits if wanted(e)]

@@ -46,3 +46,50 @@ def test_the_onnx_embedder_imports_no_torch(minilm: Embedder) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["384", "False", "False"]
+
+
+def test_with_embeddings_from_an_endpoint_no_local_model_loads(isolated_home: object) -> None:
+    """A night on an endpoint for both chat and embeddings: neither torch nor onnxruntime is imported."""
+    import json
+    import os
+
+    from fake_openai import FakeOpenAIServer
+
+    probe = (
+        "import json, sys\n"
+        "from groundhog import cli\n"
+        "try:\n    cli.app(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "heavy = ('torch', 'onnxruntime', 'sentence_transformers', 'transformers', 'llama_cpp')\n"
+        "print(json.dumps({'code': code, 'loaded': sorted({m.split('.')[0] for m in sys.modules} & set(heavy))}))\n"
+    )
+    with FakeOpenAIServer() as srv:
+        env = {
+            **os.environ,
+            "GROUNDHOG_EMBEDDING__PROVIDER": "openai",
+            "GROUNDHOG_EMBEDDING__MODEL": "fake-embed",
+            "GROUNDHOG_EMBEDDING__BASE_URL": srv.base_url,
+        }
+        args = [
+            "babble",
+            "--persona",
+            "doomimir",
+            "--depth",
+            "1",
+            "--ideas-per-day",
+            "1",
+            "--provider",
+            "openai",
+            "--model",
+            "fake",
+            "--base-url",
+            srv.base_url,
+            "--json",
+        ]
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True, timeout=300
+        )
+        embedded = [r for r in srv.requests if r["path"].endswith("/embeddings")]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] in (0, None), done.stderr
+    assert result["loaded"] == []
+    assert embedded, "the log and the screens embedded through the endpoint"

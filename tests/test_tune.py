@@ -215,7 +215,8 @@ def tune_home(isolated_home: Path, script: ScriptedResearcher) -> Path:
 
 
 DAY_KEYS = {
-    *("persona", "day", "status", "generated", "unique", "surviving", "unique_surviving", "accepted"),
+    *("persona", "day", "status", "epoch", "generated", "drafts", "unique", "surviving", "unique_surviving"),
+    "accepted",
     *("rejected", "tokens", "survivors_per_1k_tokens", "novelty", "drift_from_grounding", "drift_from_day1"),
     *("drift_rise", "in_character", "flags", "flag_rates", "cumulative_bits"),
 }
@@ -233,7 +234,14 @@ def test_json_has_the_documented_keys(tune_home: Path) -> None:
     assert data["session"] == "s1" and data["options"] == {"plateau_fraction": 0.25, "max_drift": 0.15}
     assert [p["persona"] for p in data["personas"]] == ["doomimir", "simplicia"]
     for persona in data["personas"]:
-        assert set(persona) == {"persona", "days", "totals", "recommendation"}
+        assert set(persona) == {"persona", "days", "epochs", "totals", "recommendation"}
+        (epoch,) = persona["epochs"]  # no pause for review: one epoch, the whole session
+        assert set(epoch) == {"epoch", "days", "generated", "drafts", "surviving", "selection_bits"}
+        assert (epoch["epoch"], epoch["days"]) == (1, [1, 2, 3])
+        totals = persona["totals"]
+        assert [epoch[k] for k in ("drafts", "surviving", "selection_bits")] == [
+            totals[k] for k in ("drafts", "surviving", "selection_bits")
+        ]
         assert [d["day"] for d in persona["days"]] == [1, 2, 3]
         for day in persona["days"]:
             assert set(day) == DAY_KEYS
@@ -241,7 +249,7 @@ def test_json_has_the_documented_keys(tune_home: Path) -> None:
     assert {d["persona"] for d in data["days"]} == {"*"}
     assert set(data["recommendation"]) == RECOMMENDATION_KEYS
     assert set(data["totals"]) == {
-        "generated", "unique", "surviving", "unique_surviving", "accepted", "rejected", "tokens",
+        "generated", "drafts", "unique", "surviving", "unique_surviving", "accepted", "rejected", "tokens",
         "survivors_per_1k_tokens", "selection_bits", "acceptance_rate",
     }
     day1 = data["personas"][0]["days"][0]

@@ -1,0 +1,322 @@
+"""Review epochs: a persona's days between two reviews, the pauses that end them, and failed days in words.
+
+Epoch 1 starts with the session. A pause for review ends it with an `epochs` row in status `waiting`:
+after day N, 2N, ... with `--review-every N`, or after the day that brings the epoch's selection bits
+to `--max-selection-bits`. The next epoch starts when every idea the persona queued up to the pause is
+decided (accepted, rejected or deferred): at the next resume the row becomes `reviewed`. `--resume
+--no-wait` starts it anyway and the row says `resumed-without-review`, with the ids still undecided.
+Each day row carries its epoch, so a failed day redone later counts in the epoch it was redone in.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, field_serializer
+
+from groundhog.core.db import transaction
+from groundhog.core.records import QueueItem, selection_bits, utcnow
+from groundhog.loop.sessions import (
+    MAX_DAY_ATTEMPTS,
+    Pause,
+    PauseCause,
+    SessionConfig,
+    SessionStore,
+    bits_json,
+    day_list,
+)
+from groundhog.review.queue import ReviewQueue
+
+
+class EpochRow(BaseModel):
+    """The end of one review epoch of one persona: why it paused and how the pause was closed."""
+
+    session: str
+    persona: str
+    epoch: int
+    last_day: int
+    cause: PauseCause
+    reason: str
+    status: Literal["waiting", "reviewed", "resumed-without-review"]
+    paused_at: datetime
+    closed_at: datetime | None
+    undecided: list[str]
+
+
+class Waiting(BaseModel):
+    """A persona paused for review whose queued ideas are not all decided yet."""
+
+    persona: str
+    pause: EpochRow
+    undecided: list[QueueItem]
+
+    def describe(self, limit: int = 5) -> str:
+        shown = ", ".join(f"{i.idea.id} {i.idea.title[:40]!r}" for i in self.undecided[:limit])
+        more = f" and {len(self.undecided) - limit} more" if len(self.undecided) > limit else ""
+        n = len(self.undecided)
+        return (
+            f"{self.persona} waits for review of {n} undecided idea{'s' if n != 1 else ''} queued up to day "
+            f"{self.pause.last_day} ({self.pause.reason}): {shown}{more}"
+        )
+
+
+class EpochBits(BaseModel):
+    """The selection bits of one review epoch of a persona: its days between two reviews."""
+
+    epoch: int
+    days: list[int]
+    generated: int = 0
+    drafts: int = 0
+    surviving: int = 0
+    selection_bits: float = 0.0
+
+    @field_serializer("selection_bits")
+    def _bits(self, value: float) -> float | str:
+        return bits_json(value)
+
+
+def epoch_bits(days: Sequence[Any]) -> list[EpochBits]:
+    """Selection bits per review epoch from `tune` day stats (anything with epoch, day, status and counts)."""
+    out: dict[int, EpochBits] = {}
+    for d in days:
+        if d.epoch is None:
+            continue
+        e = out.setdefault(d.epoch, EpochBits(epoch=d.epoch, days=[]))
+        if d.status == "done":
+            e.days.append(d.day)
+        e.generated += d.generated
+        e.drafts += d.drafts
+        e.surviving += d.surviving
+    for e in out.values():
+        e.selection_bits = selection_bits(e.drafts, e.surviving)
+    return [out[k] for k in sorted(out)]
+
+
+class Epochs:
+    """The `epochs` table, read and written through a session store (one connection)."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+        self.conn = store.conn
+
+    def all(self, session_id: str, persona: str | None = None) -> list[EpochRow]:
+        """The pauses recorded: one per ended (or waiting) epoch, oldest first."""
+        sql = "SELECT * FROM epochs WHERE session = ?"
+        args: list[Any] = [session_id]
+        if persona:
+            sql += " AND persona = ?"
+            args.append(persona)
+        return [_epoch(r) for r in self.conn.execute(sql + " ORDER BY persona, epoch", args)]
+
+    def waiting_pause(self, session_id: str, persona: str) -> EpochRow | None:
+        rows = [e for e in self.all(session_id, persona) if e.status == "waiting"]
+        return rows[-1] if rows else None
+
+    def current(self, session_id: str, persona: str) -> int:
+        """The epoch the persona's next day belongs to (while a pause waits: the epoch it ends)."""
+        rows = self.all(session_id, persona)
+        if not rows:
+            return 1
+        return rows[-1].epoch if rows[-1].status == "waiting" else rows[-1].epoch + 1
+
+    def paused_after(self, session_id: str, persona: str, day: int) -> bool:
+        """Whether a pause was already recorded after this day or a later one."""
+        row = self.conn.execute(
+            "SELECT 1 FROM epochs WHERE session = ? AND persona = ? AND last_day >= ?", (session_id, persona, day)
+        ).fetchone()
+        return row is not None
+
+    def close(
+        self,
+        pause: EpochRow,
+        status: Literal["reviewed", "resumed-without-review"],
+        undecided: list[str] | None = None,
+    ) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                """UPDATE epochs SET status = ?, closed_at = ?, undecided = ?
+                   WHERE session = ? AND persona = ? AND epoch = ? AND status = 'waiting'""",
+                (
+                    status,
+                    utcnow().isoformat(),
+                    json.dumps(undecided or []),
+                    pause.session,
+                    pause.persona,
+                    pause.epoch,
+                ),
+            )
+
+    def report(self, session_id: str, persona: str, queue: ReviewQueue) -> list[dict[str, Any]]:
+        """Each review epoch of a persona with its days, counts and selection bits, oldest first.
+
+        status: `reviewed`, `resumed-without-review`, `waiting` (paused; `undecided` lists the ideas the
+        next epoch waits for, empty once all are decided) or `open` (the epoch the persona runs in)."""
+        pauses = {e.epoch: e for e in self.all(session_id, persona)}
+        days = self.store.days(session_id, persona)
+        last = max([*pauses, *(d.epoch for d in days), 0])
+        out: list[dict[str, Any]] = []
+        for n in range(1, last + 1):
+            members = [d for d in days if d.epoch == n]
+            t = self.store.totals(session_id, persona, epoch=n)
+            pause = pauses.get(n)
+            undecided: list[str] = []
+            if pause is not None and pause.status == "waiting":
+                undecided = [i.idea.id for i in queue.list(status="pending", session=session_id, persona=persona)]
+            elif pause is not None:
+                undecided = pause.undecided
+            out.append(
+                {
+                    "epoch": n,
+                    "status": pause.status if pause else "open",
+                    "days": [d.day for d in members if d.status == "done"],
+                    "failed_days": [d.day for d in members if d.status == "failed"],
+                    "generated": t.generated,
+                    "drafts": max(t.drafts, t.generated),
+                    "surviving": t.surviving,
+                    "selection_bits": bits_json(t.bits),
+                    "paused_after_day": pause.last_day if pause else None,
+                    "cause": pause.cause if pause else None,
+                    "reason": pause.reason if pause else "",
+                    "paused_at": pause.paused_at.isoformat() if pause else None,
+                    "closed_at": pause.closed_at.isoformat() if pause and pause.closed_at else None,
+                    "undecided": undecided,
+                }
+            )
+        return out
+
+    def waiting(self, session_id: str, queue: ReviewQueue, personas: list[str] | None = None) -> list[Waiting]:
+        """Personas paused for review with ideas still pending. A pause whose ideas are all decided is
+        not waiting: the next `--resume` closes it as reviewed.
+
+        While a persona is paused it queues nothing, so its pending items in the session are exactly the
+        undecided ones among those it queued up to the pause."""
+        out = []
+        names = personas if personas is not None else self.store.get(session_id).config.personas
+        for persona in names:
+            pause = self.waiting_pause(session_id, persona)
+            if pause is None:
+                continue
+            pending = queue.list(status="pending", session=session_id, persona=persona)
+            if pending:
+                out.append(Waiting(persona=persona, pause=pause, undecided=pending))
+        return out
+
+    def pause_after(
+        self, c: SessionConfig, persona: str, day: int, epoch: int, drafts: int, surviving: int, more: bool
+    ) -> Pause | None:
+        """Whether the persona pauses for review after this day (decided before the day's commit, so the
+        day and its pause land together). Only when the persona has more days to run."""
+        if not more:
+            return None
+        if c.max_selection_bits is not None:
+            t = self.store.totals(c.id, persona, epoch=epoch)
+            t.drafts, t.surviving = t.drafts + drafts, t.surviving + surviving
+            bits = t.budget_bits  # None while nothing survived: see Totals.budget_bits
+            if bits is not None and bits >= c.max_selection_bits:
+                return Pause(
+                    epoch=epoch,
+                    last_day=day,
+                    cause="selection-bits",
+                    reason=(
+                        f"--max-selection-bits budget spent ({bits:.2f} of {c.max_selection_bits} bits in "
+                        f"epoch {epoch}: {t.drafts} drafts, {t.surviving} survived)"
+                    ),
+                )
+        return self.review_pause(c, persona, day, epoch, more)
+
+    def review_pause(self, c: SessionConfig, persona: str, day: int, epoch: int, more: bool) -> Pause | None:
+        """`--review-every N`: a pause after day N, 2N, ... (after a failed day too), once per such day."""
+        every = c.review_every
+        if not more or not every or day % every or self.paused_after(c.id, persona, day):
+            return None
+        return Pause(epoch=epoch, last_day=day, cause="review-every", reason=f"--review-every {every}")
+
+    def open_reviews(
+        self, c: SessionConfig, personas: list[str], queue: ReviewQueue, no_wait: bool, emit: Callable[..., None]
+    ) -> dict[str, Waiting]:
+        """At the start of a run: a pause whose ideas are all decided is closed (the next epoch starts);
+        one still waiting keeps its persona paused (returned), unless `no_wait`, which closes it and says so.
+        `emit(type, persona, day, message, **data)` reports each."""
+        waiting: dict[str, Waiting] = {}
+        for persona in personas:
+            pause = self.waiting_pause(c.id, persona)
+            if pause is None:
+                continue
+            pending = queue.list(status="pending", session=c.id, persona=persona)
+            if not pending:
+                self.close(pause, "reviewed")
+                emit(
+                    "review_done",
+                    persona,
+                    pause.last_day,
+                    f"the ideas queued up to day {pause.last_day} are decided: epoch {pause.epoch + 1} starts",
+                    epoch=pause.epoch + 1,
+                )
+            elif no_wait:
+                ids = [i.idea.id for i in pending]
+                self.close(pause, "resumed-without-review", ids)
+                emit(
+                    "resumed_without_review",
+                    persona,
+                    pause.last_day,
+                    f"resumed without review (--no-wait): {len(ids)} ideas queued up to day "
+                    f"{pause.last_day} are undecided",
+                    epoch=pause.epoch + 1,
+                    undecided=ids,
+                )
+            else:
+                waiting[persona] = Waiting(persona=persona, pause=pause, undecided=pending)
+                emit("persona_paused", persona, pause.last_day, waiting[persona].describe(), epoch=pause.epoch)
+        return waiting
+
+
+def failure_note(store: SessionStore, c: SessionConfig, personas: list[str], stopped: dict[str, str]) -> str:
+    """Days still failed or never run, and personas stopped, in words ("" when there are none)."""
+    exhausted: list[str] = []
+    to_redo: list[str] = []
+    not_run: list[str] = []
+    for persona in personas:
+        rows = {d.day: d for d in store.days(c.id, persona)}
+        for d in sorted(rows.values(), key=lambda r: r.day):
+            if d.status != "failed":
+                continue
+            if d.attempts >= MAX_DAY_ATTEMPTS:
+                exhausted.append(f"{persona} day {d.day}, {d.attempts} attempts")
+            else:
+                to_redo.append(f"{persona} day {d.day}, {d.attempts} of {MAX_DAY_ATTEMPTS} attempts")
+        missing = [day for day in range(1, c.depth + 1) if day not in rows]
+        if missing and (persona in stopped or any(r.status == "failed" for r in rows.values())):
+            not_run.append(f"{persona} {day_list(missing)}")
+    parts = []
+    if exhausted:
+        n = len(exhausted)
+        parts.append(f"{n} day{'s' if n != 1 else ''} still failed ({'; '.join(exhausted)})")
+    if to_redo:
+        n = len(to_redo)
+        parts.append(
+            f"{n} failed day{'s' if n != 1 else ''} to redo ({'; '.join(to_redo)}): "
+            f"`groundhog babble --resume {c.id}` redoes {'them' if n != 1 else 'it'}"
+        )
+    if not_run:
+        parts.append(f"not run: {'; '.join(not_run)}")
+    parts += [f"{k} {v}" for k, v in stopped.items()]
+    return "; ".join(parts)
+
+
+def _epoch(row: sqlite3.Row) -> EpochRow:
+    return EpochRow(
+        session=row["session"],
+        persona=row["persona"],
+        epoch=row["epoch"],
+        last_day=row["last_day"],
+        cause=row["cause"],
+        reason=row["reason"],
+        status=row["status"],
+        paused_at=datetime.fromisoformat(row["paused_at"]),
+        closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
+        undecided=json.loads(row["undecided"]),
+    )
