@@ -205,21 +205,23 @@ class LogStore:
         persona: str | Sequence[str] | None = None,
         kind: str | Sequence[str] | None = None,
         session: str | None = None,
+        texts: bool = True,
     ) -> list[tuple[LogEntry, float]]:
-        """Nearest-neighbour query on the HNSW index: no scan over all entries."""
+        """Nearest-neighbour query on the HNSW index: no scan over all entries. `texts=False` leaves the
+        entries' text empty (metadata only): much less to fetch when only ids and scores matter."""
+        include = ["documents", "metadatas", "distances"] if texts else ["metadatas", "distances"]
         try:  # no count() first: Chroma counts with a full scan, and answers an empty index with [[]]
             res = self._col.query(
                 query_embeddings=[list(vector)],
                 n_results=k,
                 where=_where(persona=persona, kind=kind, session=session),
-                include=["documents", "metadatas", "distances"],
+                include=include,  # type: ignore[arg-type]
             )
         except Exception as exc:
             raise StoreError(f"vector store query failed: {exc}") from exc
+        documents = res["documents"][0] if texts and res.get("documents") else [None] * len(res["ids"][0])
         out = []
-        for i, d, m, dist in zip(
-            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
-        ):
+        for i, d, m, dist in zip(res["ids"][0], documents, res["metadatas"][0], res["distances"][0], strict=True):
             out.append((_from_chroma(i, d, m), 1.0 - float(dist)))
         return out
 
@@ -231,27 +233,30 @@ class LogStore:
         keep: Callable[[LogEntry], bool] | None = None,
         widest: int = 256,
     ) -> list[tuple[LogEntry, float]]:
-        """The k ideas nearest to `vector` (of those `keep` accepts), with similarity, best first.
+        """The k ideas nearest to `vector` (of those `keep` accepts), with similarity, best first; the
+        entries carry their metadata (title, verdict, dates) but not their text.
 
         Chroma answers a query filtered on metadata (kind="idea") by first listing every matching entry,
-        which grows linearly with the log. So the unfiltered HNSW index is asked for more neighbours and
-        the ideas among them kept, widening until k are found; only when such ideas are rare near the
-        vector does it fall back to the filtered query.
+        which grows linearly with the log. So the unfiltered HNSW index is asked for 16k neighbours and
+        the ideas among them kept; only when ideas are rare near the vector (a young log, full of corpus
+        chunks) does it fall back to the filtered query, asking for little more than k.
         """
 
         def wanted(e: LogEntry) -> bool:
             return e.kind == "idea" and (keep is None or keep(e))
 
         probe = max(16 * k, 48)  # early in a log, corpus chunks and notes crowd the ideas out
-        while probe <= widest:
-            hits = self.nearest(vector, k=probe)
+        hits = self.nearest(vector, k=probe, texts=False)
+        found = [(e, sim) for e, sim in hits if wanted(e)]
+        if len(found) >= k or len(hits) < probe:
+            return found[:k]
+        n = k + 8  # ideas are rare near this vector: the filtered query, asking for little more than k
+        while True:
+            hits = self.nearest(vector, k=n, kind="idea", texts=False)
             found = [(e, sim) for e, sim in hits if wanted(e)]
-            if len(found) >= k or len(hits) < probe:
-                break
-            probe *= 4
-        else:
-            found = [(e, sim) for e, sim in self.nearest(vector, k=k + widest, kind="idea") if wanted(e)]
-        return found[:k]
+            if len(found) >= k or len(hits) < n or n >= widest:
+                return found[:k]
+            n *= 4
 
     def retrieve(
         self,
