@@ -140,6 +140,15 @@ class LogStore:
             except Exception as exc:
                 raise StoreError(f"cannot write to the vector store: {exc}") from exc
 
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Remove entries by id (an undone decision's feedback)."""
+        if not ids:
+            return
+        try:
+            self._col.delete(ids=list(ids))
+        except Exception as exc:
+            raise StoreError(f"cannot delete from the vector store: {exc}") from exc
+
     def delete(self, *, session: str, persona: str, day: int) -> None:
         """Remove what a half-finished day wrote, before the day is redone."""
         where = _where(session=session, persona=persona, day=day)

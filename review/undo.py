@@ -43,8 +43,7 @@ def feedback_id(idea_id: str) -> str:
 
 
 def _remove_entry(log: LogStore, entry_id: str) -> None:
-    # LogStore deletes only whole days; one entry goes through its collection (upserts are by id too).
-    log._col.delete(ids=[entry_id])
+    log.delete_ids([entry_id])
 
 
 class DecisionJournal:
