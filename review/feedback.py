@@ -40,11 +40,16 @@ def feedback_text(item: QueueItem, status: str, note: str) -> str:
     return f"Reviewer DEFERRED your idea '{title}'{said}. Undecided for now; it may come back."
 
 
+def feedback_id(idea_id: str) -> str:
+    """The id of the feedback entry a decision on this idea writes (the same for every decision)."""
+    return stable_id(idea_id, "feedback")
+
+
 def feedback_entry(item: QueueItem, status: str, note: str) -> LogEntry:
     """The log entry for a decision; its id depends only on the idea, so deciding again overwrites it."""
     idea = item.idea
     return LogEntry(
-        id=stable_id(idea.id, "feedback"),
+        id=feedback_id(idea.id),
         persona=idea.persona,
         session=idea.session,
         day=idea.day,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from groundhog.core.db import transaction
 from groundhog.core.errors import BadInput
-from groundhog.core.records import LogEntry, QueueItem, stable_id
-from groundhog.review.feedback import record_decision
+from groundhog.core.records import LogEntry, QueueItem
+from groundhog.review.feedback import feedback_id, record_decision
 from groundhog.review.queue import ReviewQueue
 
 if TYPE_CHECKING:
@@ -36,10 +36,6 @@ class Decided:
     before_note: str
     before_decided_at: str | None
     before_feedback: LogEntry | None
-
-
-def feedback_id(idea_id: str) -> str:
-    return stable_id(idea_id, "feedback")
 
 
 def _remove_entry(log: LogStore, entry_id: str) -> None:
