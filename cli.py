@@ -7,14 +7,16 @@ import os
 from typing import Annotated
 
 import typer
-from groundhog.commands import babble, basics, critique, personas, queue, tune
+from groundhog.commands import babble, basics, critique, personas, questions, queue, rank, tune
 from groundhog.commands.common import GroundhogGroup
 
 HELP = """Simulated alignment researchers on a groundhog-day loop.
 
 Evening: `groundhog babble` starts a session of simulated researchers who relive the same day, each
 morning reading only the notebook their earlier selves wrote. Morning: `groundhog review` walks the ideas
-that survived their self-critique, best first. `groundhog tune` shows how many loop days were worth it.
+that survived their self-critique, best first, and answers the questions the personas asked. `groundhog
+rank` orders the queue by a pairwise tournament; `groundhog queue stats` measures the critic against
+your decisions; `groundhog tune` shows how many loop days were worth it.
 """
 
 app = typer.Typer(
@@ -44,6 +46,8 @@ app.command()(tune.tune)
 app.command()(critique.critique)
 app.add_typer(queue.app, name="queue")
 app.command()(queue.review)
+app.command()(rank.rank)
+app.add_typer(questions.app, name="questions")
 
 
 def main() -> None:

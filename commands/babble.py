@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, parse_date, print_json, services, sub_app
 
 sessions_app = sub_app("Sessions: what ran, how it stopped, and what each persona did each day.")
 
@@ -81,6 +81,23 @@ def babble(
         bool,
         typer.Option("--no-wait", help="With --resume: go on even though ideas queued before a pause are undecided."),
     ] = False,
+    calibrated: Annotated[
+        bool,
+        typer.Option("--calibrated", help="Critic thresholds fitted to your decisions so far (see `queue stats`)."),
+    ] = False,
+    rank: Annotated[
+        int | None,
+        typer.Option("--rank", metavar="N", min=1, help="Afterwards, rank the session's ideas: N matches each."),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="auto|ADDRESS",
+            help="Run persona-days as Ray tasks: 'auto' (RAY_ADDRESS, the cluster `ray start` made here, or a "
+            "local Ray instance) or a head node's HOST:PORT. Needs chroma_url (a Chroma server).",
+        ),
+    ] = None,
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per progress event.")] = False,
 ) -> None:
@@ -90,7 +107,7 @@ def babble(
     character, and writes tomorrow's note; survivors go to the review queue.
     """
     from groundhog.core.errors import BadInput
-    from groundhog.loop.babble import check_resume, make_runner, new_config, run_session, settings_for
+    from groundhog.loop.babble import check_resume, make_runner, new_config, open_services, run_session, settings_for
     from groundhog.loop.locks import session_lock
     from groundhog.loop.services import Services
     from groundhog.loop.sessions import SessionStore
@@ -116,6 +133,10 @@ def babble(
     if no_wait and not resume:
         raise BadInput("--no-wait: only with --resume SESSION (it resumes a paused session without its review)")
     svc = services(home, **flags)
+    if calibrated:
+        from groundhog.commands.calibration import calibrated_services
+
+        svc = calibrated_services(svc, home, flags, resume)
     store = SessionStore(svc.db)
     if resume:
         given = [k for k, v in {**loop_flags, **babble_flags, **critique_flags}.items() if v is not None]
@@ -129,15 +150,27 @@ def babble(
     else:
         names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
         config = new_config(svc.settings, list(dict.fromkeys(names)), session=session, present=parse_date(present))
+    days = open_services(svc, config, ray)  # the Chroma server, the Ray cluster: checked before any work
+    if days is not None:
+        echo(f"groundhog: persona-days run as Ray tasks on {days.joined}", err=True)
+    if not resume:
         store.create(config)
 
     from groundhog.commands.progress import make_renderer
 
     renderer = make_renderer(config, json_lines=as_json or not sys.stdout.isatty(), home=svc.settings.home)
-    runner = make_runner(svc, config, on_event=renderer.handle, no_wait=no_wait)
-    with session_lock(svc.settings.home, config.id), renderer:
-        outcome = run_session(runner)
+    runner = make_runner(svc, config, on_event=renderer.handle, no_wait=no_wait, days=days)
+    try:
+        with session_lock(svc.settings.home, config.id, svc.db), renderer:
+            outcome = run_session(runner)
+    finally:
+        if days is not None:
+            days.close()
     renderer.summary(outcome, svc)
+    if rank:
+        from groundhog.commands.calibration import rank_after
+
+        rank_after(svc, config, rank, as_json or not sys.stdout.isatty())
     svc.close()
     if outcome.status in ("failed", "completed-with-failures"):
         raise typer.Exit(1)
@@ -154,7 +187,7 @@ def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     rows: list[dict[str, Any]] = []
     for s in store.all():
         t = store.totals(s.id)
-        status, reason = effective_status(svc.settings.home, s.id, s.status, s.reason)
+        status, reason = effective_status(svc.settings.home, s.id, s.status, s.reason, svc.db)
         rows.append(
             {
                 "id": s.id,
@@ -223,7 +256,7 @@ def sessions_show(
     store = SessionStore(svc.db)
     report = session_report(store, _default_session(store, session))
     report["status"], report["reason"] = effective_status(
-        svc.settings.home, report["id"], report["status"], report["reason"]
+        svc.settings.home, report["id"], report["status"], report["reason"], svc.db
     )
     if as_json:
         print_json(report)

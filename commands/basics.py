@@ -5,18 +5,30 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
 
 log_app = sub_app("Search the written log.")
 
 
-def doctor(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+def doctor(
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="auto|ADDRESS",
+            help="Also check a Ray cluster, as `babble --ray` would use it: a worker on each node builds its parts.",
+        ),
+    ] = None,
+) -> None:
     """Check the model, embedder and stores; run one tiny generation and one embedding."""
     from groundhog.loop.doctor import run_checks
 
     svc = services(home)
     try:
-        checks = run_checks(svc)
+        checks = run_checks(svc, ray=ray)
     finally:
         svc.close()
     ok = all(c.ok for c in checks)

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
 from groundhog.core.errors import GroundhogError
 from groundhog.core.text import json_safe, safe_text
-from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from groundhog.loop.services import Services
@@ -149,3 +150,10 @@ def parse_date(value: str | None, option: str = "--present") -> date | None:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise BadInput(f"{option}: '{value}' is not a date (use YYYY-MM-DD)") from exc
+
+
+def proportion(p: Any) -> str:
+    """A `review.stats.Proportion` as "0.25 [0.14, 0.40] (10/40)": the estimate, its 95% interval, the counts."""
+    if p.estimate is None:
+        return "- (none decided)"
+    return f"{p.estimate:.2f} [{p.low:.2f}, {p.high:.2f}] ({p.successes}/{p.trials})"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, print_json, services, sub_app
 
 app = sub_app("The simulated researchers: list, show, validate and install personas.")

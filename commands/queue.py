@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, plain, print_json, services, sub_app
+from groundhog.commands.common import (
+    HomeOpt,
+    JsonOpt,
+    console,
+    echo,
+    esc,
+    plain,
+    print_json,
+    proportion,
+    services,
+    sub_app,
+)
 
 if TYPE_CHECKING:
     from groundhog.loop.services import Services
@@ -194,16 +205,22 @@ def _agreement(group: GroupStats) -> str:
 
 @app.command()
 def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
-    """Counts, the critic's mean scores for accepted vs rejected ideas, and critic-human agreement."""
+    """Counts, the critic's mean scores for accepted vs rejected ideas, critic-human agreement, and the
+    audit of the critic's verdicts: its miss rate (accepted audit items over decided audit items),
+    its precision on survivors and its agreement with you, each with a 95% Wilson interval; then the
+    thresholds your decisions so far would set (`babble --calibrated` uses them)."""
+    from groundhog.critique.calibrate import calibrate
     from groundhog.review.stats import queue_stats
 
     svc = services(home)
     try:
-        result = queue_stats(svc.queue.list())
+        items = svc.queue.list()
+        result = queue_stats(items)
+        calibration = calibrate(items, svc.settings.thresholds())
     finally:
         svc.close()
     if as_json:
-        print_json(result.model_dump(mode="json"))
+        print_json({**result.model_dump(mode="json"), "calibration": calibration.model_dump(mode="json")})
         return
     from rich.table import Table
 
@@ -219,6 +236,15 @@ def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         c = g.counts
         decisions.add_row(name, *(str(n) for n in (c.queued, c.pending, c.accepted, c.rejected, c.deferred)))
         critic.add_row(name, _means(g.accepted_scores), _means(g.rejected_scores), _agreement(g))
+    audit = Table(title="the critic's verdicts audited (95% Wilson intervals)")
+    audit.add_column("persona", no_wrap=True)
+    audit.add_column("audits", justify="right")
+    for col in ("miss rate", "precision", "agreement"):
+        audit.add_column(col)
+    for name, g in groups:
+        a = g.critic
+        shares = (proportion(a.miss_rate), proportion(a.precision), proportion(a.agreement))
+        audit.add_row(name, str(a.audit_items), *shares)
     out = console()
     out.print(decisions)
     out.print(critic)
@@ -226,6 +252,14 @@ def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         "Agreement: of every (accepted, rejected) pair of ideas, the share the critic ranked the accepted "
         "one higher (ties count half); 0.5 is chance."
     )
+    out.print(audit)
+    out.print(
+        "Audit items are a random share of the ideas the critic rejected, queued like any other. Miss rate: "
+        "accepted audit items / decided ones, how often the critic rejects what you keep. Precision: accepted "
+        "survivors / decided ones. Agreement: decisions that matched the critic's verdict. Deferred ideas "
+        "count in none."
+    )
+    out.print(f"Calibration: {esc(calibration.reason)}")
 
 
 def _read_line(prompt: str) -> str | None:
@@ -295,6 +329,10 @@ def review(
     s skip, p provenance (the log entries the idea builds on), q quit. Piped, 'r too vague' rejects with
     that note. Each decision is saved as it is made and written into the persona's log, so quitting
     half-way loses nothing. For scripts, use `groundhog queue decide`.
+
+    Some ideas may be audit items, ideas the critic rejected, queued at random to measure it (see
+    `groundhog queue stats`); the critic's verdict and the idea's origin show once you have decided.
+    After the ideas come the personas' open questions: a answers one (piped, 'a your answer'), s skips.
     """
     if web:
         from groundhog.commands.web import serve
@@ -315,6 +353,25 @@ def review(
             console=console(),
             read_key=_read_key if sys.stdin.isatty() else None,
         )
-        screen.run()
+        if not screen.run().quit:
+            _questions(svc, session, _persona_id(svc, persona))
     finally:
         svc.close()
+
+
+def _questions(svc: Services, session: str | None, persona: str | None) -> None:
+    """The personas' open questions, after the ideas."""
+    from groundhog.review.question_screen import QuestionScreen
+    from groundhog.review.questions import QuestionStore, record_answer
+
+    store = QuestionStore(svc.db)
+    questions = store.list(status="open", session=session, persona=persona)
+    if questions:
+        QuestionScreen(
+            questions,
+            answer=lambda qid, text: record_answer(store, svc.log, qid, text),
+            queued={i.id: i for i in svc.queue.list(session=session)},
+            read=_read_line,
+            console=console(),
+            read_key=_read_key if sys.stdin.isatty() else None,
+        ).run()

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, services
+
+from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, proportion, services
 
 if TYPE_CHECKING:
     from groundhog.loop.sweep import SweepReport
@@ -34,10 +35,12 @@ def _render_report(report: TuneReport) -> None:
         title=f"tune {esc(report.session)} ({esc(report.status)}, {done})",
         caption="survived: unique survivors; surv/1k tok: the day's marginal yield; "
         "drift: from the grounding text; drift d1: from day 1's output; "
-        "flags: deg(enerate) dup(licate) man(ipulation) wei(rd); bits: cumulative selection bits",
+        "flags: deg(enerate) dup(licate) man(ipulation) wei(rd); bits: cumulative selection bits; "
+        "accepted: of the survivors you decided; missed: audit items (ideas the critic rejected) you accepted, "
+        "of those you decided",
     )
     columns = (
-        *("persona", "day", "ideas", "unique", "survived", "accepted", "tokens", "surv/1k tok"),
+        *("persona", "day", "ideas", "unique", "survived", "accepted", "missed", "tokens", "surv/1k tok"),
         *("novelty", "drift", "drift d1", "in-char", "flags", "bits"),
     )
     for col in columns:
@@ -55,6 +58,7 @@ def _render_report(report: TuneReport) -> None:
                 str(d.unique),
                 str(d.unique_surviving),
                 f"{d.accepted}/{d.decided}" if d.decided else "-",
+                _missed(d.critic),
                 str(d.tokens),
                 _num(d.survivors_per_1k_tokens),
                 _num(d.novelty),
@@ -72,6 +76,21 @@ def _render_report(report: TuneReport) -> None:
         out.print(f"  {esc(p.persona)}: depth {r.depth} ({esc(r.reason)})")
     r = report.recommendation
     out.print(f"[bold]recommended depth {r.depth}[/bold]: {esc(r.reason)}")
+
+
+def _missed(critic: dict[str, Any] | None) -> str:
+    miss = (critic or {}).get("miss_rate") or {}
+    return f"{miss['successes']}/{miss['trials']}" if miss.get("trials") else "-"
+
+
+def _render_audit(audits: dict[str, Any]) -> None:
+    """The critic over the session, per persona and pooled, with 95% Wilson intervals."""
+    out = console()
+    for name, a in audits.items():
+        out.print(
+            f"  critic, {esc('every persona' if name == '*' else name)}: miss rate {proportion(a.miss_rate)}, "
+            f"precision {proportion(a.precision)}, agreement {proportion(a.agreement)}"
+        )
 
 
 def _render_sweep(sweep: SweepReport) -> None:
@@ -218,15 +237,19 @@ def tune(
                 _render_sweep(result)
         else:
             from groundhog.loop.sessions import SessionStore
+            from groundhog.loop.tune_audit import audit_days, session_audit
 
             store = SessionStore(svc.db)
             report = analyse(svc, session or _latest(store), options)
+            items = svc.queue.list(session=report.session)
+            report = audit_days(report, items)  # the critic against your decisions, per day
             if plot is not None:
                 plot_report(report, plot)
             if as_json:
                 print_json(report.model_dump(mode="json"))
             else:
                 _render_report(report)
+                _render_audit(session_audit(report, items))
         if plot is not None and not as_json:
             console().print(f"wrote {esc(plot)}")
     finally:

@@ -18,6 +18,8 @@ FLAG_NAMES: tuple[str, ...] = ("degenerate", "duplicate", "manipulation", "weird
 Verdict = Literal["pass", "fail", "unjudged"]  # unjudged: the critic's reply could not be read
 QueueStatus = Literal["pending", "accepted", "rejected", "deferred"]
 QUEUE_STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "deferred")
+# survivor: passed the critique; audit: a sample of the ideas the critic rejected, queued to measure it
+Origin = Literal["survivor", "audit"]
 
 MetaValue = str | int | float | bool
 
@@ -163,7 +165,16 @@ class QueueItem(BaseModel):
     note: str = ""
     queued_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
+    origin: Origin = "survivor"  # shown to the reviewer only once decided
+    rating: float | None = None  # tournament rating (Elo-scale points), when the idea has played
+    rating_sigma: float | None = None  # its standard error
+    matches: int = 0  # pairwise judgements the rating rests on
 
     @property
     def id(self) -> str:
         return self.idea.id
+
+    @property
+    def decided(self) -> bool:
+        """Accepted or rejected: a final decision (deferred is not one)."""
+        return self.status in ("accepted", "rejected")

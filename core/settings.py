@@ -134,6 +134,9 @@ class CritiqueSettings(BaseModel):
     min_mean: float | None = Field(default=None, ge=1, le=10)
     min_each: int | None = Field(default=None, ge=1, le=10)
     min_relevance: int | None = Field(default=None, ge=1, le=10)
+    # The share of the ideas the critic rejected (screens' flags aside) queued anyway as audit items, so
+    # the reviewer's decisions on them estimate how often the critic is wrong to reject.
+    audit_fraction: float = Field(default=0.1, ge=0, le=1)
 
 
 # The embedded 135M model scores erratically and rarely above the middle of the scale; a strong model's
@@ -179,19 +182,21 @@ class Settings(BaseSettings):
     critique: CritiqueSettings = Field(default_factory=CritiqueSettings)
     loop: LoopSettings = Field(default_factory=LoopSettings)
     chroma_url: str | None = None  # a Chroma server; default is a PersistentClient in the home
+    database_url: str | None = None  # postgresql://...; default is the SQLite file in the home
 
     @property
     def critic_model(self) -> ModelSettings:
         return self.critic or self.babble
 
     def thresholds(self) -> dict[str, float]:
-        """Critic thresholds: explicit settings win, else the calibration for the critic's provider."""
+        """Critic thresholds: explicit settings win, else the calibration for the critic's provider;
+        with the share of the critic's rejections queued as audit items (`critique.audit_fraction`)."""
         base = dict(CALIBRATED_THRESHOLDS[self.critic_model.provider])
         for key in base:
             value = getattr(self.critique, key)
             if value is not None:
                 base[key] = value
-        return base
+        return {**base, "audit_fraction": self.critique.audit_fraction}
 
     @classmethod
     def settings_customise_sources(

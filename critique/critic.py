@@ -56,13 +56,17 @@ JUDGE_MANIPULATION = (
 
 
 class Thresholds(BaseModel):
-    """What a verdict must reach to pass: a mean over the rubric and a floor on each axis."""
+    """The critic's gate: what a verdict must reach to pass (a mean over the rubric and a floor on each
+    axis), and `audit_fraction`, the share of the ideas failing on their scores alone that still go to
+    the review queue, as audit items, so the reviewer's decisions measure the critic (`critique.audit`).
+    Saved with a session's thresholds, so a resumed session audits as it started."""
 
     model_config = ConfigDict(extra="forbid")
 
     min_mean: float = Field(default=6.0, ge=1, le=10)
     min_each: int = Field(default=3, ge=1, le=10)
     min_relevance: int = Field(default=5, ge=1, le=10)
+    audit_fraction: float = Field(default=0.0, ge=0, le=1)  # 0 for sessions saved before audits existed
 
     def passes(self, scores: Scores) -> bool:
         each = (scores.novelty, scores.feasibility, scores.relevance, scores.clarity)

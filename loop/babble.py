@@ -19,6 +19,7 @@ from groundhog.loop.rejudge import Rejudged
 from groundhog.loop.runner import RunOutcome, SessionRunner, check_present
 from groundhog.loop.services import Services
 from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, SessionConfig, SessionRow, SessionStore
+from groundhog.loop.work import DayExecutor
 from groundhog.review.queue import ReviewQueue
 
 SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -94,8 +95,28 @@ def check_resume(store: SessionStore, queue: ReviewQueue, row: SessionRow, *, no
         )
 
 
+def open_services(services: Services, config: SessionConfig, ray_address: str | None = None) -> DayExecutor | None:
+    """Before any work starts: the Chroma server answers (`chroma_url`); with `--ray`, the cluster is
+    joined and a worker on each node checked. Each failure is one line naming the setting, exit 2.
+    Returns the executor for `make_runner(days=...)` (close it after the night), or None: in-process."""
+    if ray_address is not None:
+        from groundhog.loop.cluster import open_ray_days
+
+        if services.settings.chroma_url:
+            services.chroma  # noqa: B018 -- the heartbeat, from the driver first
+        return open_ray_days(services.settings, config, services.personas.all(), ray_address)
+    if services.settings.chroma_url:
+        services.chroma  # noqa: B018
+    return None
+
+
 def make_runner(
-    services: Services, config: SessionConfig, on_event: EventSink = ignore, *, no_wait: bool = False
+    services: Services,
+    config: SessionConfig,
+    on_event: EventSink = ignore,
+    *,
+    no_wait: bool = False,
+    days: DayExecutor | None = None,
 ) -> SessionRunner:
     registry = services.personas
     personas = [registry.get(p) for p in config.personas]
@@ -114,6 +135,7 @@ def make_runner(
         retrieval=services.settings.retrieval,
         on_event=on_event,
         no_wait=no_wait,
+        days=days,
     )
     for client in {
         id(runner.babble_model): runner.babble_model,
@@ -189,7 +211,7 @@ def rejudge(services: Services, session: str, critic: ModelSettings | None = Non
         config = config.model_copy(update={"critic": critic})
     svc = Services(settings_for(config, services.settings))
     try:
-        with session_lock(services.settings.home, session):
+        with session_lock(services.settings.home, session, services.db):
             return asyncio.run(make_runner(svc, config).rejudge())
     finally:
         svc.close()

@@ -15,6 +15,7 @@ from typing import Any
 from groundhog.core.errors import StructuredOutputError
 from groundhog.core.records import Idea, LogEntry, QueueItem, Usage, stable_id, utcnow
 from groundhog.core.settings import RetrievalSettings
+from groundhog.critique.audit import audited
 from groundhog.critique.entries import critique_entry, idea_entry
 from groundhog.critique.stage import CritiqueStage, Outcome
 from groundhog.loop.recent import RecentIndex
@@ -24,6 +25,7 @@ from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona
 from groundhog.researchers.prompts import render
 from groundhog.researchers.schemas import babble_schema, hit_length_limit, notebook_schema
+from groundhog.review.questions import Question, question_id
 from groundhog.review.queue import rank_score
 
 BABBLE_TOKENS_PER_IDEA = 240  # an idea at the embedded model's length limits, as JSON
@@ -50,7 +52,8 @@ class DayResult:
     notebook: LogEntry
     usage: Usage
     entries: list[LogEntry] = field(default_factory=list)
-    queue_items: list[QueueItem] = field(default_factory=list)
+    queue_items: list[QueueItem] = field(default_factory=list)  # the survivors, and the audit items
+    question: Question | None = None  # the day's question for the real researcher, if it asked one
 
     @property
     def generated(self) -> int:
@@ -83,6 +86,13 @@ class DayResult:
             ],
             "unjudged": [o.final.id for o in self.outcomes if o.verdict.verdict == "unjudged"],
             "rejected_refs": self.rejected_refs,
+            "audit_ids": [i.id for i in self.queue_items if i.origin == "audit"],
+            # committed with the day row; a trigger (core.db, migration 6) files it in `questions`
+            "question": (
+                {"id": self.question.id, "text": self.question.question, "context": self.question.context}
+                if self.question
+                else None
+            ),
             "notebook_id": self.notebook.id,
             "generated": self.generated,
             "surviving": self.surviving,
@@ -232,16 +242,19 @@ class DayRunner:
             "context_ids": ",".join(context.entry_ids),
             "thinking": babble.value.thinking,
         }
+        asked = ""
         try:
             async with self._limit:
                 note = await self.model.astructured(messages, notebook_schema(self.model.limits))
             usage = usage + note.usage
-            note_text = note.value.as_text()
+            note_text, asked = note.value.as_text(), note.value.asked
         except StructuredOutputError as exc:
             # The day's ideas and critiques are worth keeping: write the note from the outcomes instead.
             note_text = _fallback_note(outcomes)
             meta["note_error"] = str(exc)[:300]
             usage = usage + (exc.usage if isinstance(exc.usage, Usage) else Usage())
+        if asked:
+            meta["question"] = asked
         notebook = LogEntry(
             id=stable_id(plan.session, persona.id, plan.day, "notebook"),
             persona=persona.id,
@@ -255,16 +268,31 @@ class DayRunner:
         )
         result = DayResult(plan, context, babble.value.thinking, outcomes, rejected_refs, notebook, usage)
         result.entries = self._entries(result)
+        audit = stage.thresholds.audit_fraction  # the share of the critic's rejections queued as audit items
         result.queue_items = [
             QueueItem(
                 idea=o.final,
                 critique=o.verdict,
                 novelty=o.novelty,
                 rank_score=rank_score(o.verdict, o.novelty),
+                origin="survivor" if o.passed else "audit",
             )
             for o in outcomes
-            if o.passed
+            if o.passed or audited(o.verdict, o.final.id, audit)
         ]
+        if asked:
+            result.question = Question(
+                id=question_id(plan.session, persona.id, plan.day),
+                session=plan.session,
+                persona=persona.id,
+                day=plan.day,
+                present=plan.present,
+                question=asked,
+                context={
+                    "ideas": [{"id": o.final.id, "title": o.final.title} for o in outcomes],
+                    "notebook_id": notebook.id,
+                },
+            )
         return result
 
     def _entries(self, result: DayResult) -> list[LogEntry]:

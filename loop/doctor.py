@@ -46,7 +46,8 @@ def _run(name: str, fn: Callable[[], tuple[str, dict[str, Any]]]) -> Check:
         return Check(name=name, ok=False, detail=detail, seconds=time.perf_counter() - start)
 
 
-def run_checks(services: Services) -> list[Check]:
+def run_checks(services: Services, ray: str | None = None) -> list[Check]:
+    """Every part's check; with `ray` (an address, or auto) also the Ray cluster and its workers."""
     s = services.settings
 
     def home() -> tuple[str, dict[str, Any]]:
@@ -82,15 +83,25 @@ def run_checks(services: Services) -> list[Check]:
         return f"{emb.name}: {len(vec)} dimensions", info
 
     def chroma() -> tuple[str, dict[str, Any]]:
+        where = str(s.home / "chroma")
+        if s.chroma_url:  # its heartbeat first: one line naming chroma_url when it does not answer
+            from groundhog.memory.chroma_server import check_chroma_server
+
+            where = check_chroma_server(s.chroma_url)
         n = services.log.count()
-        where = s.chroma_url or str(s.home / "chroma")
         return f"{where}: {n} entries", {"entries": n, "chromadb": _version("chromadb"), "where": where}
+
+    def cluster() -> tuple[str, dict[str, Any]]:
+        from groundhog.loop.cluster import check_cluster
+
+        assert ray is not None
+        return check_cluster(s, ray)
 
     def sqlite() -> tuple[str, dict[str, Any]]:
         version = services.db.execute("PRAGMA user_version").fetchone()[0]
         mode = services.db.execute("PRAGMA journal_mode").fetchone()[0]
         counts = services.queue.counts()
-        path = s.home / "groundhog.db"
+        path = getattr(services.db, "where", None) or s.home / "groundhog.db"  # PostgreSQL: database_url
         return f"{path}: schema v{version}, {mode}", {"schema": version, "journal": mode, "queue": counts}
 
     checks = [_run("home", home)]
@@ -100,4 +111,6 @@ def run_checks(services: Services) -> list[Check]:
     if s.critic is not None:
         checks.append(_run("critic model", chat("critic")))
     checks += [_run("embedder", embedder), _run("vector store", chroma), _run("queue database", sqlite)]
+    if ray is not None:
+        checks.append(_run("ray cluster", cluster))
     return checks

@@ -1,7 +1,10 @@
-"""One process per session: an advisory lock file held while a session runs.
+"""One process per session: an advisory lock held while a session runs.
 
-The lock also tells a session that is really running from one whose process died (status still
-`running` in the database, nobody holding the lock).
+On SQLite, a lock file in the home (fcntl). On PostgreSQL (`db` a PgConnection, `database_url` set), a
+`pg_try_advisory_lock` held by the session's connection, so processes on different machines exclude each
+other; a connection that dies (its process killed) releases it. The lock also tells a session that is
+really running from one whose process died (status still `running` in the database, nobody holding the
+lock).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from groundhog.core.errors import BadInput
 
@@ -20,7 +24,15 @@ def lock_path(home: Path, session: str) -> Path:
 
 
 @contextmanager
-def session_lock(home: Path, session: str) -> Iterator[None]:
+def session_lock(home: Path, session: str, db: Any = None) -> Iterator[None]:
+    if _pg(db):
+        if not db.try_lock(session):
+            raise BadInput(f"session '{session}' is running in another process")
+        try:
+            yield
+        finally:
+            db.unlock(session)
+        return
     path = lock_path(home, session)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -36,8 +48,14 @@ def session_lock(home: Path, session: str) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def is_running(home: Path, session: str) -> bool:
+def _pg(db: Any) -> bool:
+    return getattr(db, "dialect", None) == "postgresql"
+
+
+def is_running(home: Path, session: str, db: Any = None) -> bool:
     """Whether some process holds the session's lock right now."""
+    if _pg(db):
+        return bool(db.is_locked(session))
     path = lock_path(home, session)
     if not path.exists():
         return False
@@ -51,9 +69,9 @@ def is_running(home: Path, session: str) -> bool:
     return False
 
 
-def effective_status(home: Path, session: str, status: str, reason: str) -> tuple[str, str]:
+def effective_status(home: Path, session: str, status: str, reason: str, db: Any = None) -> tuple[str, str]:
     """A session recorded as running whose process is gone was killed: say so."""
-    if status == "running" and not is_running(home, session):
+    if status == "running" and not is_running(home, session, db):
         return (
             "interrupted",
             f"the process ended without a clean stop (killed or crashed); resume with --resume {session}",

@@ -1,5 +1,6 @@
-"""The newest notebook and feedback entries of a persona, found through SQLite's tables rather than by
-listing the persona's whole history in the vector store: the wake-up then fetches them by id."""
+"""The newest notebook and feedback entries of a persona (the reviewer's decisions and answers), found
+through SQLite's tables rather than by listing the persona's whole history in the vector store: the
+wake-up then fetches them by id."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from groundhog.core.records import stable_id
 
 
 class RecentIndex:
-    """Reads the day rows (each names its notebook entry) and the decided queue items (each decision
-    wrote one feedback entry with a deterministic id). Use it on the connection's own thread."""
+    """Reads the day rows (each names its notebook entry), the decided queue items (each decision wrote
+    one feedback entry with a deterministic id) and the answered questions (each answer one entry, too).
+    Use it on the connection's own thread."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -25,11 +27,16 @@ class RecentIndex:
         return [str(r[0]) for r in rows if r[0]]
 
     def feedback_ids(self, persona: str | None, limit: int) -> list[str]:
-        """The newest decisions' feedback entries (of one persona, or of all), newest first."""
-        sql = "SELECT idea_id FROM queue WHERE status != 'pending' AND decided_at IS NOT NULL"
-        args: list[object] = []
-        if persona is not None:
-            sql += " AND persona = ?"
-            args.append(persona)
-        rows = self.conn.execute(sql + " ORDER BY decided_at DESC LIMIT ?", [*args, limit]).fetchall()
-        return [stable_id(r[0], "feedback") for r in rows]
+        """The newest feedback entries (of one persona, or of all), newest first: the decisions' (one
+        entry per decided idea) and the researcher's answers to the personas' questions, by time."""
+        own = " AND persona = ?" if persona is not None else ""
+        args: list[object] = [persona] * 2 if persona is not None else []
+        rows = self.conn.execute(
+            "SELECT idea_id, decided_at AS at, 'feedback' FROM queue "
+            f"WHERE status != 'pending' AND decided_at IS NOT NULL{own} "
+            "UNION ALL SELECT id, answered_at AS at, 'answer' FROM questions "
+            f"WHERE status = 'answered' AND answered_at IS NOT NULL{own} "
+            "ORDER BY at DESC LIMIT ?",
+            [*args, limit],
+        ).fetchall()
+        return [stable_id(r[0], r[2]) for r in rows]

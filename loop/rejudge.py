@@ -2,7 +2,7 @@
 
 The idea and every earlier version are in the log; the stage judges the latest version again, with the
 revision rounds it has left, and the new verdicts are upserted over the old entries (same ids). A
-survivor joins the queue as it would have on its day.
+survivor joins the queue as it would have on its day, and so does a rejection the audit draw picks.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from groundhog.core.records import LogEntry, QueueItem, Usage, utcnow
+from groundhog.critique.audit import audited
 from groundhog.critique.entries import critique_entry, idea_entry, idea_of
 from groundhog.critique.stage import CritiqueStage
 from groundhog.memory.store import LogStore
@@ -56,7 +57,8 @@ async def rejudge_session(
                 break
             chain.insert(0, idea_of(parents[0]))
         author = personas[entry.persona]
-        outcome = await stage_for(author).rejudge(chain, author, present=latest.present or utcnow().date())
+        stage = stage_for(author)
+        outcome = await stage.rejudge(chain, author, present=latest.present or utcnow().date())
         now = utcnow()
         entries: list[LogEntry] = []
         for idea, crit in zip(outcome.versions, outcome.results, strict=False):
@@ -70,13 +72,14 @@ async def rejudge_session(
             return
         report.judged += 1
         report.judged_ids.setdefault(key, []).append(entry.id)
-        if outcome.passed:
-            report.passed += 1
+        report.passed += outcome.passed
+        if outcome.passed or audited(outcome.verdict, outcome.final.id, stage.thresholds.audit_fraction):
             item = QueueItem(
                 idea=outcome.final,
                 critique=outcome.verdict,
                 novelty=outcome.novelty,
                 rank_score=rank_score(outcome.verdict, outcome.novelty),
+                origin="survivor" if outcome.passed else "audit",  # audit: a sample of the critic's rejections
             )
             queue.add(item)  # the connection belongs to this thread: a quick insert, on the loop
 

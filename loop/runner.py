@@ -25,18 +25,18 @@ from groundhog.core.errors import BadInput, GroundhogError, ProviderError, Store
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import Usage, stable_id, today
 from groundhog.core.settings import RetrievalSettings
-from groundhog.critique.critic import Thresholds
 from groundhog.critique.screens import TextScreens
-from groundhog.critique.stage import CritiqueStage, nearest_ideas
+from groundhog.critique.stage import CritiqueStage
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
 from groundhog.loop.recent import RecentIndex
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
 from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
+from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
-from groundhog.researchers.personas import Persona, chunk_text, corpus_files, most_different
+from groundhog.researchers.personas import Persona, chunk_text, corpus_files
 from groundhog.review.queue import ReviewQueue
 
 FAR_FUTURE_DAYS = 366
@@ -117,6 +117,7 @@ class SessionRunner:
         on_event: EventSink = ignore,
         clock: Callable[[], float] = time.monotonic,
         no_wait: bool = False,
+        days: DayExecutor | None = None,
     ) -> None:
         self.config = config
         self.personas = personas
@@ -143,6 +144,7 @@ class SessionRunner:
         self._waiting: dict[str, Waiting] = {}  # persona -> the review it still waits for
         self.epochs = Epochs(sessions)
         self._stopped: dict[str, str] = {}
+        self.days = days  # None: days run here; else where it sends them (Ray workers), SQLite still here
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -156,27 +158,16 @@ class SessionRunner:
     ) -> None:
         self.emit(Event(type=type_, session=self.config.id, persona=persona, day=day, message=message, data=data))
 
-    def _cross_critic(self, author: Persona) -> Persona | None:
-        name = self.config.cross_critic
-        if not name:
-            return None
-        if name == "auto":
-            return most_different(author, [p for p in self.all_personas if p.id != author.id])
-        return next((p for p in self.all_personas if p.id == name), None)
-
     def _stage(self, author: Persona) -> CritiqueStage:
-        return CritiqueStage(
+        return build_stage(
+            self.config,
+            cross_critic_for(self.config.cross_critic, author, self.all_personas),
+            log=self.log,
             embedder=self.embedder,
-            nearest=lambda vector: nearest_ideas(self.log, vector),
+            babble_model=self.babble_model,
             critic_model=self.critic_model,
-            author_model=self.babble_model,
-            thresholds=Thresholds.model_validate(self.config.thresholds),
-            revisions=self.config.revisions,
-            cross_critic=self._cross_critic(author),
-            duplicate_threshold=self.config.duplicate_threshold,
             screens=self._screens,
             limit=self.limit,
-            judge_manipulation=self.config.critic_judges_manipulation,
         )
 
     # -- budgets --------------------------------------------------------------------------------
@@ -236,10 +227,7 @@ class SessionRunner:
             again = f", attempt {attempt} of {MAX_DAY_ATTEMPTS}" if attempt > 1 else ""
             self._event("day_started", persona.id, day, f"day {day}, present {plan.present}{again}", attempt=attempt)
             try:
-                # leftovers of a cut-short attempt; Chroma work, off the event loop
-                await asyncio.to_thread(self.log.delete, session=c.id, persona=persona.id, day=day)
-                result = await runner.run(plan)
-                await asyncio.to_thread(self.log.add, result.entries)  # Chroma first: idempotent upsert
+                result = await self._run_day(runner, plan)  # its entries in Chroma: an idempotent upsert
                 drafts = sum(len(o.versions) for o in result.outcomes)
                 pause = self.epochs.pause_after(c, persona.id, day, epoch, drafts, result.surviving, more)
                 self._commit(result, epoch, drafts, pause)  # then the SQLite transaction: the commit point
@@ -278,6 +266,16 @@ class SessionRunner:
             if pause is not None:
                 self._pause(persona.id, day, pause)
                 return
+
+    async def _run_day(self, runner: DayRunner, plan: DayPlan) -> DayResult:
+        """The day, its entries then in Chroma: here, or as a Ray task (`days`) whose worker writes them."""
+        if self.days is not None:
+            return await self.days.run(plan, runner)
+        # leftovers of a cut-short attempt first; Chroma work, off the event loop
+        await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
+        result = await runner.run(plan)
+        await asyncio.to_thread(self.log.add, result.entries)
+        return result
 
     def _pause(self, persona: str, day: int, pause: Pause) -> None:
         self._paused[persona] = f"{persona} paused after day {day} for review: {pause.reason}"

@@ -61,7 +61,8 @@ class Services:
     def chroma(self) -> Any:
         if self._chroma_client is not None:
             return self._chroma_client
-        self.ensure_home()
+        if not self.settings.chroma_url:
+            self.ensure_home()  # the embedded store lives in the home; a server needs none (a Ray worker)
         from groundhog.memory.store import open_chroma
 
         return open_chroma(self.settings.home, self.settings.chroma_url)
@@ -74,10 +75,13 @@ class Services:
 
     @cached_property
     def db(self) -> sqlite3.Connection:
-        self.ensure_home()
-        from groundhog.core.db import open_db
+        """The SQLite file in the home, or PostgreSQL when `database_url` is set (a PgConnection, the
+        same API)."""
+        from groundhog.core.db import open_store
 
-        return open_db(self.settings.home / "groundhog.db")
+        if not self.settings.database_url:
+            self.ensure_home()
+        return open_store(self.settings.home, self.settings.database_url)
 
     @cached_property
     def queue(self) -> ReviewQueue:

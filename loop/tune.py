@@ -74,6 +74,7 @@ class DayStats(BaseModel):
     flags: dict[str, int] = Field(default_factory=dict)
     flag_rates: dict[str, float] = Field(default_factory=dict)
     cumulative_bits: float = 0.0  # log2(drafts / surviving) over days 1..day
+    critic: dict[str, Any] | None = None  # the audit of the critic's verdicts on the day's ideas (tune_audit)
 
     @field_serializer("cumulative_bits")
     def _bits(self, value: float) -> float | str:
@@ -165,7 +166,7 @@ def _counts(row: DayRow, decisions: Mapping[str, str]) -> DayStats:
         stats.unique += not duplicate
         stats.surviving += passed
         stats.unique_surviving += passed and not duplicate
-        status = decisions.get(str(idea.get("final_id", "")))
+        status = decisions.get(str(idea.get("final_id", ""))) if passed else None  # not the audit items
         stats.accepted += status == "accepted"
         stats.rejected += status == "rejected"
     stats.flags = flags

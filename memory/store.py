@@ -29,19 +29,10 @@ def open_chroma(home: Path, chroma_url: str | None = None) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if chroma_url:
-        from urllib.parse import urlparse
+    if chroma_url:  # a server: checked by its heartbeat first (BadInput naming chroma_url, exit 2)
+        from groundhog.memory.chroma_server import http_client
 
-        url = urlparse(chroma_url)
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname or "localhost",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-        except Exception as exc:
-            raise StoreError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
+        return http_client(chroma_url, chroma_settings)
     path = home / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)

@@ -41,3 +41,13 @@ def render(name: str, persona: Persona, **values: Any) -> list[Message]:
     if "user" in spec:
         messages.append(("user", spec["user"].format(**fields)))
     return messages
+
+
+def render_plain(name: str, **values: Any) -> list[Message]:
+    """The messages of prompt `name`, which speaks in no persona's voice (it has its own system part)."""
+    spec = prompts()[name]
+    fields = {k: str(v) for k, v in values.items()}
+    messages: list[Message] = [("system", spec["system"].format(**fields))]
+    if "user" in spec:
+        messages.append(("user", spec["user"].format(**fields)))
+    return messages

@@ -9,7 +9,7 @@ rambling until its token limit.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -32,9 +32,26 @@ class NotebookOutput(BaseModel):
     tried: str
     failed: str
     next: str
+    question: str = ""  # optional: one question for the real researcher (the human reviewer)
 
     def as_text(self) -> str:
-        return f"Tried: {self.tried.strip()}\nFailed and why: {self.failed.strip()}\nNext: {self.next.strip()}"
+        text = f"Tried: {self.tried.strip()}\nFailed and why: {self.failed.strip()}\nNext: {self.next.strip()}"
+        if self.asked:
+            text += f"\nAsked the researcher: {self.asked}"
+        return text
+
+    @property
+    def asked(self) -> str:
+        """The question, or "" when there is none (a model may write "none" or "n/a" for none)."""
+        text = " ".join(self.question.split())
+        return "" if text.strip(" .").lower() in ("", "none", "n/a", "na", "no question", "-") else text
+
+
+class PairwiseOutput(BaseModel):
+    """The critic's comparison of two ideas: the comparison first, so the choice follows from it."""
+
+    comparison: str = Field(min_length=1)
+    better: Literal["A", "B"]
 
 
 def bounded(model: type[BaseModel], limits: dict[str, int], **fields: Any) -> Any:
@@ -71,7 +88,14 @@ def babble_schema(k: int, limits: OutputLimits | None) -> type[BabbleOutput]:
 def notebook_schema(limits: OutputLimits | None) -> type[NotebookOutput]:
     if limits is None:
         return NotebookOutput
-    return bounded(NotebookOutput, dict.fromkeys(("tried", "failed", "next"), limits.note))  # type: ignore[no-any-return]
+    return bounded(NotebookOutput, dict.fromkeys(("tried", "failed", "next", "question"), limits.note))  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=32)
+def pairwise_schema(limits: OutputLimits | None) -> type[PairwiseOutput]:
+    if limits is None:
+        return PairwiseOutput
+    return bounded(PairwiseOutput, {"comparison": limits.reasoning})  # type: ignore[no-any-return]
 
 
 def hit_length_limit(draft: IdeaDraft, limits: OutputLimits | None) -> bool:

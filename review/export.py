@@ -79,6 +79,10 @@ def _markdown_item(number: int, item: QueueItem) -> list[str]:
         f"- **Rank:** {item.rank_score:.3f} (novelty distance {item.novelty:.2f})",
         f"- **Scores:** {scores_line(item)}",
     ]
+    if item.rating is not None:
+        lines.append(f"- **Rating:** {item.rating:.0f} ± {item.rating_sigma or 0:.0f} ({item.matches} matches)")
+    if item.decided and item.origin == "audit":
+        lines.append("- **Origin:** audit item (the critic had rejected it)")
     if critique.critic:
         lines.append(f"- **Critic:** {escape_md(critique.critic, inline=True)}")
     for flag in critique.flags:

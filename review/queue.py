@@ -39,10 +39,14 @@ _Items = list[QueueItem]
 _COLUMNS = (
     "idea_id, session, persona, day, present, title, summary, rationale, builds_on, revision, parent_id, "
     "score_novelty, score_feasibility, score_relevance, score_clarity, novelty, rank_score, reasoning, "
-    "weakest_point, critic, flags, critique, status, note, queued_at, decided_at"
+    "weakest_point, critic, flags, critique, status, note, queued_at, decided_at, origin"
 )
 _PLACEHOLDERS = ", ".join("?" for _ in _COLUMNS.split(","))
 _ORDER = "ORDER BY rank_score DESC, queued_at ASC, idea_id ASC"
+# Reading: each row with its tournament rating, if it has one. Rated ideas come first, best rating
+# first; the others follow by rank_score (rubric and novelty).
+_SELECT = f"SELECT {_COLUMNS}, rating, sigma, matches FROM queue LEFT JOIN ratings USING (idea_id)"
+_READ_ORDER = "ORDER BY rating IS NULL, rating DESC, rank_score DESC, queued_at ASC, idea_id ASC"
 
 
 def rank_score(critique: CritiqueResult, novelty: float) -> float:
@@ -94,6 +98,7 @@ def _row_values(item: QueueItem) -> tuple[Any, ...]:
         item.note,
         _stamp(item.queued_at),
         _stamp(item.decided_at),
+        item.origin,
     )
 
 
@@ -121,6 +126,10 @@ def _item_from_row(row: sqlite3.Row, where: str) -> QueueItem:
             note=row["note"],
             queued_at=datetime.fromisoformat(row["queued_at"]),
             decided_at=datetime.fromisoformat(row["decided_at"]) if row["decided_at"] else None,
+            origin=row["origin"],
+            rating=row["rating"],
+            rating_sigma=row["sigma"],
+            matches=row["matches"] or 0,
         )
     except (ValidationError, ValueError, TypeError) as err:
         raise StoreError(f"queued idea {row['idea_id']!r} in {where} is unreadable: {err}") from err
@@ -170,7 +179,7 @@ class ReviewQueue:
         """One item by id or unique id prefix (>= 4 characters); BadInput when missing or ambiguous."""
         with store_errors(self.conn):
             full_id = self._resolve(idea_id)
-            row = self.conn.execute(f"SELECT {_COLUMNS} FROM queue WHERE idea_id = ?", (full_id,)).fetchone()
+            row = self.conn.execute(f"{_SELECT} WHERE idea_id = ?", (full_id,)).fetchone()
         if row is None:
             raise BadInput(f"no queued idea with id {idea_id!r}")
         return _item_from_row(row, db_path(self.conn))
@@ -182,7 +191,8 @@ class ReviewQueue:
         persona: str | None = None,
         limit: int | None = None,
     ) -> _Items:
-        """Items best first (rank_score descending), ties oldest first."""
+        """Items best first: by tournament rating where one exists (those first), then by rank_score
+        (rubric and novelty); ties oldest first."""
         clauses: list[str] = []
         params: list[Any] = []
         if status is not None:
@@ -196,10 +206,10 @@ class ReviewQueue:
         if persona is not None:
             clauses.append("persona = ?")
             params.append(persona)
-        sql = f"SELECT {_COLUMNS} FROM queue"
+        sql = _SELECT
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " " + _ORDER
+        sql += " " + _READ_ORDER
         if limit is not None:
             if limit < 0:
                 raise BadInput(f"limit must be 0 or more, not {limit}")

@@ -120,21 +120,38 @@ def render_item(console: Any, item: QueueItem, *, counter: str | None = None) ->
     if item.note:
         status += f" · note: {escape(item.note, one_line=True)}"
     console.print(status)
+    if item.decided:
+        console.print(origin_line(item))
     rank = f"rank {item.rank_score:.3f} (novelty distance {item.novelty:.2f})"
+    if item.rating is not None:
+        rank = f"rating {item.rating:.0f} ± {item.rating_sigma or 0:.0f} ({item.matches} matches) · " + rank
     console.print(f"{rank} · critic's scores: {scores_line(item)}")
     _body(console, "Summary", idea.summary)
     _body(console, "Rationale", idea.rationale)
     critic = f" in the voice of {escape(critique.critic)}" if critique.critic else ""
-    _body(console, f"Critic's reasoning{critic} ({critique.verdict})", critique.reasoning)
+    # Until the decision, no verdict: the queue also holds audit items (ideas the critic rejected).
+    verdict = f" ({critique.verdict})" if item.decided else ""
+    _body(console, f"Critic's reasoning{critic}{verdict}", critique.reasoning)
     _body(console, "Weakest point", critique.weakest_point)
     for cross in critique.cross:
-        _body(console, f"Cross-critique by {escape(cross.critic or '?')} ({cross.verdict})", cross.reasoning)
+        said = f" ({cross.verdict})" if item.decided else ""
+        _body(console, f"Cross-critique by {escape(cross.critic or '?')}{said}", cross.reasoning)
     for flag in critique.flags:
         console.print(f"[yellow]flag {flag.name}[/yellow]: {escape(flag.reason)}")
     if idea.builds_on:
         console.print("Builds on: " + ", ".join(escape(ref) for ref in idea.builds_on))
     if idea.parent_id:
         console.print(f"Revises: {escape(idea.parent_id)}")
+
+
+def origin_line(item: QueueItem) -> str:
+    """Said once the idea is decided: whether the critic had passed it or it was an audit item."""
+    if item.origin == "audit":
+        return (
+            "[magenta]audit item[/magenta]: the critic had rejected this idea; it was queued at random "
+            "to measure how often the critic rejects what you would keep"
+        )
+    return "survivor: the critic had passed this idea"
 
 
 def provenance_ids(item: QueueItem) -> list[str]:
@@ -261,6 +278,8 @@ class ReviewScreen:
         self.result.decided[decided.id] = decided.status
         said = f" with note: {escape(note)}" if note else ""
         self.console.print(f"[bold]{decided.status}[/bold]{said} (saved)")
+        if decided.decided and decided.origin == "audit":
+            self.console.print(origin_line(decided))
         self._advance()
 
     def _advance(self) -> None:

@@ -3,10 +3,24 @@
 The critic is an LLM and can be gamed; the human is the final gate. Comparing the critic's rank with the
 human's accept/reject over pairs of ideas measures how far the critic can be trusted. Pure functions
 over items, so they work on a queue listing, an export read back, or a hand-made test set.
+
+The audit (`CriticAudit`) measures the critic's verdicts themselves. Survivors are the ideas it passed;
+audit items are a random sample of the ideas it rejected (`critique.audit`), shown to the reviewer like
+any other. Over final decisions (accepted or rejected; deferred and pending ones count nowhere):
+
+- miss rate: accepted audit items / decided audit items, the share of its rejections the reviewer
+  would have kept (estimates P(accept | the critic rejected));
+- precision: accepted survivors / decided survivors (P(accept | the critic passed));
+- agreement: (accepted survivors + rejected audit items) / every decided item of both kinds: how often
+  the critic's verdict matched the reviewer's on the ideas the reviewer saw. Survivors are all queued
+  and rejections only sampled, so this weighs the critic's passes more than their share of its verdicts.
+
+Each comes with a 95% Wilson score interval, which stays inside 0..1 and is honest for small counts.
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
@@ -53,13 +67,65 @@ class Agreement(BaseModel):
     tau: float | None = None
 
 
+class Proportion(BaseModel):
+    """successes / trials with a 95% Wilson interval; None everywhere when there are no trials."""
+
+    successes: int = 0
+    trials: int = 0
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+def wilson(successes: int, trials: int, z: float = 1.959964) -> Proportion:
+    """The Wilson score interval for a binomial proportion (95% for the default z)."""
+    if trials <= 0:
+        return Proportion()
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return Proportion(
+        successes=successes, trials=trials, estimate=p, low=max(0.0, centre - half), high=min(1.0, centre + half)
+    )
+
+
+class CriticAudit(BaseModel):
+    """The critic's verdicts against the reviewer's final decisions (see the module's docstring)."""
+
+    audit_items: int = 0  # queued as audit items, decided or not
+    survivors: int = 0
+    miss_rate: Proportion = Field(default_factory=Proportion)
+    precision: Proportion = Field(default_factory=Proportion)
+    agreement: Proportion = Field(default_factory=Proportion)
+
+
+def critic_audit(items: Iterable[QueueItem]) -> CriticAudit:
+    out = CriticAudit()
+    audit_acc = audit_rej = surv_acc = surv_rej = 0
+    for item in items:
+        audit = item.origin == "audit"
+        out.audit_items += audit
+        out.survivors += not audit
+        accepted, rejected = item.status == "accepted", item.status == "rejected"
+        audit_acc += audit and accepted
+        audit_rej += audit and rejected
+        surv_acc += not audit and accepted
+        surv_rej += not audit and rejected
+    out.miss_rate = wilson(audit_acc, audit_acc + audit_rej)
+    out.precision = wilson(surv_acc, surv_acc + surv_rej)
+    out.agreement = wilson(surv_acc + audit_rej, surv_acc + surv_rej + audit_acc + audit_rej)
+    return out
+
+
 class GroupStats(BaseModel):
-    """Counts, critic scores of accepted vs rejected items, and agreement, for one group of items."""
+    """Counts, critic scores of accepted vs rejected items, agreement, and the audit of the critic's
+    verdicts, for one group of items."""
 
     counts: StatusCounts = Field(default_factory=StatusCounts)
     accepted_scores: ScoreMeans = Field(default_factory=ScoreMeans)
     rejected_scores: ScoreMeans = Field(default_factory=ScoreMeans)
     agreement: Agreement = Field(default_factory=Agreement)
+    critic: CriticAudit = Field(default_factory=CriticAudit)
 
 
 class QueueStats(BaseModel):
@@ -127,6 +193,7 @@ def group_stats(items: Sequence[QueueItem]) -> GroupStats:
         accepted_scores=score_means(i for i in items if i.status == "accepted"),
         rejected_scores=score_means(i for i in items if i.status == "rejected"),
         agreement=agreement(items),
+        critic=critic_audit(items),
     )
 
 

@@ -36,9 +36,12 @@ from groundhog.core.records import FLAG_NAMES, QueueItem
 from groundhog.core.text import safe_text
 from groundhog.review.judgements import JudgementStore
 from groundhog.review.provenance import gather
+from groundhog.review.questions import QuestionStore
 from groundhog.review.queue import ReviewQueue
+from groundhog.review.ratings import refresh_ratings
 from groundhog.review.undo import DecisionJournal
 from groundhog.review.web_filters import FLAG_CHOICES, SORTS, STATUS_CHOICES, Filters, critic_mean, unjudged_pairs
+from groundhog.review.web_questions import answer, questions_view, show_of
 
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore
@@ -77,6 +80,7 @@ class Stores:
     log: LogStore
     journal: DecisionJournal
     judgements: JudgementStore
+    questions: QuestionStore
     flash: list[str] = field(default_factory=list)
 
     def say(self, message: str) -> None:
@@ -96,7 +100,8 @@ class Worker:
     def _get(self) -> Stores:
         if self._stores is None:
             queue, log = self._open()
-            self._stores = Stores(queue, log, DecisionJournal(queue, log), JudgementStore(queue.conn))
+            conn = queue.conn
+            self._stores = Stores(queue, log, DecisionJournal(queue, log), JudgementStore(conn), QuestionStore(conn))
         return self._stores
 
     def start(self) -> None:
@@ -170,6 +175,7 @@ def index_view(stores: Stores, filters: Filters, want: str) -> dict[str, Any]:
         "counts": stores.queue.counts(),
         "total": len(everything),
         "last": stores.journal.last,
+        "open_questions": stores.questions.count_open(),
         "flash": _pop(stores),
         **_choices(everything),
     }
@@ -190,6 +196,8 @@ def decide(stores: Stores, filters: Filters, idea_id: str, decision: str, note: 
         after = ids[n + 1] if n + 1 < len(ids) else (ids[n - 1] if n > 0 else "")
     said = f" with note: {note}" if note else ""
     stores.say(f"{DECISION_WORDS[decision]} '{stores.journal.done[-1].title}'{said}. Saved; u undoes it.")
+    if decided.decided and decided.origin == "audit":
+        stores.say("It was an audit item: the critic had rejected it (queued at random to measure the critic).")
     return after
 
 
@@ -230,6 +238,7 @@ def compare_view(stores: Stores, filters: Filters, a: str, b: str, n: int) -> di
 def judge(stores: Stores, a: str, b: str, winner: str) -> None:
     ia, ib = stores.queue.get(a), stores.queue.get(b)
     stores.judgements.add(ia.id, ib.id, winner, source="web")
+    refresh_ratings(stores.queue.conn)  # the queue's order follows the ratings, yours included
     stores.say(
         f"Saved: {WINNER_WORDS[winner]} ('{' '.join(ia.idea.title.split())}' vs '{' '.join(ib.idea.title.split())}')."
     )
@@ -362,6 +371,17 @@ def create_app(
         n = fields.get("n", "0")
         return RedirectResponse("/compare?" + filters.query(n=n if n.isdigit() else "0"), status_code=303)
 
+    async def questions(request: Request) -> Response:
+        filters = Filters.parse(request.query_params)
+        view = await worker.run(questions_view, filters, show_of(request.query_params.get("show", "")))
+        return page(request, "questions.html", {**view, **options(filters)})
+
+    async def post_answer(request: Request) -> Response:
+        fields = await form(request)
+        await worker.run(answer, fields.get("id", ""), fields.get("answer", ""))
+        show = show_of(fields.get("show", ""))
+        return RedirectResponse("/questions?" + posted_filters(fields).query(show=show), status_code=303)
+
     async def failed(request: Request, exc: Exception) -> Response:
         status = 403 if isinstance(exc, Forbidden) else 400 if isinstance(exc, BadInput) else 500
         return page(request, "error.html", {"message": str(exc), "status": status}, status=status)
@@ -382,6 +402,8 @@ def create_app(
             Route("/undo", post_undo, methods=["POST"]),
             Route("/compare", compare),
             Route("/judge", post_judge, methods=["POST"]),
+            Route("/questions", questions),
+            Route("/answer", post_answer, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers=handlers,

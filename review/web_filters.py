@@ -16,7 +16,7 @@ from groundhog.core.records import FLAG_NAMES, QUEUE_STATUSES, QueueItem
 STATUS_CHOICES: tuple[str, ...] = ("open", *QUEUE_STATUSES, "all")  # open: pending, then deferred
 FLAG_CHOICES: tuple[str, ...] = ("", "none", "flagged", *FLAG_NAMES)
 SORTS: dict[str, str] = {
-    "rank": "rank (critic and novelty)",
+    "rank": "rank (tournament rating, else critic and novelty)",
     "novelty": "novelty",
     "mean": "critic mean",
     "time": "newest first",

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeChatModel, HashEmbedder
+from pg_server import PgServer, shared_server
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache:
     monkeypatch.setenv("GROUNDHOG_HOME", str(home))
     monkeypatch.setenv("GROUNDHOG_CACHE", str(shared_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    if os.environ.get("TEST_DATABASE") == "postgres":  # the whole suite on PostgreSQL: a fresh database each
+        monkeypatch.setenv("GROUNDHOG_DATABASE_URL", shared_server().new_database())
     return home
 
 
@@ -52,3 +55,15 @@ def minilm(shared_cache: Path):
     embedder = OnnxMiniLMEmbedder()
     embedder.embed(["warm up"])  # export and load now, while GROUNDHOG_CACHE points at the run's cache
     return embedder
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> PgServer:
+    """A real PostgreSQL for the run (tests/pg_server.py); skipped, loudly, only when it is not installed."""
+    return shared_server()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database on the run's server."""
+    return pg_server.new_database()

@@ -694,6 +694,7 @@ class FakeOpenAIServer:
         self._requests: list[RecordedRequest] = []
         self._faults: dict[str, deque[Fault]] = {path: deque() for path in _ENDPOINT_PATHS.values()}
         self._closing = threading.Event()
+        self._local = threading.local()  # the request this handler thread is answering
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -780,7 +781,13 @@ class FakeOpenAIServer:
         except _Dropped:
             handler.close_connection = True
 
+    def client_address(self) -> tuple[str, int] | None:
+        """The peer (host, port) of the request the calling thread answers: for a responder that needs
+        to know who asked (a cluster test finds the worker process behind it)."""
+        return getattr(self._local, "client", None)
+
     def _dispatch(self, handler: _Handler, method: str) -> None:
+        self._local.client = tuple(handler.client_address[:2])
         path = handler.path.split("?", 1)[0].rstrip("/")
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""

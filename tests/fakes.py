@@ -211,6 +211,11 @@ class ScriptedResearcher:
                     "weakest_point": "the sample is small",
                 }
             )
+        if "better" in props:  # a pairwise comparison (groundhog rank): the idea the critic scores higher
+            studies = re.findall(r"Title: (\S+) study (\d+)", prompt)
+            a, b = (self.scores(who, int(n)) for who, n in studies[:2]) if len(studies) >= 2 else (0, 0)
+            better = "B" if b > a else "A"
+            return json.dumps({"comparison": f"{persona} compares them.", "better": better})
         if "tried" in props:
             return json.dumps(
                 {

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "chromadb", "llama_cpp", "langchain", "sentence_transformers", "transformers", "openai")
 HEAVY += ("fastapi", "starlette", "uvicorn", "jinja2", "selenium")  # the review page's, imported by --web only
+HEAVY += ("ray",)  # imported by `babble --ray` only
+HEAVY += ("psycopg",)  # imported only when database_url is set
 
 PROBE = f"""
 import json, sys
@@ -42,11 +44,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["doctor", "--help"], ["log", "search", "--help"], ["review", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["doctor", "--help"], ["log", "search", "--help"], ["review", "--help"], ["babble", "--help"]]
+)
 def test_help_imports_no_heavy_library(args: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert "Usage:" in done.stdout
@@ -83,7 +85,7 @@ def test_malformed_config_stops_doctor_too(isolated_home: Path) -> None:
 
 def test_unknown_setting_names_the_field(isolated_home: Path) -> None:
     isolated_home.mkdir(parents=True)
-    (isolated_home / CONFIG_FILE).write_text('[babble]\ntemprature = 0.5\n')
+    (isolated_home / CONFIG_FILE).write_text("[babble]\ntemprature = 0.5\n")
     result = CliRunner().invoke(app, ["log", "search", "anything"])
     assert result.exit_code == 2
     assert "babble.temprature" in result.stderr

@@ -85,9 +85,15 @@ def db_file(tmp_path: Path) -> Path:
     return tmp_path / "groundhog.db"
 
 
-@pytest.fixture
-def queue(db_file: Path) -> Iterator[ReviewQueue]:
-    conn = open_db(db_file)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def queue(request: pytest.FixtureRequest, db_file: Path) -> Iterator[ReviewQueue]:
+    """The queue on each store: the SQLite file, and a fresh database on the run's PostgreSQL."""
+    if request.param == "postgres":
+        from groundhog.core.pg import open_pg
+
+        conn = open_pg(request.getfixturevalue("pg_url"))
+    else:
+        conn = open_db(db_file)
     try:
         yield ReviewQueue(conn, clock=Clock())
     finally:

@@ -218,7 +218,7 @@ DAY_KEYS = {
     *("persona", "day", "status", "epoch", "generated", "drafts", "unique", "surviving", "unique_surviving"),
     "accepted",
     *("rejected", "tokens", "survivors_per_1k_tokens", "novelty", "drift_from_grounding", "drift_from_day1"),
-    *("drift_rise", "in_character", "flags", "flag_rates", "cumulative_bits"),
+    *("drift_rise", "in_character", "flags", "flag_rates", "cumulative_bits", "critic"),
 }
 RECOMMENDATION_KEYS = {"depth", "cause", "reason", "plateau_day", "drift_day", "drift_persona"}
 
