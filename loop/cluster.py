@@ -152,7 +152,7 @@ class RayDays:
         self.config = config
         self.all_personas = all_personas
         self.joined = joined  # what was joined, in words, for the progress line
-        self.task_cpus = task_cpus
+        self.task_cpus, self.retries = task_cpus, retries
         self._owns_connection = owns_connection
         self._night = ray.put(Night(settings, config))
         # SPREAD: days go to every node in turn (they mostly wait on the endpoint; packing them onto the
@@ -212,7 +212,7 @@ class RayDays:
             raise WorkerLost(f"the day failed on a Ray worker: {_one_line(exc)}") from exc
         except RayError as exc:  # the worker or its node died, every retry included
             raise WorkerLost(
-                f"the Ray worker running the day died {TASK_RETRIES + 1} times ({type(exc).__name__}): {_one_line(exc)}"
+                f"the Ray worker running the day died {self.retries + 1} times ({type(exc).__name__}): {_one_line(exc)}"
             ) from exc
 
     def close(self) -> None:
