@@ -131,9 +131,17 @@ def reference(tmp_path_factory: pytest.TempPathFactory, endpoint: Endpoint, shar
             svc.close()
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_a_night_on_a_ray_cluster_and_a_chroma_server_equals_the_night_in_one_process(
-    tmp_path: Path, endpoint: Endpoint, cluster: Any, reference: tuple[dict, dict]
+    tmp_path: Path,
+    endpoint: Endpoint,
+    cluster: Any,
+    reference: tuple[dict, dict],
+    store: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """On the embedded SQLite store, and on PostgreSQL + a Chroma server + a 2-worker Ray cluster."""
+    database = {"database_url": request.getfixturevalue("pg_url")} if store == "postgres" else {}
     log, queue = reference
     assert {k for _, k, _, _ in log.values()} >= {"corpus", "idea", "critique", "notebook"}
     assert queue and any(kind == "idea" and "(revised)" in text for _, kind, _, text in log.values())
@@ -148,7 +156,7 @@ def test_a_night_on_a_ray_cluster_and_a_chroma_server_equals_the_night_in_one_pr
     endpoint.hook = who_babbles
     try:
         with ChromaServer(tmp_path / "chroma") as chroma:
-            outcome, svc = night(tmp_path / "home", endpoint.server, cluster.address, chroma_url=chroma.url)
+            outcome, svc = night(tmp_path / "home", endpoint.server, cluster.address, chroma_url=chroma.url, **database)
             try:
                 assert outcome.status == "completed", outcome.reason
                 assert snapshot(svc) == reference
