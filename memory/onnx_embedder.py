@@ -38,9 +38,15 @@ def onnx_path(model_dir: Path) -> Path:
 def export_onnx(model_dir: Path, target: Path) -> Path:
     """Export the bundled model to ONNX at `target` (written to a temporary file, then renamed, so a
     second process exporting at the same time never sees half a graph)."""
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TQDM_DISABLE", "1")):
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a one-time export needs no weight-loading bar
     model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
 
     class SentenceEmbedding(torch.nn.Module):
