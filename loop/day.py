@@ -19,7 +19,7 @@ from groundhog.critique.audit import audited
 from groundhog.critique.entries import critique_entry, idea_entry
 from groundhog.critique.stage import CritiqueStage, Outcome
 from groundhog.loop.recent import RecentIndex
-from groundhog.loop.wake import Newest, WakeContext, build_wake_context, wake_reach
+from groundhog.loop.wake import Newest, WakeContext, build_wake_context, newest_limits
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona
@@ -188,11 +188,11 @@ class DayRunner:
         budget = self._budget_tokens(plan.ideas_per_day)
         newest = None
         if self.recent is not None:  # SQLite, on its own thread: ids of the newest notes and feedback
-            reach = wake_reach(budget)
+            n_notes, n_feedback = newest_limits(budget)
             shared = "feedback" in self.shared_kinds
             newest = Newest(
-                self.recent.notebook_ids(persona.id, max(2, reach // 4)),
-                self.recent.feedback_ids(None if shared else persona.id, max(4, reach // 3)),
+                self.recent.notebook_ids(persona.id, n_notes),
+                self.recent.feedback_ids(None if shared else persona.id, n_feedback),
             )
         context = await asyncio.to_thread(  # embedding and Chroma work: off the event loop
             build_wake_context,

@@ -77,6 +77,12 @@ def wake_reach(budget_tokens: int) -> int:
     return max(1, min(budget_tokens // 150, 200))
 
 
+def newest_limits(budget_tokens: int) -> tuple[int, int]:
+    """How many of the newest notes and of the newest feedback entries the wake-up looks at."""
+    reach = wake_reach(budget_tokens)
+    return max(2, reach // 4), max(4, reach // 3)
+
+
 def _by_ids(log: LogStore, ids: Sequence[str]) -> list[LogEntry]:
     found = {e.id: e for e in log.get_many(list(ids))}
     return [found[i] for i in ids if i in found]
@@ -107,7 +113,7 @@ def build_wake_context(
     budget_chars = budget_tokens * CHARS_PER_TOKEN
     reach = wake_reach(budget_tokens)
     entry_chars = max(ENTRY_CHARS_MIN, budget_chars // 8)
-    n_notes, n_feedback = max(2, reach // 4), max(4, reach // 3)
+    n_notes, n_feedback = newest_limits(budget_tokens)
     if newest is not None:
         notes = _by_ids(log, newest.notebook_ids[:n_notes])
         feedback = _by_ids(log, newest.feedback_ids[:n_feedback])
