@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any
@@ -86,9 +87,29 @@ class Renderer:
 
 
 class JsonLinesRenderer(Renderer):
+    """One JSON object per event on stdout. When stdout is a real file descriptor the lines go to a
+    duplicate of it: the embedded model's library silences itself by pointing fd 1 (and sys.stdout)
+    at /dev/null while it loads, and an event written meanwhile would be lost."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        super().__init__(config)
+        self.out: Any = sys.stdout
+        self._own = False
+        try:
+            if sys.stdout.fileno() == 1:
+                self.out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+                self._own = True
+        except (AttributeError, OSError, ValueError):  # a captured stdout (tests, notebooks): use it
+            pass
+
     def draw(self, event: Event) -> None:
-        sys.stdout.write(json_safe(event.model_dump_json()) + "\n")
-        sys.stdout.flush()
+        self.out.write(json_safe(event.model_dump_json()) + "\n")
+        self.out.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        if self._own:
+            self.out.close()
 
     def summary(self, outcome: RunOutcome, svc: Any) -> None:
         pass  # the session_finished event already said it

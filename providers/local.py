@@ -100,8 +100,10 @@ class ChatLlamaCpp(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         payload = [{"role": _role(m), "content": str(m.content)} for m in messages]
-        llama = self.llama()
         with _LLAMA_LOCK:
+            # Loading inside the lock too: llama-cpp-python silences output by swapping sys.stdout and
+            # fd 1 for the duration, and two threads doing that at once can leave them swapped for good.
+            llama = self.llama()
             # A fresh seed per call (reproducible from the base seed): the same prompt on the next
             # day must not give the same sample again.
             self._calls += 1
