@@ -166,13 +166,15 @@ class DayRunner:
         return max(200, spare if self.model.limits is None else spare // 2)
 
     async def _babble(self, messages: list[tuple[str, str]], k: int) -> tuple[Any, Usage]:
-        """The babble reply, sampled again once when unreadable; the cost of every attempt counts."""
+        """The babble reply, sampled again once when unreadable, with twice the room (the usual reason a
+        grammar-bound reply cannot be read is that it was cut off); the cost of every attempt counts."""
         spent = Usage()
         schema = babble_schema(k, self.model.limits)
         for attempt in range(1, BABBLE_ATTEMPTS + 1):
+            room = self._babble_room(k) * attempt
             try:
                 async with self._limit:
-                    reply = await self.model.astructured(messages, schema, max_tokens=self._babble_room(k))
+                    reply = await self.model.astructured(messages, schema, max_tokens=room)
                 return reply, spent + reply.usage
             except StructuredOutputError as exc:
                 spent = spent + (exc.usage if isinstance(exc.usage, Usage) else Usage())
