@@ -25,7 +25,7 @@ from groundhog.core.errors import ProviderError, StructuredOutputError
 from groundhog.core.files import write_atomic
 from groundhog.core.records import Usage
 from groundhog.core.settings import OutputLimits
-from groundhog.providers.parsing import parse_reply, reply_text, schema_for
+from groundhog.providers.parsing import content_text, parse_reply, reply_text, schema_for
 from groundhog.providers.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -317,14 +317,14 @@ class ModelClient:
             total = total + usage
             self._record(usage)
             try:
-                value = parse_reply(reply_text(reply), schema)
+                value = parse_reply(content_text(reply), schema)
             except (ValueError, ValidationError) as exc:
                 reply = yield self._repair(prompt, reply_text(reply), str(exc)), kwargs
                 usage = _usage_of(reply)
                 total = total + usage
                 self._record(usage)
                 try:
-                    value = parse_reply(reply_text(reply), schema)
+                    value = parse_reply(content_text(reply), schema)
                 except (ValueError, ValidationError) as exc2:
                     raise StructuredOutputError(
                         f"model {self.name} gave no valid {schema.__name__} after one repair: "

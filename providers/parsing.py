@@ -13,22 +13,34 @@ T = TypeVar("T", bound=BaseModel)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
+# strict=False: a literal newline or tab inside a string (which models write, and JSON forbids) is kept
+# as text instead of making the whole object unreadable.
+_DECODER = json.JSONDecoder(strict=False)
 _THINK = re.compile(r"<(think|thinking|reasoning|reflection)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 _THINK_END = re.compile(r"</(?:think|thinking|reasoning|reflection)>", re.IGNORECASE)
 
 
-def reply_text(message: Any) -> str:
-    """The answer part of a reply: text content blocks only (a reasoning block is not the answer), with
-    `<think>...</think>` sections removed, and everything before a lone closing tag (servers that strip
-    the opening one)."""
+def content_text(message: Any) -> str:
+    """A reply's text content blocks, joined (a reasoning block is not the answer)."""
     content = getattr(message, "content", message)
     if isinstance(content, list):
         content = "".join(
             b if isinstance(b, str) else str(b.get("text", "")) if b.get("type") == "text" else "" for b in content
         )
-    text = _THINK.sub("", str(content))
+    return str(content)
+
+
+def strip_reasoning(text: str) -> str:
+    """`<think>...</think>` sections removed, and everything before a lone closing tag (servers that
+    strip the opening one)."""
+    text = _THINK.sub("", text)
     parts = _THINK_END.split(text)
     return parts[-1] if len(parts) > 1 else text
+
+
+def reply_text(message: Any) -> str:
+    """The answer part of a reply: its text blocks, without the reasoning."""
+    return strip_reasoning(content_text(message))
 
 
 def json_objects(text: str) -> list[Any]:
@@ -38,7 +50,7 @@ def json_objects(text: str) -> list[Any]:
         start = chunk.find("{")
         while start != -1:
             try:
-                value, end = json.JSONDecoder().raw_decode(chunk[start:])
+                value, end = _DECODER.raw_decode(chunk[start:])
             except ValueError:
                 start = chunk.find("{", start + 1)
                 continue
@@ -57,8 +69,11 @@ def extract_json(text: str) -> Any:
 
 
 def parse_reply(text: str, schema: type[T]) -> T:
-    """The first JSON object in the reply that is a valid `schema`; else the first one's error."""
-    candidates = json_objects(text)
+    """The first JSON object in the reply that is a valid `schema`, looking first outside the reasoning,
+    then in the text as it came (a JSON string may itself hold a tag like `</think>`: a grammar-bound
+    model writes whatever its fields allow); else the first candidate's error."""
+    answer = strip_reasoning(text)
+    candidates = json_objects(answer) + (json_objects(text) if answer != text else [])
     if not candidates:
         raise ValueError("no JSON object in the reply")
     first: ValidationError | None = None

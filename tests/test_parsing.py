@@ -43,3 +43,20 @@ def test_no_fitting_object_reports_the_first_ones_error() -> None:
         parse_reply('{"score": 1}', Answer)
     with pytest.raises(ValueError, match="no JSON object"):
         parse_reply("no braces", Answer)
+
+
+def test_a_tag_inside_a_json_string_does_not_hide_the_object() -> None:
+    """A grammar-bound model writes what its fields allow: a closing tag inside a string is content."""
+
+    class Babble(BaseModel):
+        thinking: str
+        ideas: list[Answer]
+
+    text = '{"thinking": "I wrote </think> and <reasoning>", "ideas": [{"title": "nested", "score": 1}]}'
+    parsed = parse_reply(text, Babble)
+    assert parsed.thinking.startswith("I wrote") and parsed.ideas[0].title == "nested"
+
+
+def test_a_raw_newline_inside_a_string_keeps_the_object_readable() -> None:
+    parsed = parse_reply('{"title": "two\nlines\tand a tab", "score": 3}', Answer)
+    assert parsed.title == "two\nlines\tand a tab"
