@@ -7,20 +7,22 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 
 from groundhog.core.errors import BadInput
 
-STANCE_AXES: tuple[str, ...] = (
+StanceAxis = Literal[
     "p_doom",
     "prosaic_methods_work",
     "theory_first",
     "interpretability_promise",
     "oversight_scales",
     "control_over_alignment",
-)
+]
+
+STANCE_AXES: tuple[str, ...] = get_args(StanceAxis)
 """Axes a persona takes a stance on, each from -1 (strongly disagrees) to 1 (strongly agrees)."""
 
 STANCE_LABELS: dict[str, str] = {
@@ -32,15 +34,6 @@ STANCE_LABELS: dict[str, str] = {
     "control_over_alignment": "safeguards that assume a misaligned model matter more than aligning it",
 }
 """What agreeing with each axis means, in words a prompt or a listing can show."""
-
-StanceAxis = Literal[
-    "p_doom",
-    "prosaic_methods_work",
-    "theory_first",
-    "interpretability_promise",
-    "oversight_scales",
-    "control_over_alignment",
-]
 
 PERSONA_SUFFIXES: tuple[str, ...] = (".toml", ".yaml", ".yml")
 CORPUS_SUFFIXES: tuple[str, ...] = (".md", ".txt")
