@@ -24,6 +24,8 @@ from groundhog.researchers.schemas import idea_schema
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore
 
+Hit = tuple[str, str, float]  # a neighbouring idea: (id, title, cosine similarity)
+
 
 @dataclass
 class Outcome:
@@ -56,8 +58,20 @@ def nearest_ideas(
     widest: int = 256,
 ) -> list[tuple[str, str, float]]:
     """The k ideas in the log nearest to `vector`, as (id, title, similarity), best first."""
-    hits = log.nearest_ideas(vector, k, keep=lambda e: e.id not in exclude, widest=widest)
-    return [(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in hits]
+    return nearest_ideas_many(log, [vector], k, exclude=exclude, widest=widest)[0]
+
+
+def nearest_ideas_many(
+    log: LogStore,
+    vectors: Sequence[Sequence[float]],
+    k: int = 3,
+    *,
+    exclude: Container[str] = frozenset(),
+    widest: int = 256,
+) -> list[list[tuple[str, str, float]]]:
+    """`nearest_ideas` for several vectors, in one query to the log."""
+    found = log.nearest_ideas_many(vectors, k, keep=lambda e: e.id not in exclude, widest=widest)
+    return [[(e.id, str(e.meta.get("title", e.text[:60])), sim) for e, sim in hits] for hits in found]
 
 
 class DuplicateScreen:
@@ -67,19 +81,37 @@ class DuplicateScreen:
     nearest-neighbour query, plus the ideas already seen in the current day (not yet in the log).
     """
 
-    def __init__(self, nearest: Callable[[Sequence[float]], list[tuple[str, str, float]]], threshold: float):
+    def __init__(
+        self,
+        nearest: Callable[[Sequence[float]], list[Hit]],
+        threshold: float,
+        nearest_many: Callable[[Sequence[Sequence[float]]], list[list[Hit]]] | None = None,
+    ):
         self._nearest = nearest
+        self._nearest_many = nearest_many
         self.threshold = threshold
         self._pending: list[tuple[str, str, list[float]]] = []  # (id, title, vector) seen this batch
+        self._ahead: dict[str, list[Hit]] = {}  # idea id -> its log neighbours, asked for together
         self._lock = threading.Lock()  # revisions of a day's ideas are screened concurrently
+
+    def look_ahead(self, vectors: Mapping[str, Sequence[float]]) -> None:
+        """Ask the log for the neighbours of a day's ideas in one query; `check` then uses them. The
+        log does not change while a day is screened (its ideas are written after), so the answers are
+        those that asking one idea at a time would get."""
+        if self._nearest_many is None or not vectors:
+            return
+        found = self._nearest_many(list(vectors.values()))
+        with self._lock:
+            self._ahead.update(zip(vectors, found, strict=True))
 
     def check(self, idea: Idea, vector: list[float], *, ignore: set[str]) -> tuple[Flag | None, float]:
         with self._lock:
             return self._check(idea, vector, ignore=ignore)
 
     def _check(self, idea: Idea, vector: list[float], *, ignore: set[str]) -> tuple[Flag | None, float]:
-        best: tuple[str, str, float] | None = None
-        for eid, title, sim in self._nearest(vector):
+        best: Hit | None = None
+        hits = self._ahead.pop(idea.id, None)
+        for eid, title, sim in self._nearest(vector) if hits is None else hits:
             if eid not in ignore and (best is None or sim > best[2]):
                 best = (eid, title, sim)
         for eid, title, other in self._pending:
@@ -104,7 +136,7 @@ class CritiqueStage:
         self,
         *,
         embedder: Embedder,
-        nearest: Callable[[Sequence[float]], list[tuple[str, str, float]]],
+        nearest: Callable[[Sequence[float]], list[Hit]],
         critic_model: ModelClient,
         author_model: ModelClient,
         thresholds: Thresholds,
@@ -114,6 +146,7 @@ class CritiqueStage:
         screens: TextScreens | None = None,
         limit: asyncio.Semaphore | None = None,
         judge_manipulation: bool = False,
+        nearest_many: Callable[[Sequence[Sequence[float]]], list[list[Hit]]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.critic_model = critic_model
@@ -122,7 +155,7 @@ class CritiqueStage:
         self.revisions = revisions
         self.cross_critic = cross_critic
         self.screens = screens or TextScreens(embedder)
-        self.duplicates = DuplicateScreen(nearest, duplicate_threshold)
+        self.duplicates = DuplicateScreen(nearest, duplicate_threshold, nearest_many)
         self._limit = limit or asyncio.Semaphore(1)
         self.judge_manipulation = judge_manipulation  # worth asking only of a capable critic model
 
@@ -228,12 +261,18 @@ class CritiqueStage:
         # One embedding batch for the whole day (the idea texts and every sentence the screens look at);
         # the embedder's cache then answers the per-idea checks below.
         texts = [idea.text for idea in ideas]
-        await asyncio.to_thread(self.embedder.embed, texts + self.screens.sentences(texts))
+
+        def screen_all() -> list[tuple[list[Flag], float]]:  # one trip off the event loop for the day
+            vectors = self.embedder.embed(texts + self.screens.sentences(texts))[: len(texts)]
+            self.duplicates.look_ahead({idea.id: v for idea, v in zip(ideas, vectors, strict=True)})
+            return [
+                self.screen(idea, truncated=bool(truncated and truncated.get(idea.id)), ignore={idea.id})
+                for idea in ideas
+            ]
+
         outcomes = []
-        for idea in ideas:
-            outcome = Outcome(versions=[idea], results=[])
-            cut = bool(truncated and truncated.get(idea.id))
-            flags, outcome.novelty = await asyncio.to_thread(self.screen, idea, truncated=cut, ignore={idea.id})
+        for idea, (flags, novelty) in zip(ideas, await asyncio.to_thread(screen_all), strict=True):
+            outcome = Outcome(versions=[idea], results=[], novelty=novelty)
             if flags:  # screens are a hard gate: no critic, no revision of flagged text
                 outcome.results.append(CritiqueResult(idea_id=idea.id, verdict="fail", flags=flags, critic="screens"))
             outcomes.append(outcome)

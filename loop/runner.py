@@ -34,6 +34,7 @@ from groundhog.loop.recent import RecentIndex
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
 from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
 from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
+from groundhog.memory.group_commit import GroupWriter
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona, chunk_text, corpus_files
@@ -123,6 +124,7 @@ class SessionRunner:
         self.personas = personas
         self.all_personas = all_personas
         self.log = log
+        self.writer = GroupWriter(log)  # days finishing together share one upsert
         self.sessions = sessions
         self.queue = queue
         self.babble_model = babble_model
@@ -274,7 +276,7 @@ class SessionRunner:
         # leftovers of a cut-short attempt first; Chroma work, off the event loop
         await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
         result = await runner.run(plan)
-        await asyncio.to_thread(self.log.add, result.entries)
+        await self.writer.add(result.entries)
         return result
 
     def _pause(self, persona: str, day: int, pause: Pause) -> None:

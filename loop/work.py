@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from groundhog.critique.critic import Thresholds
 from groundhog.critique.screens import TextScreens
-from groundhog.critique.stage import CritiqueStage, nearest_ideas
+from groundhog.critique.stage import CritiqueStage, nearest_ideas, nearest_ideas_many
 from groundhog.loop.wake import wake_reach
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
@@ -62,6 +62,7 @@ def build_stage(
     return CritiqueStage(
         embedder=embedder,
         nearest=lambda vector: nearest_ideas(log, vector),
+        nearest_many=lambda vectors: nearest_ideas_many(log, vectors),
         critic_model=critic_model,
         author_model=babble_model,
         thresholds=Thresholds.model_validate(config.thresholds),

@@ -197,6 +197,19 @@ class LogStore:
         """Entries nearest in meaning to `query`, with cosine similarity, best first."""
         return self.nearest(self.embedder.embed([query])[0], k=k, persona=persona, kind=kind, session=session)
 
+    def _query(
+        self, vectors: Sequence[Sequence[float]], k: int, where: dict[str, Any] | None, include: list[str]
+    ) -> dict[str, Any]:
+        try:  # no count() first: Chroma counts with a full scan, and answers an empty index with [[]]
+            return self._col.query(  # type: ignore[no-any-return]
+                query_embeddings=[list(v) for v in vectors],
+                n_results=k,
+                where=where,
+                include=include,  # type: ignore[arg-type]
+            )
+        except Exception as exc:
+            raise StoreError(f"vector store query failed: {exc}") from exc
+
     def nearest(
         self,
         vector: Sequence[float],
@@ -210,15 +223,7 @@ class LogStore:
         """Nearest-neighbour query on the HNSW index: no scan over all entries. `texts=False` leaves the
         entries' text empty (metadata only): much less to fetch when only ids and scores matter."""
         include = ["documents", "metadatas", "distances"] if texts else ["metadatas", "distances"]
-        try:  # no count() first: Chroma counts with a full scan, and answers an empty index with [[]]
-            res = self._col.query(
-                query_embeddings=[list(vector)],
-                n_results=k,
-                where=_where(persona=persona, kind=kind, session=session),
-                include=include,  # type: ignore[arg-type]
-            )
-        except Exception as exc:
-            raise StoreError(f"vector store query failed: {exc}") from exc
+        res = self._query([vector], k, _where(persona=persona, kind=kind, session=session), include)
         documents = res["documents"][0] if texts and res.get("documents") else [None] * len(res["ids"][0])
         out = []
         for i, d, m, dist in zip(res["ids"][0], documents, res["metadatas"][0], res["distances"][0], strict=True):
@@ -234,28 +239,47 @@ class LogStore:
         widest: int = 256,
     ) -> list[tuple[LogEntry, float]]:
         """The k ideas nearest to `vector` (of those `keep` accepts), with similarity, best first; the
-        entries carry their metadata (title, verdict, dates) but not their text.
+        entries carry their metadata (title, verdict, dates) but not their text."""
+        return self.nearest_ideas_many([vector], k, keep=keep, widest=widest)[0]
+
+    def nearest_ideas_many(
+        self,
+        vectors: Sequence[Sequence[float]],
+        k: int = 3,
+        *,
+        keep: Callable[[LogEntry], bool] | None = None,
+        widest: int = 256,
+    ) -> list[list[tuple[LogEntry, float]]]:
+        """`nearest_ideas` for each of `vectors`, in one query to the index.
 
         Chroma answers a query filtered on metadata (kind="idea") by first listing every matching entry,
         which grows linearly with the log. So the unfiltered HNSW index is asked for 16k neighbours and
-        the ideas among them kept; only when ideas are rare near the vector (a young log, full of corpus
-        chunks) does it fall back to the filtered query, asking for little more than k.
+        the ideas among them kept (read from the raw metadata: only those become entries); only when
+        ideas are rare near a vector (a young log, full of corpus chunks) does it fall back to the
+        filtered query, asking for little more than k.
         """
-
-        def wanted(e: LogEntry) -> bool:
-            return e.kind == "idea" and (keep is None or keep(e))
-
+        if not vectors:
+            return []
         probe = max(16 * k, 48)  # early in a log, corpus chunks and notes crowd the ideas out
-        hits = self.nearest(vector, k=probe, texts=False)
-        found = [(e, sim) for e, sim in hits if wanted(e)]
-        if len(found) >= k or len(hits) < probe:
-            return found[:k]
+        res = self._query(vectors, probe, None, ["metadatas", "distances"])
+        out = []
+        for n, vector in enumerate(vectors):
+            ids, metas = res["ids"][n], res["metadatas"][n]
+            found = _ideas_among(ids, metas, res["distances"][n], k, keep)
+            if len(found) < k and len(ids) >= probe:
+                found = self._rare_ideas(vector, k, keep, widest)
+            out.append(found)
+        return out
+
+    def _rare_ideas(
+        self, vector: Sequence[float], k: int, keep: Callable[[LogEntry], bool] | None, widest: int
+    ) -> list[tuple[LogEntry, float]]:
         n = k + 8  # ideas are rare near this vector: the filtered query, asking for little more than k
         while True:
-            hits = self.nearest(vector, k=n, kind="idea", texts=False)
-            found = [(e, sim) for e, sim in hits if wanted(e)]
-            if len(found) >= k or len(hits) < n or n >= widest:
-                return found[:k]
+            res = self._query([vector], n, {"kind": "idea"}, ["metadatas", "distances"])
+            found = _ideas_among(res["ids"][0], res["metadatas"][0], res["distances"][0], k, keep)
+            if len(found) >= k or len(res["ids"][0]) < n or n >= widest:
+                return found
             n *= 4
 
     def retrieve(
@@ -304,6 +328,26 @@ class LogStore:
         ]
         scored.sort(key=lambda s: (-s.score, s.entry.id))
         return scored[:k]
+
+
+def _ideas_among(
+    ids: Sequence[str],
+    metas: Sequence[dict[str, Any] | None],
+    distances: Sequence[float],
+    k: int,
+    keep: Callable[[LogEntry], bool] | None,
+) -> list[tuple[LogEntry, float]]:
+    """The first k ideas of a query's hits that `keep` accepts, as (entry without text, similarity)."""
+    found: list[tuple[LogEntry, float]] = []
+    for i, m, dist in zip(ids, metas, distances, strict=True):
+        if (m or {}).get("kind") != "idea":
+            continue
+        e = _from_chroma(i, None, m or {})
+        if keep is None or keep(e):
+            found.append((e, 1.0 - float(dist)))
+            if len(found) == k:
+                break
+    return found
 
 
 def _minmax(values: dict[str, float]) -> dict[str, float]:

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +116,15 @@ def _truncated(message: Any) -> bool:
     return meta.get("finish_reason") == "length"
 
 
+async def _close_at_loop_end(http: Any) -> AsyncIterator[None]:
+    """Stays suspended at its `yield` until the event loop shuts its async generators down (the last
+    step of asyncio.run), then closes the HTTP client inside that loop, before the loop is gone."""
+    try:
+        yield
+    finally:
+        await http.aclose()
+
+
 class ModelClient:
     """A chat model plus retries, usage accounting and structured output."""
 
@@ -142,6 +151,7 @@ class ModelClient:
         self._async_model_factory = async_model_factory
         self._async_model: Any = None
         self._async_loop: Any = None
+        self._closer: Any = None
         self.name = name
         self.base_url = base_url
         self.max_tokens = max_tokens
@@ -185,7 +195,7 @@ class ModelClient:
             return {**kwargs, "extra_body": {"max_tokens": kwargs["max_tokens"]}}
         return kwargs
 
-    def _model_for_running_loop(self) -> Any:
+    async def _model_for_running_loop(self) -> Any:
         if self._async_model_factory is None:
             return self.chat_model
         import asyncio
@@ -193,6 +203,10 @@ class ModelClient:
         loop = asyncio.get_running_loop()
         if self._async_loop is not loop:
             self._async_model, self._async_loop = self._async_model_factory(), loop
+            http = getattr(self._async_model, "http_async_client", None)
+            if http is not None:  # closed in this loop when the loop ends (asyncio.run, a Runner)
+                self._closer = _close_at_loop_end(http)
+                await self._closer.__anext__()
         return self._async_model
 
     @contextmanager
@@ -229,7 +243,7 @@ class ModelClient:
         lc_messages = _to_messages(messages)
         kwargs = self._limits(kwargs)
 
-        model = self._model_for_running_loop()
+        model = await self._model_for_running_loop()
 
         async def call() -> Any:
             with self._guard(kwargs):

@@ -42,11 +42,13 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             kwargs["seed"] = ms.seed
         extra: dict[str, Any] = {}
         if own_async_client:
-            import httpx
+            from openai import DefaultAioHttpClient
 
             # langchain-openai shares one async HTTP client per process, bound to the first event loop;
-            # a second asyncio.run (a resumed session, a depth sweep) would find it closed.
-            extra["http_async_client"] = httpx.AsyncClient(timeout=ms.timeout_s)
+            # a second asyncio.run (a resumed session, a depth sweep) would find it closed. This client
+            # belongs to one loop, and runs on aiohttp: with dozens of requests in flight, httpx's
+            # connection pool costs about three times its CPU per request (bench/concurrency.py).
+            extra["http_async_client"] = DefaultAioHttpClient(timeout=ms.timeout_s)
         return ChatOpenAI(
             model=ms.model,
             base_url=ms.base_url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -87,4 +88,11 @@ def parse_reply(text: str, schema: type[T]) -> T:
 
 
 def schema_for(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema()
+    """The model's JSON schema: built once per model class (pydantic takes milliseconds), a fresh copy
+    for each caller."""
+    return json.loads(_schema_json(model))
+
+
+@lru_cache(maxsize=256)
+def _schema_json(model: type[BaseModel]) -> str:
+    return json.dumps(model.model_json_schema())

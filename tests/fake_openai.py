@@ -642,6 +642,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body waits for the client's
+    # delayed ACK (up to 40 ms) on a kept-alive connection. Real servers (uvicorn, vLLM) set TCP_NODELAY.
+    disable_nagle_algorithm = True
     server: _Server
     error_content_type = "application/json"
     error_message_format = '{"error": {"message": "%(message)s", "type": "invalid_request_error"}}'
