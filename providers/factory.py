@@ -34,7 +34,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
     if ms.provider == "openai":
         if not ms.model:
             raise BadInput("--model: the openai provider needs a model name (e.g. --model gpt-4o-mini)")
-        from langchain_openai import ChatOpenAI
+        from groundhog.providers.endpoint import ChatEndpoint
 
         key = read_api_key(ms.api_key_env, required=ms.base_url is None)
         kwargs: dict[str, Any] = {}
@@ -49,7 +49,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             # belongs to one loop, and runs on aiohttp: with dozens of requests in flight, httpx's
             # connection pool costs about three times its CPU per request (bench/concurrency.py).
             extra["http_async_client"] = DefaultAioHttpClient(timeout=ms.timeout_s)
-        return ChatOpenAI(
+        return ChatEndpoint(
             model=ms.model,
             base_url=ms.base_url,
             api_key=SecretStr(key or "not-needed"),  # local servers (vLLM, llama.cpp, Ollama) often take no key
