@@ -19,7 +19,7 @@ from groundhog.critique.audit import audited
 from groundhog.critique.entries import critique_entry, idea_entry
 from groundhog.critique.stage import CritiqueStage, Outcome
 from groundhog.loop.recent import RecentIndex
-from groundhog.loop.wake import Newest, WakeContext, build_wake_context, newest_limits
+from groundhog.loop.wake import Newest, WakeContext, build_wake_context, newest_limits, work_limit
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona
@@ -94,6 +94,7 @@ class DayResult:
                 else None
             ),
             "notebook_id": self.notebook.id,
+            "entry_ids": [e.id for e in self.entries],  # the day's log entries: the next wake-up's newest work
             "generated": self.generated,
             "surviving": self.surviving,
             "usage": self.usage.model_dump(),
@@ -195,6 +196,7 @@ class DayRunner:
             newest = Newest(
                 self.recent.notebook_ids(persona.id, n_notes),
                 self.recent.feedback_ids(None if shared else persona.id, n_feedback),
+                self.recent.work_ids(persona.id, work_limit(budget, self.retrieval)),
             )
         context = await asyncio.to_thread(  # embedding and Chroma work: off the event loop
             build_wake_context,

@@ -4,6 +4,7 @@ wake-up then fetches them by id."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from groundhog.core.records import stable_id
@@ -25,6 +26,24 @@ class RecentIndex:
             (persona, limit),
         ).fetchall()
         return [str(r[0]) for r in rows if r[0]]
+
+    def work_ids(self, persona: str, limit: int) -> list[str] | None:
+        """The ids of the persona's newest log entries (its days' ideas, critiques and notes), newest day
+        first, at least `limit` of them when there are so many; None when a day row older than this
+        version (which did not list its entries) would be needed: the caller then lists the log."""
+        rows = self.conn.execute(
+            "SELECT json_extract(summary, '$.entry_ids') FROM days "
+            "WHERE persona = ? AND status = 'done' ORDER BY finished_at DESC, day DESC",
+            (persona,),
+        )
+        found: list[str] = []
+        for (listed,) in rows:
+            if len(found) >= limit:
+                break
+            if listed is None:
+                return None
+            found += reversed(json.loads(listed))
+        return found
 
     def feedback_ids(self, persona: str | None, limit: int) -> list[str]:
         """The newest feedback entries (of one persona, or of all), newest first: the decisions' (one

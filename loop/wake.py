@@ -70,6 +70,7 @@ class Newest:
 
     notebook_ids: list[str]
     feedback_ids: list[str]
+    work_ids: list[str] | None = None  # the newest ideas, critiques and notes; None: list the log
 
 
 def wake_reach(budget_tokens: int) -> int:
@@ -81,6 +82,11 @@ def newest_limits(budget_tokens: int) -> tuple[int, int]:
     """How many of the newest notes and of the newest feedback entries the wake-up looks at."""
     reach = wake_reach(budget_tokens)
     return max(2, reach // 4), max(4, reach // 3)
+
+
+def work_limit(budget_tokens: int, weights: RetrievalSettings | None) -> int:
+    """How many of the newest entries the relevance retrieval weighs by recency."""
+    return max((weights or RetrievalSettings()).candidates, wake_reach(budget_tokens))
 
 
 def _by_ids(log: LogStore, ids: Sequence[str]) -> list[LogEntry]:
@@ -132,9 +138,10 @@ def build_wake_context(
             query,
             persona=persona.id,
             kind=relevant_kinds,
-            weights=w.model_copy(update={"candidates": max(w.candidates, reach)}),
+            weights=w.model_copy(update={"candidates": work_limit(budget_tokens, w)}),
             k=max(6, reach),
             exclude_ids=seen,
+            recent_ids=newest.work_ids if newest is not None else None,
         )
     ]
     shared_relevant = [k for k in relevant_kinds if k in shared_kinds]

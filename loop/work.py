@@ -83,6 +83,7 @@ class NewestSnapshot:
     persona: str
     notebook: list[str]
     feedback: list[str]
+    work: list[str] | None = None
 
     @classmethod
     def take(cls, recent: RecentIndex, persona: str, *, shared_feedback: bool) -> NewestSnapshot:
@@ -90,6 +91,7 @@ class NewestSnapshot:
             persona,
             recent.notebook_ids(persona, REACH_MAX),
             recent.feedback_ids(None if shared_feedback else persona, REACH_MAX),
+            recent.work_ids(persona, REACH_MAX),
         )
 
     def notebook_ids(self, persona: str, limit: int) -> list[str]:
@@ -98,3 +100,7 @@ class NewestSnapshot:
 
     def feedback_ids(self, persona: str | None, limit: int) -> list[str]:
         return self.feedback[:limit]
+
+    def work_ids(self, persona: str, limit: int) -> list[str] | None:
+        assert persona == self.persona, "a snapshot answers for its own persona only"
+        return self.work  # all that any wake-up asks for (REACH_MAX): retrieve keeps the newest it needs

@@ -282,6 +282,30 @@ class LogStore:
                 return found
             n *= 4
 
+    def _newest(
+        self,
+        persona: str | Sequence[str] | None,
+        kind: str | Sequence[str] | None,
+        n: int,
+        ids: Sequence[str] | None,
+    ) -> list[tuple[LogEntry, list[float]]]:
+        """The n newest entries matching the filters, with their vectors: fetched by id when the ids of
+        the newest are known, else found by listing."""
+        if ids is None:
+            wanted = [e.id for e in self.entries(persona=persona, kind=kind)[-n:]]
+        else:
+            wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        res = self._col.get(ids=wanted, include=["documents", "metadatas", "embeddings"])
+        found = [
+            (_from_chroma(i, d, m), [float(x) for x in v])
+            for i, d, m, v in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True)
+        ]
+        found = [(e, v) for e, v in found if _matches(e, persona, kind)]
+        found.sort(key=lambda p: (p[0].created_at, p[0].id))
+        return found[-n:]
+
     def retrieve(
         self,
         query: str,
@@ -291,23 +315,21 @@ class LogStore:
         weights: RetrievalSettings | None = None,
         k: int = 10,
         exclude_ids: Iterable[str] = (),
+        recent_ids: Sequence[str] | None = None,
     ) -> list[ScoredEntry]:
-        """Memory-stream retrieval: relevance, recency and importance, each scaled to 0..1, weighted."""
+        """Memory-stream retrieval: relevance, recency and importance, each scaled to 0..1, weighted.
+
+        The pool is the `candidates` nearest entries plus the `candidates` newest. `recent_ids` names
+        the newest (from the day rows, see `loop.recent`), so they are fetched by id; without it the
+        persona's entries are listed to find them, which grows with the log."""
         w = weights or RetrievalSettings()
         skip = set(exclude_ids)
         near = self.search(query, k=w.candidates, persona=persona, kind=kind)
         pool: dict[str, tuple[LogEntry, float]] = {e.id: (e, sim) for e, sim in near if e.id not in skip}
-        recent = [
-            e
-            for e in self.entries(persona=persona, kind=kind)[-w.candidates :]
-            if e.id not in pool and e.id not in skip
-        ]
-        if recent:
-            qv = self.embedder.embed([query])[0]
-            stored = self._col.get(ids=[e.id for e in recent], include=["embeddings"])
-            vectors = dict(zip(stored["ids"], stored["embeddings"], strict=True))
-            for e in recent:
-                pool[e.id] = (e, float(sum(a * b for a, b in zip(qv, vectors[e.id], strict=False))))
+        qv = self.embedder.embed([query])[0]
+        for e, vector in self._newest(persona, kind, w.candidates, recent_ids):
+            if e.id not in pool and e.id not in skip:
+                pool[e.id] = (e, float(sum(a * b for a, b in zip(qv, vector, strict=False))))
         if not pool:
             return []
         ordered = sorted(pool.values(), key=lambda p: (p[0].created_at, p[0].id), reverse=True)
@@ -328,6 +350,13 @@ class LogStore:
         ]
         scored.sort(key=lambda s: (-s.score, s.entry.id))
         return scored[:k]
+
+
+def _matches(e: LogEntry, persona: str | Sequence[str] | None, kind: str | Sequence[str] | None) -> bool:
+    def ok(value: str, wanted: str | Sequence[str] | None) -> bool:
+        return wanted is None or (value == wanted if isinstance(wanted, str) else value in wanted)
+
+    return ok(e.persona, persona) and ok(e.kind, kind)
 
 
 def _ideas_among(

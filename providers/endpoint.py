@@ -28,9 +28,8 @@ class ChatEndpoint(ChatOpenAI):
 
     def _body(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
         payload = self._get_request_payload(messages, stop=stop, **kwargs)
-        payload.pop("stream", None)
         extra = payload.pop("extra_body", None) or {}
-        return {**payload, **extra}  # as the SDK merges `extra_body` into the JSON it sends
+        return {**payload, "stream": False, **extra}  # the SDK merges `extra_body` into the JSON like this
 
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any

@@ -37,9 +37,6 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
         from groundhog.providers.endpoint import ChatEndpoint
 
         key = read_api_key(ms.api_key_env, required=ms.base_url is None)
-        kwargs: dict[str, Any] = {}
-        if ms.seed is not None:
-            kwargs["seed"] = ms.seed
         extra: dict[str, Any] = {}
         if own_async_client:
             from openai import DefaultAioHttpClient
@@ -57,7 +54,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             max_completion_tokens=ms.reply_tokens,
             timeout=ms.timeout_s,
             max_retries=0,  # retries live in providers.retry, in one place
-            model_kwargs=kwargs,
+            seed=ms.seed,  # a field of its own (in model_kwargs it warns)
             **extra,
         )
     raise BadInput(f"--provider: unknown provider '{ms.provider}' (choose local or openai)")

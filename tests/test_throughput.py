@@ -1,0 +1,331 @@
+"""The pipeline's own work kept out of the model's way: group commit of the days' log writes, one
+neighbour query for a day's ideas, a wake-up that fetches the newest work by id, and the endpoint's
+request posted as a plain body on one aiohttp client per event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_openai import FakeOpenAIServer, Reply
+from fakes import HashEmbedder
+from strong_model import StrongModel
+
+from groundhog.core.errors import StoreError
+from groundhog.core.records import Idea, LogEntry
+from groundhog.core.settings import RetrievalSettings, load_settings
+from groundhog.critique.stage import DuplicateScreen, nearest_ideas, nearest_ideas_many
+from groundhog.loop.babble import make_runner, new_config
+from groundhog.loop.recent import RecentIndex
+from groundhog.loop.services import Services
+from groundhog.loop.sessions import SessionStore
+from groundhog.memory.group_commit import GroupWriter
+from groundhog.memory.store import LogStore, open_chroma
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def entry(
+    entry_id: str, text: str, *, persona: str = "simplicia", kind: str = "notebook", hours: float = 0
+) -> LogEntry:
+    return LogEntry(
+        id=entry_id,
+        persona=persona,
+        session="s1",
+        day=1,
+        kind=kind,  # type: ignore[arg-type]
+        text=text,
+        created_at=NOW + timedelta(hours=hours),
+        meta={"title": text[:40]} if kind == "idea" else {},
+    )
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[LogStore]:
+    client = open_chroma(tmp_path)
+    yield LogStore(client, HashEmbedder())
+    client.close()
+
+
+class CountingLog:
+    """A LogStore that counts its upserts, slows them down (so callers pile up behind one), and fails
+    any write holding an entry whose text says so."""
+
+    def __init__(self, inner: LogStore, delay_s: float = 0.05) -> None:
+        self.inner = inner
+        self.delay_s = delay_s
+        self.batches: list[list[str]] = []
+
+    def add(self, entries: list[LogEntry]) -> None:
+        import time
+
+        time.sleep(self.delay_s)
+        if any("poison" in e.text for e in entries):
+            raise StoreError("cannot write to the vector store: disk full")
+        self.batches.append([e.id for e in entries])
+        self.inner.add(entries)
+
+
+# -- group commit ---------------------------------------------------------------------------------
+
+
+def test_days_finishing_together_share_one_upsert_and_each_returns_once_stored(log: LogStore) -> None:
+    counting = CountingLog(log)
+    writer = GroupWriter(counting)  # type: ignore[arg-type]
+
+    async def day(n: int) -> int:
+        await writer.add([entry(f"d{n}-a", f"note {n}"), entry(f"d{n}-b", f"idea {n}", kind="idea")])
+        return log.count()  # what is stored when this day's add returns
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(day(n) for n in range(12)))
+
+    seen = asyncio.run(main())
+    assert log.count() == 24
+    assert len(counting.batches) < 12  # grouped: the first write alone, the others behind it together
+    assert sum(len(b) for b in counting.batches) == 24
+    for n, count in enumerate(seen):
+        batch = next(i for i, b in enumerate(counting.batches) if f"d{n}-a" in b)
+        assert count >= sum(len(b) for b in counting.batches[: batch + 1])  # its own entries were in
+
+
+def test_one_bad_day_in_a_group_fails_alone(log: LogStore) -> None:
+    writer = GroupWriter(CountingLog(log))  # type: ignore[arg-type]
+
+    async def day(n: int) -> str:
+        text = "poison" if n == 3 else f"note {n}"
+        try:
+            await writer.add([entry(f"d{n}", text)])
+        except StoreError as exc:
+            return str(exc)
+        return "ok"
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(day(n) for n in range(6)))
+
+    results = asyncio.run(main())
+    assert results[3].startswith("cannot write to the vector store")
+    assert [r for i, r in enumerate(results) if i != 3] == ["ok"] * 5
+    assert sorted(e.id for e in log.entries()) == ["d0", "d1", "d2", "d4", "d5"]
+
+
+def test_a_cancelled_day_does_not_cancel_the_write_of_the_others(log: LogStore) -> None:
+    writer = GroupWriter(CountingLog(log, delay_s=0.2))  # type: ignore[arg-type]
+
+    async def main() -> None:
+        first = asyncio.create_task(writer.add([entry("a", "note a")]))
+        await asyncio.sleep(0.05)  # the first write is under way
+        waiting = [asyncio.create_task(writer.add([entry(i, f"note {i}")])) for i in ("b", "c")]
+        await asyncio.sleep(0.01)
+        waiting[0].cancel()
+        await first
+        await waiting[1]
+
+    asyncio.run(main())
+    assert sorted(e.id for e in log.entries()) == ["a", "b", "c"]  # b was written with c all the same
+
+
+# -- one neighbour query for a day's ideas ---------------------------------------------------------
+
+
+def test_a_days_ideas_asked_together_get_the_answers_asked_one_by_one(log: LogStore) -> None:
+    topics = ["reward model probes", "debate protocols", "sparse autoencoder features", "control audits"]
+    log.add([entry(f"c{i}", f"corpus chunk {i} about alignment research", kind="corpus") for i in range(60)])
+    log.add([entry(f"i{n}", f"idea on {t} number {n}", kind="idea") for n, t in enumerate(topics * 5)])
+    vectors = log.embedder.embed([f"a new idea on {t}" for t in topics] + ["lunch menu"])
+    assert nearest_ideas_many(log, vectors) == [nearest_ideas(log, v) for v in vectors]
+    assert nearest_ideas_many(log, vectors, exclude={"i0", "i1"}) == [
+        nearest_ideas(log, v, exclude={"i0", "i1"}) for v in vectors
+    ]
+
+
+def test_the_duplicate_screen_uses_the_look_ahead_and_decides_as_before(log: LogStore) -> None:
+    log.add([entry("old", "probing reward models for sycophancy with linear probes", kind="idea")])
+    calls = {"one": 0, "many": 0}
+
+    def one(v: Any) -> Any:
+        calls["one"] += 1
+        return nearest_ideas(log, v)
+
+    def many(vs: Any) -> Any:
+        calls["many"] += 1
+        return nearest_ideas_many(log, vs)
+
+    ideas = [
+        Idea(
+            id="x1",
+            persona="simplicia",
+            session="s",
+            day=2,
+            title="Probes",
+            summary="probing reward models for sycophancy with linear probes",
+        ),
+        Idea(
+            id="x2",
+            persona="simplicia",
+            session="s",
+            day=2,
+            title="Debate",
+            summary="debate between two copies judged by a weak model",
+        ),
+    ]
+    vectors = {i.id: log.embedder.embed([i.text])[0] for i in ideas}
+    ahead = DuplicateScreen(one, 0.8, many)
+    ahead.look_ahead(vectors)
+    plain = DuplicateScreen(one, 0.8)
+    for idea in ideas:
+        a = ahead.check(idea, vectors[idea.id], ignore={idea.id})
+        b = plain.check(idea, vectors[idea.id], ignore={idea.id})
+        assert a == b
+    assert calls["many"] == 1
+    assert calls["one"] == 2  # the plain screen's two; the looked-ahead screen asked nothing more
+    assert ahead.check(ideas[0], vectors["x1"], ignore={"x1"})[0] is not None  # a duplicate of "old"
+
+
+# -- the wake-up's newest work, by id --------------------------------------------------------------
+
+
+def test_retrieve_with_the_newest_ids_matches_the_listing(log: LogStore) -> None:
+    log.add([entry(f"n{i}", f"note {i} about oversight and debate", hours=i) for i in range(30)])
+    log.add([entry(f"i{i}", f"idea {i} on scalable oversight", kind="idea", hours=i + 0.5) for i in range(30)])
+    log.add([entry("theirs", "note about oversight", persona="doomimir", hours=99)])
+    weights = RetrievalSettings(candidates=8)
+    kinds = ["idea", "notebook", "critique"]
+    listed = log.retrieve("oversight", persona="simplicia", kind=kinds, weights=weights, k=10)
+    newest_first = [f"{p}{i}" for i in reversed(range(30)) for p in ("i", "n")] + ["theirs"]
+    by_id = log.retrieve("oversight", persona="simplicia", kind=kinds, weights=weights, k=10, recent_ids=newest_first)
+    assert [(s.entry.id, round(s.score, 9)) for s in by_id] == [(s.entry.id, round(s.score, 9)) for s in listed]
+
+
+def test_a_day_of_a_long_history_does_not_list_the_log(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After three days, the fourth day's wake-up finds the newest work through the day rows; listing
+    the persona's whole history in the vector store is not needed (and here fails the test)."""
+    with FakeOpenAIServer(StrongModel("plain")) as srv:
+        svc = endpoint_services(isolated_home, srv.base_url, depth=3)
+        store = SessionStore(svc.db)
+        config = new_config(svc.settings, ["doomimir"], session="s1", present=date(2026, 11, 23))
+        store.create(config)
+        asyncio.run(make_runner(svc, config).run())
+        ids = RecentIndex(svc.db).work_ids("doomimir", 5)
+        assert ids is not None and len(ids) >= 5
+        assert set(ids) <= {e.id for e in svc.log.entries(persona="doomimir")}
+
+        listing = LogStore.entries
+
+        def no_listing(self: LogStore, **kwargs: Any) -> Any:
+            if kwargs.get("persona") is not None:
+                raise AssertionError("the wake-up listed the persona's whole history")
+            return listing(self, **kwargs)  # the start-of-run look for unjudged ideas lists the session's
+
+        monkeypatch.setattr(LogStore, "entries", no_listing)
+        config2 = new_config(svc.settings, ["doomimir"], session="s2", present=date(2026, 11, 24))
+        store.create(config2)
+        outcome = asyncio.run(make_runner(svc, config2).run())
+        assert outcome.status == "completed"
+        days = store.days("s2")
+        assert [d.status for d in days] == ["done"] * 3
+        assert any(cid in ids for cid in days[0].summary["context_ids"])  # it read the earlier work
+        svc.close()
+
+
+def test_day_rows_from_before_entry_ids_fall_back_to_listing(isolated_home: Path) -> None:
+    with FakeOpenAIServer(StrongModel("plain")) as srv:
+        svc = endpoint_services(isolated_home, srv.base_url, depth=1)
+        store = SessionStore(svc.db)
+        config = new_config(svc.settings, ["doomimir"], session="s1", present=date(2026, 11, 23))
+        store.create(config)
+        asyncio.run(make_runner(svc, config).run())
+        svc.db.execute("UPDATE days SET summary = json_remove(summary, '$.entry_ids')")
+        svc.db.commit()
+        assert RecentIndex(svc.db).work_ids("doomimir", 5) is None
+        assert RecentIndex(svc.db).work_ids("nobody", 5) == []
+        svc.close()
+
+
+# -- the endpoint's requests ----------------------------------------------------------------------
+
+
+def endpoint_services(home: Path, base_url: str, **loop: Any) -> Services:
+    settings = load_settings(
+        home,
+        babble={"provider": "openai", "model": "strong-model", "base_url": base_url, "seed": 7},
+        loop={"depth": 2, "ideas_per_day": 2, "concurrency": 8, **loop},
+        critique={"revisions": 0},
+    )
+    return Services(settings, embedder=HashEmbedder())
+
+
+def test_the_body_posted_is_the_one_chatopenai_sends(isolated_home: Path) -> None:
+    from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_openai import ChatOpenAI
+
+    from groundhog.providers.endpoint import ChatEndpoint
+
+    fmt = {"type": "json_schema", "json_schema": {"name": "S", "schema": {"type": "object"}, "strict": False}}
+    messages = [SystemMessage("You are a researcher."), HumanMessage("Say hi as JSON.")]
+    kwargs = {"response_format": fmt, "max_tokens": 77, "extra_body": {"max_tokens": 77}}
+    with FakeOpenAIServer(lambda body: '{"hi": 1}') as srv:
+        common: dict[str, Any] = {"model": "m", "base_url": srv.base_url, "api_key": "k", "max_retries": 0, "seed": 3}
+        ChatOpenAI(**common).invoke(messages, **kwargs)
+        ChatEndpoint(**common).invoke(messages, **kwargs)
+        sent = [r["json"] for r in srv.chat_requests]
+    assert sent[0] == sent[1]
+    assert sent[1]["max_completion_tokens"] == 77 and sent[1]["max_tokens"] == 77 and sent[1]["seed"] == 3
+
+
+def test_the_reply_reads_as_chatopenai_reads_it(isolated_home: Path) -> None:
+    from langchain_openai import ChatOpenAI
+
+    from groundhog.providers.endpoint import ChatEndpoint
+
+    reply = Reply(content='{"hi": 1}', reasoning_content="first I think", finish_reason="length")
+    with FakeOpenAIServer(lambda body: reply) as srv:
+        common: dict[str, Any] = {"model": "m", "base_url": srv.base_url, "api_key": "k", "max_retries": 0}
+        ours, theirs = ChatEndpoint(**common).invoke("hi"), ChatOpenAI(**common).invoke("hi")
+    assert ours.content == theirs.content == '{"hi": 1}'
+    assert ours.usage_metadata == theirs.usage_metadata
+    assert ours.response_metadata["finish_reason"] == theirs.response_metadata["finish_reason"] == "length"
+    assert ours.additional_kwargs == {k: v for k, v in theirs.additional_kwargs.items() if v is not None}
+
+
+def test_the_async_client_is_closed_with_its_event_loop(isolated_home: Path) -> None:
+    with FakeOpenAIServer(lambda body: '{"word": "hi"}') as srv:
+        svc = endpoint_services(isolated_home, srv.base_url)
+        model = svc.babble_model
+
+        async def call() -> Any:
+            return await model.acomplete([("user", "hi")])
+
+        asyncio.run(call())
+        first = model._async_model.http_async_client
+        assert first.is_closed  # asyncio.run shut the loop's async generators down, closing it
+        asyncio.run(call())  # a second loop gets a client of its own
+        assert model._async_model.http_async_client is not first
+        assert model._async_model.http_async_client.is_closed
+        svc.close()
+
+
+def test_many_personas_on_a_strong_endpoint_share_writes_and_store_every_day(isolated_home: Path) -> None:
+    personas = ["doomimir", "simplicia", "interp-empiricist", "control-evaluator", "oversight-researcher"]
+    with FakeOpenAIServer(StrongModel("think"), delay_ms=20) as srv:
+        svc = endpoint_services(isolated_home, srv.base_url, depth=2)
+        store = SessionStore(svc.db)
+        config = new_config(svc.settings, personas, session="s1", present=date(2026, 11, 23))
+        store.create(config)
+        runner = make_runner(svc, config)
+        outcome = asyncio.run(runner.run())
+        assert outcome.status == "completed"
+        days = store.days("s1")
+        assert len(days) == 10 and all(d.status == "done" for d in days)
+        assert runner.writer.writes < 10  # some days shared an upsert
+        for d in days:
+            stored = {e.id for e in svc.log.get_many(d.summary["entry_ids"])}
+            assert stored == set(d.summary["entry_ids"])
+            assert d.summary["notebook_id"] in stored
+        svc.close()
+        json.dumps([d.summary for d in days])  # the rows stay plain JSON
