@@ -114,15 +114,26 @@ def load_word_set(key: str) -> frozenset[str]:
     return frozenset(read_data(WORDS_FILE)[key])
 
 
-_MANIPULATION = load_patterns(MANIPULATION_PATTERNS_FILE)
-_WEIRD = load_patterns(WEIRD_PATTERNS_FILE)
+# Compiled on first use, not at import: about 0.2 s of regex compiling that would otherwise come before a
+# session's first model call (the screens first run after it, off the event loop).
+@cache
+def manipulation_patterns() -> list[_Pattern]:
+    return load_patterns(MANIPULATION_PATTERNS_FILE)
 
-_FRAMES = load_frames()
-_RESEARCH_FRAME = _FRAMES["RESEARCH_FRAME"]
-_SECOND_OR_FIRST_SINGULAR = _FRAMES["SECOND_OR_FIRST_SINGULAR"]
-_READER_CUE = _FRAMES["READER_CUE"]
-_STATEMENT_START = _FRAMES["STATEMENT_START"]
-_ANALYSIS_FRAME = _FRAMES["ANALYSIS_FRAME"]
+
+@cache
+def weird_patterns() -> list[_Pattern]:
+    return load_patterns(WEIRD_PATTERNS_FILE)
+
+
+@cache
+def _frame(name: str) -> re.Pattern[str]:
+    return _frames()[name]
+
+
+@cache
+def _frames() -> dict[str, re.Pattern[str]]:
+    return load_frames()
 
 _CLAUSE_SPLIT = re.compile(r":\s+|\s[-–—]\s|\s*—\s*|,\s+(?=(?:and\s+)?(?:please|now|then|so)\b)", re.IGNORECASE)
 
@@ -157,20 +168,20 @@ def _match_patterns(text: str, patterns: Sequence[_Pattern]) -> tuple[str, str] 
 def discusses_topic(sentence: str) -> bool:
     """A sentence framed as research on something ("Study how models flatter graders") and not spoken
     to the reader or as "I": it describes a phenomenon, so topical similarity alone must not flag it."""
-    return bool(_RESEARCH_FRAME.match(sentence)) and not _SECOND_OR_FIRST_SINGULAR.search(sentence)
+    return bool(_frame("RESEARCH_FRAME").match(sentence)) and not _frame("SECOND_OR_FIRST_SINGULAR").search(sentence)
 
 
 def addresses_reader(sentence: str) -> bool:
     """Speaks to the reader or as "I", or points at the idea itself ("approve this", "Critic: ...")."""
-    return bool(_SECOND_OR_FIRST_SINGULAR.search(sentence) or _READER_CUE.search(sentence))
+    return bool(_frame("SECOND_OR_FIRST_SINGULAR").search(sentence) or _frame("READER_CUE").search(sentence))
 
 
 def opens_as_statement(sentence: str) -> bool:
     """Opens like a statement about the world ("The critic...", "If models...") rather than an order."""
-    return bool(_STATEMENT_START.match(sentence))
+    return bool(_frame("STATEMENT_START").match(sentence))
 
 
 def premise_may_be_asserted(sentence: str) -> bool:
     """Questions and analysis steps ("Study what a superintelligence might want") examine a scenario
     rather than build on it."""
-    return not (sentence.rstrip().endswith(("?", '?"')) or _ANALYSIS_FRAME.match(sentence))
+    return not (sentence.rstrip().endswith(("?", '?"')) or _frame("ANALYSIS_FRAME").match(sentence))

@@ -16,7 +16,7 @@ and re-exports the public names, so callers import from here as before.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -39,15 +39,15 @@ from groundhog.critique.degenerate import (
 )
 from groundhog.critique.exemplars import Bar, Exemplar, ExemplarBank, ExemplarIndex, SentenceMatch
 from groundhog.critique.patterns import (
-    _MANIPULATION,
-    _WEIRD,
     DATA_DIR,
     _match_patterns,
     _Pattern,
     addresses_reader,
     discusses_topic,
+    manipulation_patterns,
     opens_as_statement,
     premise_may_be_asserted,
+    weird_patterns,
 )
 from groundhog.critique.text import _embeddable_sentences, _quote, mask_mentions, split_sentences
 from groundhog.memory.embeddings import MINILM_NAME
@@ -111,7 +111,7 @@ class _LayeredScreen:
         self,
         embedder: Embedder | None,
         *,
-        patterns: Sequence[_Pattern],
+        patterns: Callable[[], Sequence[_Pattern]],  # the table, compiled when first needed
         threshold: float | None,
         margin: float | None,
         bank: ExemplarBank | None,
@@ -159,7 +159,7 @@ class _LayeredScreen:
     def check_patterns(self, text: str) -> Flag | None:
         if self.gate_patterns:
             text = "\n".join(s for s in split_sentences(text) if self.eligible(s))
-        found = _match_patterns(text, self._patterns)
+        found = _match_patterns(text, self._patterns())
         if found is None:
             return None
         what, phrase = found
@@ -234,7 +234,7 @@ class ManipulationScreen(_LayeredScreen):
         margin: float | None = None,
         bank: ExemplarBank | None = None,
     ) -> None:
-        super().__init__(embedder, patterns=_MANIPULATION, threshold=threshold, margin=margin, bank=bank)
+        super().__init__(embedder, patterns=manipulation_patterns, threshold=threshold, margin=margin, bank=bank)
         uncued = MANIPULATION_BARS.get(embedder.name) if embedder is not None else None
         self.bar_uncued: Bar | None = None
         if self.bar_cued is not None:
@@ -286,7 +286,7 @@ class WeirdScreen(_LayeredScreen):
         margin: float | None = None,
         bank: ExemplarBank | None = None,
     ) -> None:
-        super().__init__(embedder, patterns=_WEIRD, threshold=threshold, margin=margin, bank=bank)
+        super().__init__(embedder, patterns=weird_patterns, threshold=threshold, margin=margin, bank=bank)
 
     def bar(self, sentence: str) -> Bar | None:
         return self.bar_cued if premise_may_be_asserted(sentence) else None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -16,10 +20,12 @@ from groundhog.core.settings import ModelSettings, Settings
 from groundhog.loop.epochs import Epochs
 from groundhog.loop.events import EventSink, ignore
 from groundhog.loop.rejudge import Rejudged
-from groundhog.loop.runner import RunOutcome, SessionRunner, check_present
+from groundhog.loop.runner import RunOutcome, SessionRunner, check_present, ingest_corpus
 from groundhog.loop.services import Services
 from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, SessionConfig, SessionRow, SessionStore
 from groundhog.loop.work import DayExecutor
+from groundhog.memory.store import LogStore
+from groundhog.researchers.personas import Persona
 from groundhog.review.queue import ReviewQueue
 
 SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -110,6 +116,25 @@ def open_services(services: Services, config: SessionConfig, ray_address: str | 
     return None
 
 
+@contextmanager
+def _ingesting(log: LogStore, personas: list[Persona]) -> Iterator[None]:
+    """The personas' corpus embedded into the log on a second thread while the body runs. Building an
+    endpoint's chat model is mostly importing (~0.9 s of Python), embedding the corpus mostly native
+    inference that leaves the interpreter free: side by side they take the longer of the two, not the
+    sum (a first night's start, bench/concurrency.py). The runner's own ingest then finds it done; an
+    error here is left for that one to raise."""
+    def ingest() -> None:
+        with contextlib.suppress(Exception):
+            ingest_corpus(log, *personas)
+
+    done = threading.Thread(target=ingest, name="corpus-ingest")
+    done.start()
+    try:
+        yield
+    finally:
+        done.join()
+
+
 def make_runner(
     services: Services,
     config: SessionConfig,
@@ -122,6 +147,8 @@ def make_runner(
     personas = [registry.get(p) for p in config.personas]
     if config.cross_critic and config.cross_critic != "auto":
         registry.get(config.cross_critic)  # fail early on an unknown name
+    with _ingesting(services.log, personas):
+        babble_model, critic_model = services.babble_model, services.critic_model
     runner = SessionRunner(
         config=config,
         personas=personas,
@@ -129,8 +156,8 @@ def make_runner(
         log=services.log,
         sessions=SessionStore(services.db),
         queue=services.queue,
-        babble_model=services.babble_model,
-        critic_model=services.critic_model,
+        babble_model=babble_model,
+        critic_model=critic_model,
         embedder=services.embedder,
         retrieval=services.settings.retrieval,
         on_event=on_event,

@@ -140,3 +140,26 @@ def test_debug_shows_the_traceback() -> None:
     assert debug.returncode != 0
     assert "Traceback (most recent call last)" in debug.stderr
     assert "BadInput" in debug.stderr
+
+
+def test_main_leaves_with_the_commands_status_its_whole_output_and_the_exit_handlers_run(tmp_path: Path) -> None:
+    """`main` skips the interpreter's teardown (os._exit): the status, every byte written to a pipe and
+    the exit handlers (which flush logs and close connections) must survive that."""
+    code = (
+        "import atexit, sys; atexit.register(lambda: sys.stderr.write('exit handler ran\\n')); "
+        "from groundhog import cli; cli.main()"
+    )
+    env = {**os.environ, "GROUNDHOG_HOME": str(tmp_path / "home")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    listed = run("personas", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) >= 6  # the whole JSON document arrived
+    assert "exit handler ran" in listed.stderr
+    bad = run("babble", "--present", "not-a-date")
+    assert bad.returncode == 2
+    assert "--present" in bad.stderr and "exit handler ran" in bad.stderr
