@@ -73,6 +73,7 @@ def run_remote(
             babble_model=svc.babble_model,
             critic_model=svc.critic_model,
             embedder=svc.embedder,
+            fresh=True,  # as `groundhog babble` makes it for a new session
         )
         import asyncio
 

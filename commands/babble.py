@@ -159,7 +159,7 @@ def babble(
     from groundhog.commands.progress import make_renderer
 
     renderer = make_renderer(config, json_lines=as_json or not sys.stdout.isatty(), home=svc.settings.home)
-    runner = make_runner(svc, config, on_event=renderer.handle, no_wait=no_wait, days=days)
+    runner = make_runner(svc, config, on_event=renderer.handle, no_wait=no_wait, days=days, fresh=not resume)
     try:
         with session_lock(svc.settings.home, config.id, svc.db), renderer:
             outcome = run_session(runner)

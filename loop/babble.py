@@ -142,7 +142,10 @@ def make_runner(
     *,
     no_wait: bool = False,
     days: DayExecutor | None = None,
+    fresh: bool = False,
 ) -> SessionRunner:
+    """The runner for a session. `fresh`: the session was created for this run (not resumed), so no
+    earlier process can have left a half-written day to delete first."""
     registry = services.personas
     personas = [registry.get(p) for p in config.personas]
     if config.cross_critic and config.cross_critic != "auto":
@@ -163,6 +166,7 @@ def make_runner(
         on_event=on_event,
         no_wait=no_wait,
         days=days,
+        fresh=fresh,
     )
     for client in {
         id(runner.babble_model): runner.babble_model,

@@ -119,6 +119,7 @@ class SessionRunner:
         clock: Callable[[], float] = time.monotonic,
         no_wait: bool = False,
         days: DayExecutor | None = None,
+        fresh: bool = False,
     ) -> None:
         self.config = config
         self.personas = personas
@@ -147,16 +148,12 @@ class SessionRunner:
         self.epochs = Epochs(sessions)
         self._stopped: dict[str, str] = {}
         self.days = days  # None: days run here; else where it sends them (Ray workers), SQLite still here
+        self.fresh = fresh  # the session was created for this run: no earlier process left half a day
 
     # -- wiring ---------------------------------------------------------------------------------
 
     def _event(
-        self,
-        type_: EventType,
-        persona: str | None = None,
-        day: int | None = None,
-        message: str = "",
-        **data: object,
+        self, type_: EventType, persona: str | None = None, day: int | None = None, message: str = "", **data: object
     ) -> None:
         self.emit(Event(type=type_, session=self.config.id, persona=persona, day=day, message=message, data=data))
 
@@ -229,7 +226,7 @@ class SessionRunner:
             again = f", attempt {attempt} of {MAX_DAY_ATTEMPTS}" if attempt > 1 else ""
             self._event("day_started", persona.id, day, f"day {day}, present {plan.present}{again}", attempt=attempt)
             try:
-                result = await self._run_day(runner, plan)  # its entries in Chroma: an idempotent upsert
+                result = await self._run_day(runner, plan, attempt > 1 or not self.fresh)  # an idempotent upsert
                 drafts = sum(len(o.versions) for o in result.outcomes)
                 pause = self.epochs.pause_after(c, persona.id, day, epoch, drafts, result.surviving, more)
                 self._commit(result, epoch, drafts, pause)  # then the SQLite transaction: the commit point
@@ -269,12 +266,13 @@ class SessionRunner:
                 self._pause(persona.id, day, pause)
                 return
 
-    async def _run_day(self, runner: DayRunner, plan: DayPlan) -> DayResult:
-        """The day, its entries then in Chroma: here, or as a Ray task (`days`) whose worker writes them."""
+    async def _run_day(self, runner: DayRunner, plan: DayPlan, leftovers: bool = True) -> DayResult:
+        """The day, its entries then in Chroma: here, or as a Ray task (`days`) whose worker writes them.
+        `leftovers`: an earlier attempt may have written part of the day; that is deleted first."""
         if self.days is not None:
             return await self.days.run(plan, runner)
-        # leftovers of a cut-short attempt first; Chroma work, off the event loop
-        await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
+        if leftovers:  # Chroma work, off the event loop
+            await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
         result = await runner.run(plan)
         await self.writer.add(result.entries)
         return result

@@ -106,6 +106,10 @@ class LogStore:
             )
         except Exception as exc:
             raise StoreError(f"the vector store cannot open collection {collection}: {exc}") from exc
+        # A persona's grounding (its corpus nearest its agenda) is asked for every morning with the same
+        # query: answered from here until corpus entries are written or anything is deleted through this
+        # store. (Corpus another process adds shows from this process's next start.)
+        self._corpus_hits: dict[tuple[Any, ...], list[tuple[LogEntry, float]]] = {}
         stored = (self._col.metadata or {}).get("embedder")
         if stored and stored != embedder.name:
             raise StoreError(
@@ -118,6 +122,8 @@ class LogStore:
     def add(self, entries: Iterable[LogEntry]) -> None:
         """Upsert entries by id: writing the same entry twice leaves one copy."""
         batch = list({e.id: e for e in entries}.values())
+        if any(e.kind == "corpus" for e in batch):
+            self._corpus_hits.clear()
         for start in range(0, len(batch), _BATCH):
             chunk = batch[start : start + _BATCH]
             vectors = self.embedder.embed([e.text for e in chunk])
@@ -135,6 +141,7 @@ class LogStore:
         """Remove entries by id (an undone decision's feedback)."""
         if not ids:
             return
+        self._corpus_hits.clear()
         try:
             self._col.delete(ids=list(ids))
         except Exception as exc:
@@ -143,6 +150,7 @@ class LogStore:
     def delete(self, *, session: str, persona: str, day: int) -> None:
         """Remove what a half-finished day wrote, before the day is redone."""
         where = _where(session=session, persona=persona, day=day)
+        self._corpus_hits.clear()
         self._col.delete(where=where)
 
     # -- reading --------------------------------------------------------------------------------
@@ -195,7 +203,13 @@ class LogStore:
         session: str | None = None,
     ) -> list[tuple[LogEntry, float]]:
         """Entries nearest in meaning to `query`, with cosine similarity, best first."""
-        return self.nearest(self.embedder.embed([query])[0], k=k, persona=persona, kind=kind, session=session)
+        key = (query, k, persona if isinstance(persona, str | None) else tuple(persona), session)
+        if kind == "corpus" and key in self._corpus_hits:
+            return list(self._corpus_hits[key])
+        found = self.nearest(self.embedder.embed([query])[0], k=k, persona=persona, kind=kind, session=session)
+        if kind == "corpus":
+            self._corpus_hits[key] = found
+        return list(found)
 
     def _query(
         self, vectors: Sequence[Sequence[float]], k: int, where: dict[str, Any] | None, include: list[str]

@@ -329,3 +329,55 @@ def test_many_personas_on_a_strong_endpoint_share_writes_and_store_every_day(iso
             assert d.summary["notebook_id"] in stored
         svc.close()
         json.dumps([d.summary for d in days])  # the rows stay plain JSON
+
+
+def test_a_personas_grounding_is_asked_of_chroma_once_until_its_corpus_changes(log: LogStore) -> None:
+    log.add([entry(f"c{i}", f"corpus chunk {i} on debate and oversight", kind="corpus") for i in range(5)])
+    queries = {"n": 0}
+    query = log._query
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        queries["n"] += 1
+        return query(*args, **kwargs)
+
+    log._query = counted  # type: ignore[method-assign]
+    first = log.search("debate and oversight", k=3, persona="simplicia", kind="corpus")
+    again = log.search("debate and oversight", k=3, persona="simplicia", kind="corpus")
+    assert again == first and queries["n"] == 1
+    log.search("debate and oversight", k=3, persona="simplicia", kind="notebook")
+    log.search("debate and oversight", k=3, persona="simplicia", kind="notebook")
+    assert queries["n"] == 3  # only the corpus is remembered
+    log.add([entry("new", "debate and oversight, the new chunk", kind="corpus")])
+    after = log.search("debate and oversight", k=3, persona="simplicia", kind="corpus")
+    assert queries["n"] == 4 and after[0][0].id == "new"
+    log.delete_ids(["new"])
+    assert "new" not in [e.id for e, _ in log.search("debate and oversight", k=3, persona="simplicia", kind="corpus")]
+
+
+def test_a_new_session_skips_the_leftover_delete_and_a_resumed_one_clears_a_cut_short_day(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deletes: list[tuple[str, int]] = []
+    delete = LogStore.delete
+
+    def counted(self: LogStore, *, session: str, persona: str, day: int) -> None:
+        deletes.append((session, day))
+        delete(self, session=session, persona=persona, day=day)
+
+    monkeypatch.setattr(LogStore, "delete", counted)
+    with FakeOpenAIServer(StrongModel("plain")) as srv:
+        svc = endpoint_services(isolated_home, srv.base_url, depth=2)
+        store = SessionStore(svc.db)
+        config = new_config(svc.settings, ["doomimir"], session="new", present=date(2026, 11, 23))
+        store.create(config)
+        asyncio.run(make_runner(svc, config, fresh=True).run())
+        assert deletes == []  # nothing before this run could have written its days
+        # a process that died in the middle of day 1 of another session left an entry behind
+        config2 = new_config(svc.settings, ["doomimir"], session="cut", present=date(2026, 11, 23))
+        store.create(config2)
+        stray = entry("stray", "half of a day").model_copy(update={"session": "cut", "persona": "doomimir"})
+        svc.log.add([stray])
+        asyncio.run(make_runner(svc, config2).run())  # a resume: not fresh
+        assert ("cut", 1) in deletes
+        assert svc.log.get("stray") is None
+        svc.close()
