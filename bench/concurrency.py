@@ -10,7 +10,7 @@ Part 3: one persona, one day on the embedded SmolLM2; prints wall time, time ins
 the overhead fraction (wall minus model time, over wall).
 
 usage: python bench/concurrency.py [--personas 32] [--days 2] [--delay-ms 200] [--levels 1,4,16,32]
-                                   [--skip-local]
+                                   [--repeat 3] [--skip-local]
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+GROUNDHOG = ROOT / ".venv" / "bin" / "groundhog"
 sys.path.insert(0, str(ROOT / "tests"))  # the fake endpoint and fakes
 
 
@@ -89,6 +92,13 @@ def run_remote(
         if outcome.status != "completed":
             raise SystemExit(f"session did not complete: {outcome.reason}")
         return wall, generated
+
+
+def median_run(times: int, run: Callable[..., tuple[float, int]], *args: Any, **kwargs: Any) -> tuple[float, int]:
+    """The run of median wall time out of `times`: the short, concurrent runs vary by ±15% on a shared
+    2-core machine; the long sequential ones much less, so those run once."""
+    runs = sorted((run(*args, **kwargs) for _ in range(times)), key=lambda r: r[0])
+    return runs[len(runs) // 2]
 
 
 def start_server(delay_ms: float) -> tuple[subprocess.Popen[str], str]:
@@ -157,11 +167,14 @@ def remote_part(args: argparse.Namespace) -> None:
             print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9}")
             base = None
             for c in args.levels:
-                wall, ideas = run_remote(base_url, personas, args.days, c, **kwargs)
+                times = args.repeat if c > 1 else 1
+                wall, ideas = median_run(times, run_remote, base_url, personas, args.days, c, **kwargs)
                 rate = ideas / wall
                 base = base or rate
                 print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x", flush=True)
         cli_part(args, base_url)
+        if args.profile:
+            profile_part(args, base_url, embed_url)
     finally:
         for s in (server, embed_server):
             s.terminate()
@@ -171,68 +184,89 @@ def remote_part(args: argparse.Namespace) -> None:
 def cli_part(args: argparse.Namespace, base_url: str) -> None:
     """The same night through the command line: process start, imports and model loads included; and
     the time from process start to the first model call (the first day's "babble" step)."""
+    print(f"\nthrough the CLI (groundhog babble, local MiniLM), {args.personas} personas x {args.days} days")
+    print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9} {'first call s':>13}")
+    base = None
+    for c in (args.levels[0], args.levels[-1]):
+        runs = sorted(cli_run(args, base_url, c) for _ in range(args.repeat if c > 1 else 1))
+        wall, ideas, first = runs[len(runs) // 2]
+        rate = ideas / wall
+        base = base or rate
+        print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x {first:>13.2f}", flush=True)
+
+
+def cli_run(args: argparse.Namespace, base_url: str, c: int) -> tuple[float, int, float]:
+    """One `groundhog babble` in a fresh home: (wall s, ideas, s from process start to the first call)."""
     import json
     import os
     from datetime import datetime
 
     from groundhog.researchers.personas import persona_to_toml
 
-    groundhog = ROOT / ".venv" / "bin" / "groundhog"
-    print(f"\nthrough the CLI ({groundhog.name} babble, local MiniLM), {args.personas} personas x {args.days} days")
-    print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9} {'first call s':>13}")
-    base = None
-    for c in (args.levels[0], args.levels[-1]):
-        with tempfile.TemporaryDirectory() as home:
-            folder = Path(home) / "personas"
-            folder.mkdir(parents=True)
-            names = []
-            for p in clone_personas(args.personas):
-                corpus = p.corpus_dir()
-                (folder / f"{p.id}.toml").write_text(persona_to_toml(p, corpus=str(corpus) if corpus else None))
-                names += ["--persona", p.id]
-            env = {**os.environ, "GROUNDHOG_HOME": home}
-            command = [
-                str(groundhog),
-                "babble",
-                *names,
-                "--depth",
-                str(args.days),
-                "--ideas-per-day",
-                "2",
-                "--revisions",
-                "0",
-                "--concurrency",
-                str(c),
-                "--provider",
-                "openai",
-                "--model",
-                "fake-model",
-                "--base-url",
-                base_url,
-                "--json",
-                "--session",
-                f"cli-c{c}",
-            ]
-            start_wall = time.time()
-            start = time.perf_counter()
-            done = subprocess.run(command, env=env, capture_output=True, text=True)
-            wall = time.perf_counter() - start
-            if done.returncode != 0:
-                raise SystemExit(f"groundhog babble failed: {done.stderr[-500:]}")
-            ideas = sum(
-                json.loads(line).get("data", {}).get("generated", 0)
-                for line in done.stdout.splitlines()
-                if line.startswith("{") and '"day_finished"' in line
-            )
-            babbles = [  # the "babble" step is announced right before the day's first model call
-                datetime.fromisoformat(e["at"]).timestamp()
-                for e in map(json.loads, (line for line in done.stdout.splitlines() if line.startswith("{")))
-                if e.get("type") == "step" and e.get("message") == "babble"
-            ]
-            first = min(babbles) - start_wall if babbles else float("nan")
-        rate = ideas / wall
-        base = base or rate
-        print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x {first:>13.2f}", flush=True)
+    with tempfile.TemporaryDirectory() as home:
+        folder = Path(home) / "personas"
+        folder.mkdir(parents=True)
+        names = []
+        for p in clone_personas(args.personas):
+            corpus = p.corpus_dir()
+            (folder / f"{p.id}.toml").write_text(persona_to_toml(p, corpus=str(corpus) if corpus else None))
+            names += ["--persona", p.id]
+        env = {**os.environ, "GROUNDHOG_HOME": home}
+        options = ["--depth", str(args.days), "--ideas-per-day", "2", "--revisions", "0", "--concurrency", str(c)]
+        endpoint = ["--provider", "openai", "--model", "fake-model", "--base-url", base_url]
+        command = [str(GROUNDHOG), "babble", *names, *options, *endpoint, "--json", "--session", f"cli-c{c}"]
+        start_wall = time.time()
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"groundhog babble failed: {done.stderr[-500:]}")
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    ideas = sum(e.get("data", {}).get("generated", 0) for e in events if e.get("type") == "day_finished")
+    babbles = [  # the "babble" step is announced right before the day's first model call
+        datetime.fromisoformat(e["at"]).timestamp()
+        for e in events
+        if e.get("type") == "step" and e.get("message") == "babble"
+    ]
+    return wall, ideas, (min(babbles) - start_wall if babbles else float("nan"))
+
+
+def profile_part(args: argparse.Namespace, base_url: str, embed_url: str) -> None:
+    """One session at the highest level with embeddings from the endpoint, under cProfile in every
+    thread (the event loop's and the executor's, where Chroma and the embedder run), timed by each
+    thread's CPU time; the top entries by CPU spent in the function itself."""
+    import cProfile
+    import io
+    import pstats
+    import threading
+
+    profiles: list[cProfile.Profile] = []
+
+    def start_profiling(*_: object) -> None:  # the first event of each new thread: a profiler of its own
+        profile = cProfile.Profile(time.thread_time)
+        profiles.append(profile)
+        profile.enable()
+
+    personas = clone_personas(args.personas)
+    run_remote(base_url, personas, args.days, args.levels[-1], embeddings_url=embed_url)  # warm: imports
+    threading.setprofile(start_profiling)
+    main = cProfile.Profile(time.thread_time)  # CPU time of each thread: a thread waiting costs nothing
+    main.enable()
+    try:
+        run_remote(base_url, personas, args.days, args.levels[-1], embeddings_url=embed_url)
+    finally:
+        main.disable()
+        threading.setprofile(None)  # type: ignore[arg-type]
+    stats = pstats.Stats(main, stream=(out := io.StringIO()))
+    for profile in profiles:
+        stats.add(profile)
+    stats.sort_stats("tottime").print_stats(args.profile)
+    print(
+        f"\nprofile: C={args.levels[-1]}, embeddings endpoint, CPU time of every thread; top {args.profile} by own time"
+    )
+    lines = out.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("ncalls"))
+    print("\n".join(line for line in lines[start:] if line.strip()))
 
 
 def local_part() -> None:
@@ -272,6 +306,8 @@ def main() -> None:
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 16, 32])
     parser.add_argument("--embed-delay-ms", type=float, default=5.0, help="delay of the embeddings endpoint")
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--profile", type=int, default=15, metavar="N", help="top N profile entries (0: none)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per level above C=1 (the median is shown)")
     args = parser.parse_args()
     embedder_part()
     remote_part(args)

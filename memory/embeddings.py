@@ -98,8 +98,14 @@ class OpenAIEmbedder:
         from groundhog.providers.retry import call_with_retries
 
         def _call() -> list[list[float]]:
-            reply = self._get_client().embeddings.create(model=self._model, input=list(texts))
-            vectors = [list(map(float, d.embedding)) for d in sorted(reply.data, key=lambda d: d.index)]
+            # The body as the API documents it, posted on the SDK's client: its typed `embeddings.create`
+            # costs twice the CPU a call (bench/concurrency.py), and a night makes several a persona-day.
+            body = {"model": self._model, "input": list(texts)}
+            reply = self._get_client().post("/embeddings", body=body, cast_to=object)
+            data = reply.get("data") if isinstance(reply, dict) else None
+            if not isinstance(data, list) or len(data) != len(texts):
+                raise ValueError(f"the endpoint's reply is not {len(texts)} embeddings: {str(reply)[:200]}")
+            vectors = [[float(x) for x in d["embedding"]] for d in sorted(data, key=lambda d: d.get("index", 0))]
             return [_normalise(v) for v in vectors]
 
         return call_with_retries(_call, what=f"embedding model {self._model}")

@@ -93,3 +93,24 @@ def test_with_embeddings_from_an_endpoint_no_local_model_loads(isolated_home: ob
     assert result["code"] in (0, None), done.stderr
     assert result["loaded"] == []
     assert embedded, "the log and the screens embedded through the endpoint"
+
+
+def test_endpoint_embeddings_come_back_in_order_normalised_and_faults_are_retried() -> None:
+    from fake_openai import FakeOpenAIServer, Fault, fake_embedding
+
+    from groundhog.core.errors import ProviderError
+    from groundhog.memory.embeddings import OpenAIEmbedder
+
+    texts = ["debate with weak judges", "probes for sycophancy", "debate with weak judges"]
+    with FakeOpenAIServer() as srv:
+        embedder = OpenAIEmbedder("fake-embedding", srv.base_url, None, timeout=5)
+        srv.enqueue_faults(Fault.rate_limit(retry_after=0.01), endpoint="embeddings")  # retried
+        vectors = embedder.embed(texts)
+        assert [round(x, 6) for x in vectors[1]] == [round(x, 6) for x in fake_embedding(texts[1])]
+        assert vectors[0] == vectors[2]
+        assert all(abs(sum(x * x for x in v) - 1.0) < 1e-6 for v in vectors)
+        assert srv.requests[-1]["json"] == {"model": "fake-embedding", "input": texts}  # the body as documented
+        assert len([r for r in srv.requests if r["path"].endswith("/embeddings")]) == 2
+        srv.enqueue_faults(Fault.status(400, "input too long"), endpoint="embeddings")  # not retried
+        with pytest.raises(ProviderError, match="embedding model fake-embedding"):
+            OpenAIEmbedder("fake-embedding", srv.base_url, None, timeout=5).embed(["x"])
