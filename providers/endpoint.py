@@ -12,6 +12,8 @@ is the SDK's documented `client.post`, so errors are the SDK's own and retries s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import openai
@@ -35,26 +37,27 @@ class ChatEndpoint(ChatOpenAI):
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
         body = self._body(messages, stop, **kwargs)
-        try:
+        with _as_chatopenai_raises():
             reply = self.root_client.post(PATH, body=body, cast_to=object)
-        except openai.BadRequestError as exc:
-            _handle_openai_bad_request(exc)
-            raise
-        except openai.APIError as exc:
-            _handle_openai_api_error(exc)
-            raise
         return self._create_chat_result(reply)
 
     async def _agenerate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
         body = self._body(messages, stop, **kwargs)
-        try:
+        with _as_chatopenai_raises():
             reply = await self.root_async_client.post(PATH, body=body, cast_to=object)
-        except openai.BadRequestError as exc:
-            _handle_openai_bad_request(exc)
-            raise
-        except openai.APIError as exc:
-            _handle_openai_api_error(exc)
-            raise
         return self._create_chat_result(reply)
+
+
+@contextmanager
+def _as_chatopenai_raises() -> Iterator[None]:
+    """The SDK's errors turned into the ones `ChatOpenAI` raises for them (same statuses and bodies)."""
+    try:
+        yield
+    except openai.BadRequestError as exc:
+        _handle_openai_bad_request(exc)
+        raise
+    except openai.APIError as exc:
+        _handle_openai_api_error(exc)
+        raise
