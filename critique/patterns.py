@@ -135,6 +135,7 @@ def _frame(name: str) -> re.Pattern[str]:
 def _frames() -> dict[str, re.Pattern[str]]:
     return load_frames()
 
+
 _CLAUSE_SPLIT = re.compile(r":\s+|\s[-–—]\s|\s*—\s*|,\s+(?=(?:and\s+)?(?:please|now|then|so)\b)", re.IGNORECASE)
 
 

@@ -123,6 +123,7 @@ def _ingesting(log: LogStore, personas: list[Persona]) -> Iterator[None]:
     inference that leaves the interpreter free: side by side they take the longer of the two, not the
     sum (a first night's start, bench/concurrency.py). The runner's own ingest then finds it done; an
     error here is left for that one to raise."""
+
     def ingest() -> None:
         with contextlib.suppress(Exception):
             ingest_corpus(log, *personas)
