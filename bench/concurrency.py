@@ -5,12 +5,13 @@ Part 1: the bundled embedder, onnxruntime against torch: load time in a fresh pr
 Part 2: a local OpenAI-compatible server (tests/fake_openai.py) answering every chat request after a
 fixed delay; N personas x D days at C = 1, 4, 16, 32, in process with the local embedder and with
 embeddings from a second (fast) endpoint, then through the CLI (process start included) with the time
-to the first model call; prints ideas per second and speed-up over C = 1.
+to the first model call; prints ideas per second and speed-up over C = 1 (runs above C = 1: the median
+of --repeat), then the top --profile entries of a CPU profile of the highest level.
 Part 3: one persona, one day on the embedded SmolLM2; prints wall time, time inside model calls, and
 the overhead fraction (wall minus model time, over wall).
 
 usage: python bench/concurrency.py [--personas 32] [--days 2] [--delay-ms 200] [--levels 1,4,16,32]
-                                   [--repeat 3] [--skip-local]
+                                   [--repeat 3] [--profile 15] [--skip-local]
 """
 
 from __future__ import annotations
