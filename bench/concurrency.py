@@ -49,7 +49,7 @@ def run_remote(
     """One session in this process; the embedder is passed in (loaded once), or comes from an
     OpenAI-compatible embeddings endpoint."""
     from groundhog.core.settings import load_settings
-    from groundhog.loop.babble import new_config
+    from groundhog.loop.babble import new_config, open_services
     from groundhog.loop.runner import SessionRunner
     from groundhog.loop.services import Services
     from groundhog.loop.sessions import SessionStore
@@ -67,6 +67,7 @@ def run_remote(
         config = new_config(settings, [p.id for p in personas], session="bench", present=date(2026, 11, 23))
         store = SessionStore(svc.db)
         store.create(config)
+        open_services(svc, config)  # as `groundhog babble` does: the store's own process above C=1
         runner = SessionRunner(
             config=config,
             personas=personas,

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 from groundhog.core.records import LogEntry
 from groundhog.critique.stage import nearest_ideas
-from groundhog.memory.store import COLLECTION, LogStore, _to_metadata, open_chroma
+from groundhog.memory.rows import to_metadata
+from groundhog.memory.store import COLLECTION, LogStore, open_chroma
 
 DIM = 384
 WARMUP = 10
@@ -79,7 +80,7 @@ def metadata(kind: str, n: int, now: datetime) -> dict[str, Any]:
         created_at=now,
         meta={"title": f"{kind} {n}", "verdict": "fail" if n % 3 else "pass"},
     )
-    return _to_metadata(entry)
+    return to_metadata(entry)
 
 
 def grow(

@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     critique: CritiqueSettings = Field(default_factory=CritiqueSettings)
     loop: LoopSettings = Field(default_factory=LoopSettings)
     chroma_url: str | None = None  # a Chroma server; default is a PersistentClient in the home
+    # Where a babble night's embedded Chroma runs: "auto", in a child process when more than one persona
+    # runs at once (its writes then leave the night's interpreter free); "on", always; "off", never.
+    chroma_process: Literal["auto", "on", "off"] = "auto"
     database_url: str | None = None  # postgresql://...; default is the SQLite file in the home
 
     @property

@@ -102,9 +102,10 @@ def check_resume(store: SessionStore, queue: ReviewQueue, row: SessionRow, *, no
 
 
 def open_services(services: Services, config: SessionConfig, ray_address: str | None = None) -> DayExecutor | None:
-    """Before any work starts: the Chroma server answers (`chroma_url`); with `--ray`, the cluster is
-    joined and a worker on each node checked. Each failure is one line naming the setting, exit 2.
-    Returns the executor for `make_runner(days=...)` (close it after the night), or None: in-process."""
+    """Before any work starts: the Chroma server answers (`chroma_url`), or the embedded store's process
+    starts (`chroma_process`); with `--ray`, the cluster is joined and a worker on each node checked.
+    Each failure is one line naming the setting, exit 2. Returns the executor for
+    `make_runner(days=...)` (close it after the night), or None: in-process."""
     if ray_address is not None:
         from groundhog.loop.cluster import open_ray_days
 
@@ -113,7 +114,17 @@ def open_services(services: Services, config: SessionConfig, ray_address: str | 
         return open_ray_days(services.settings, config, services.personas.all(), ray_address)
     if services.settings.chroma_url:
         services.chroma  # noqa: B018
+    elif chroma_process_wanted(services.settings.chroma_process, config):
+        services.start_chroma_process()
     return None
+
+
+def chroma_process_wanted(setting: str, config: SessionConfig) -> bool:
+    """`chroma_process`: "auto" runs the embedded store in a child process when more than one persona
+    runs at once, where its writes would otherwise stall the others (memory/chroma_process.py)."""
+    if setting == "auto":
+        return min(config.concurrency, len(config.personas)) > 1
+    return setting == "on"
 
 
 @contextmanager

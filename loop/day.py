@@ -7,9 +7,10 @@ short by a crash is simply run again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from groundhog.core.errors import StructuredOutputError
@@ -183,7 +184,11 @@ class DayRunner:
                     raise StructuredOutputError(f"{exc} (sampled {attempt} times)", usage=spent) from exc
         raise AssertionError("unreachable")
 
-    async def run(self, plan: DayPlan) -> DayResult:
+    async def run(self, plan: DayPlan, store: Store | None = None) -> DayResult:
+        """One persona-day. With `store`, the day's entries are written as they are ready: its ideas
+        and critiques while the notebook call is out, then the note; all of them are stored when this
+        returns, and a day that fails after the first write takes it back. Without, the caller writes
+        `result.entries`."""
         persona, present = plan.persona, plan.present.isoformat()
         usage = Usage()
 
@@ -241,24 +246,16 @@ class DayRunner:
             usage = usage + outcome.usage
 
         self._step(plan, "notebook")
-        messages = render("notebook", persona, present=present, outcomes=_outcome_text(outcomes))
-        meta: dict[str, str | int | float | bool] = {
-            "context_ids": ",".join(context.entry_ids),
-            "thinking": babble.value.thinking,
-        }
-        asked = ""
+        now = utcnow()
+        work = _work_entries(outcomes, now)
+        early = asyncio.create_task(store(work)) if store is not None else None
         try:
-            async with self._limit:
-                note = await self.model.astructured(messages, notebook_schema(self.model.limits))
-            usage = usage + note.usage
-            note_text, asked = note.value.as_text(), note.value.asked
-        except StructuredOutputError as exc:
-            # The day's ideas and critiques are worth keeping: write the note from the outcomes instead.
-            note_text = _fallback_note(outcomes)
-            meta["note_error"] = str(exc)[:300]
-            usage = usage + (exc.usage if isinstance(exc.usage, Usage) else Usage())
-        if asked:
-            meta["question"] = asked
+            note_text, asked, meta, spent = await self._notebook(plan, outcomes, babble.value.thinking, context)
+        except Exception:
+            if early is not None:
+                await self._take_back(early, work)
+            raise
+        usage = usage + spent
         notebook = LogEntry(
             id=stable_id(plan.session, persona.id, plan.day, "notebook"),
             persona=persona.id,
@@ -268,10 +265,14 @@ class DayRunner:
             text=note_text,
             importance=0.8,
             present=plan.present,
+            created_at=now,
             meta=meta,
         )
         result = DayResult(plan, context, babble.value.thinking, outcomes, rejected_refs, notebook, usage)
-        result.entries = self._entries(result)
+        result.entries = [*work, notebook]
+        if early is not None:
+            await early  # the ideas and critiques: written while the note was
+            await store([notebook])  # type: ignore[misc]
         audit = stage.thresholds.audit_fraction  # the share of the critic's rejections queued as audit items
         result.queue_items = [
             QueueItem(
@@ -299,13 +300,44 @@ class DayRunner:
             )
         return result
 
-    def _entries(self, result: DayResult) -> list[LogEntry]:
-        """Everything the day produced, for the log: every idea version, every critique, the note."""
-        now = utcnow()
-        entries: list[LogEntry] = []
-        for outcome in result.outcomes:
-            for idea, crit in zip(outcome.versions, outcome.results, strict=False):
-                entries.append(idea_entry(idea, crit, now))
-                entries.append(critique_entry(idea, crit, now))
-        entries.append(result.notebook.model_copy(update={"created_at": now}))
-        return entries
+    async def _notebook(
+        self, plan: DayPlan, outcomes: list[Outcome], thinking: str, context: WakeContext
+    ) -> tuple[str, str, dict[str, str | int | float | bool], Usage]:
+        """The day's note: (text, the question it asks, the entry's meta, usage)."""
+        messages = render("notebook", plan.persona, present=plan.present.isoformat(), outcomes=_outcome_text(outcomes))
+        meta: dict[str, str | int | float | bool] = {"context_ids": ",".join(context.entry_ids), "thinking": thinking}
+        usage, asked = Usage(), ""
+        try:
+            async with self._limit:
+                note = await self.model.astructured(messages, notebook_schema(self.model.limits))
+            usage = note.usage
+            note_text, asked = note.value.as_text(), note.value.asked
+        except StructuredOutputError as exc:
+            # The day's ideas and critiques are worth keeping: write the note from the outcomes instead.
+            note_text = _fallback_note(outcomes)
+            meta["note_error"] = str(exc)[:300]
+            usage = exc.usage if isinstance(exc.usage, Usage) else Usage()
+        if asked:
+            meta["question"] = asked
+        return note_text, asked, meta, usage
+
+    async def _take_back(self, early: asyncio.Task[None], work: list[LogEntry]) -> None:
+        """The day failed after its ideas and critiques went out: remove them again, so a failed day
+        leaves nothing in the log (what cannot be removed now, a redo of the day deletes first)."""
+        with contextlib.suppress(Exception):
+            await early
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.log.delete_ids, [e.id for e in work])
+
+
+Store = Callable[[list[LogEntry]], Awaitable[None]]
+
+
+def _work_entries(outcomes: list[Outcome], now: datetime) -> list[LogEntry]:
+    """The day's work for the log: every idea version and every critique."""
+    entries: list[LogEntry] = []
+    for outcome in outcomes:
+        for idea, crit in zip(outcome.versions, outcome.results, strict=False):
+            entries.append(idea_entry(idea, crit, now))
+            entries.append(critique_entry(idea, crit, now))
+    return entries

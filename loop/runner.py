@@ -273,9 +273,7 @@ class SessionRunner:
             return await self.days.run(plan, runner)
         if leftovers:  # Chroma work, off the event loop
             await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
-        result = await runner.run(plan)
-        await self.writer.add(result.entries)
-        return result
+        return await runner.run(plan, store=self.writer.add)  # each day's entries stored as they are ready
 
     def _pause(self, persona: str, day: int, pause: Pause) -> None:
         self._paused[persona] = f"{persona} paused after day {day} for review: {pause.reason}"

@@ -15,6 +15,7 @@ from groundhog.core.interfaces import Embedder
 from groundhog.core.settings import Settings
 
 if TYPE_CHECKING:
+    from groundhog.memory.chroma_process import ChromaProcess
     from groundhog.memory.store import LogStore
     from groundhog.providers.client import ModelClient
     from groundhog.researchers.personas import PersonaRegistry
@@ -36,6 +37,7 @@ class Services:
         self._critic_chat_model = critic_chat_model
         self._embedder = embedder
         self._chroma_client = chroma_client
+        self._chroma_process: ChromaProcess | None = None
 
     def ensure_home(self) -> None:
         home = self.settings.home
@@ -66,6 +68,20 @@ class Services:
         from groundhog.memory.store import open_chroma
 
         return open_chroma(self.settings.home, self.settings.chroma_url)
+
+    def start_chroma_process(self) -> bool:
+        """From now on, the embedded store runs in a child process (memory/chroma_process.py): for a
+        night with several personas at once. It starts at once, and opens while the night gets ready.
+        False, and nothing changes, when the store is a server, injected, or already open here."""
+        if self.settings.chroma_url or self._chroma_client is not None or "chroma" in self.__dict__:
+            return False
+        self.ensure_home()
+        from groundhog.memory.chroma_process import ChromaProcess
+        from groundhog.memory.store import CHROMA_SETTINGS
+
+        self._chroma_process = ChromaProcess(self.settings.home / "chroma", CHROMA_SETTINGS)
+        self._chroma_client = self._chroma_process
+        return True
 
     @cached_property
     def log(self) -> LogStore:
@@ -107,10 +123,10 @@ class Services:
             return self.babble_model  # one model, loaded once
         from groundhog.providers.factory import build_model_client
 
-        return build_model_client(
-            self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model
-        )
+        return build_model_client(self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model)
 
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
+        if self._chroma_process is not None:  # its writes in flight finish, then it ends
+            self._chroma_process.close()

@@ -20,21 +20,26 @@ MAX_GROUP_ENTRIES = 512  # one upsert at most this big: a long write delays ever
 class GroupWriter:
     """`await add(entries)` from any number of tasks on one event loop."""
 
-    def __init__(self, log: LogStore, *, max_entries: int = MAX_GROUP_ENTRIES) -> None:
+    def __init__(self, log: LogStore, *, max_entries: int = MAX_GROUP_ENTRIES, in_flight: int = 1) -> None:
         self.log = log
         self.max_entries = max_entries
-        self.writes = 0  # upserts made, for tests and benchmarks
+        self.in_flight = in_flight  # writes at once: more than one where the store is not in this process
+        self.adds = 0  # calls to add, and
+        self.writes = 0  # the upserts made for them: for tests and benchmarks
         self._waiting: list[tuple[list[LogEntry], asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def add(self, entries: Sequence[LogEntry]) -> None:
         """Returns once `entries` are in the log, or raises the error that writing them raised."""
         if not entries:
             return
+        self.adds += 1
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((list(entries), done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        if len(self._writers) < self.in_flight:
+            writer = asyncio.create_task(self._drain())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         await asyncio.shield(done)  # a cancelled day leaves the write to finish for the others
 
     async def _drain(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,13 @@ from groundhog.core.errors import StoreError
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import LogEntry, ScoredEntry
 from groundhog.core.settings import RetrievalSettings
+from groundhog.memory.rows import from_chroma, ideas_among, to_metadata, where_of
 
 COLLECTION = "groundhog_log"
-_META_PREFIX = "m_"
 _BATCH = 256
+FILTERED_RUN = 64  # nearest-idea calls that skip the unfiltered probe after it found ideas rare
+SMALL_LOG = 4000  # entries: below this, Chroma's filtered query is the cheaper (bench/concurrency.py)
+CHROMA_SETTINGS = {"anonymized_telemetry": False, "allow_reset": False}
 
 
 def open_chroma(home: Path, chroma_url: str | None = None) -> Any:
@@ -28,7 +30,7 @@ def open_chroma(home: Path, chroma_url: str | None = None) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    chroma_settings = ChromaSettings(**CHROMA_SETTINGS)
     if chroma_url:  # a server: checked by its heartbeat first (BadInput naming chroma_url, exit 2)
         from groundhog.memory.chroma_server import http_client
 
@@ -42,55 +44,6 @@ def open_chroma(home: Path, chroma_url: str | None = None) -> Any:
             f"the vector store at {path} cannot be opened ({type(exc).__name__}: {exc}); "
             "it is left as it is: move it aside to start a new one"
         ) from exc
-
-
-def _to_metadata(e: LogEntry) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "persona": e.persona,
-        "session": e.session,
-        "day": e.day,
-        "kind": e.kind,
-        "importance": float(e.importance),
-        "created_at": e.created_at.isoformat(),
-        "created_ts": e.created_at.timestamp(),
-        "present": e.present.isoformat() if e.present else "",
-    }
-    for key, value in e.meta.items():
-        meta[_META_PREFIX + key] = value
-    return meta
-
-
-def _from_chroma(entry_id: str, document: str | None, meta: dict[str, Any]) -> LogEntry:
-    extra = {k[len(_META_PREFIX) :]: v for k, v in meta.items() if k.startswith(_META_PREFIX)}
-    present = meta.get("present") or None
-    return LogEntry(
-        id=entry_id,
-        persona=str(meta.get("persona", "")),
-        session=str(meta.get("session", "")),
-        day=int(meta.get("day", 0)),
-        kind=meta.get("kind", "notebook"),
-        text=document or "",
-        importance=float(meta.get("importance", 0.5)),
-        created_at=datetime.fromisoformat(str(meta["created_at"])),
-        present=date.fromisoformat(str(present)) if present else None,
-        meta=extra,
-    )
-
-
-def _where(**filters: Any) -> dict[str, Any] | None:
-    """Chroma `where` from keyword filters; a list value means "any of"; None values are skipped."""
-    clauses: list[dict[str, Any]] = []
-    for key, value in filters.items():
-        if value is None:
-            continue
-        if isinstance(value, list | tuple | set):
-            values = list(value)
-            clauses.append({key: {"$in": values}} if len(values) != 1 else {key: values[0]})
-        else:
-            clauses.append({key: value})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class LogStore:
@@ -110,6 +63,8 @@ class LogStore:
         # query: answered from here until corpus entries are written or anything is deleted through this
         # store. (Corpus another process adds shows from this process's next start.)
         self._corpus_hits: dict[tuple[Any, ...], list[tuple[LogEntry, float]]] = {}
+        self._filtered_next = 0  # see nearest_ideas_many
+        self._size: int | None = None  # entries, once counted: this store's writes keep it up to date
         stored = (self._col.metadata or {}).get("embedder")
         if stored and stored != embedder.name:
             raise StoreError(
@@ -122,6 +77,8 @@ class LogStore:
     def add(self, entries: Iterable[LogEntry]) -> None:
         """Upsert entries by id: writing the same entry twice leaves one copy."""
         batch = list({e.id: e for e in entries}.values())
+        if self._size is not None:
+            self._size += len(batch)  # an upsert of an id already there overcounts: it only steers queries
         if any(e.kind == "corpus" for e in batch):
             self._corpus_hits.clear()
         for start in range(0, len(batch), _BATCH):
@@ -132,7 +89,7 @@ class LogStore:
                     ids=[e.id for e in chunk],
                     embeddings=vectors,
                     documents=[e.text for e in chunk],
-                    metadatas=[_to_metadata(e) for e in chunk],
+                    metadatas=[to_metadata(e) for e in chunk],
                 )
             except Exception as exc:
                 raise StoreError(f"cannot write to the vector store: {exc}") from exc
@@ -149,7 +106,7 @@ class LogStore:
 
     def delete(self, *, session: str, persona: str, day: int) -> None:
         """Remove what a half-finished day wrote, before the day is redone."""
-        where = _where(session=session, persona=persona, day=day)
+        where = where_of(session=session, persona=persona, day=day)
         self._corpus_hits.clear()
         self._col.delete(where=where)
 
@@ -167,7 +124,7 @@ class LogStore:
             return []
         res = self._col.get(ids=list(ids), include=["documents", "metadatas"])
         by_id = {
-            i: _from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+            i: from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         }
         return [by_id[i] for i in ids if i in by_id]
 
@@ -181,10 +138,10 @@ class LogStore:
     ) -> list[LogEntry]:
         """All entries matching the filters, oldest first."""
         res = self._col.get(
-            where=_where(persona=persona, kind=kind, session=session, day=day),
+            where=where_of(persona=persona, kind=kind, session=session, day=day),
             include=["documents", "metadatas"],
         )
-        found = [_from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
+        found = [from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
         return sorted(found, key=lambda e: (e.created_at, e.id))
 
     def recent(
@@ -237,11 +194,11 @@ class LogStore:
         """Nearest-neighbour query on the HNSW index: no scan over all entries. `texts=False` leaves the
         entries' text empty (metadata only): much less to fetch when only ids and scores matter."""
         include = ["documents", "metadatas", "distances"] if texts else ["metadatas", "distances"]
-        res = self._query([vector], k, _where(persona=persona, kind=kind, session=session), include)
+        res = self._query([vector], k, where_of(persona=persona, kind=kind, session=session), include)
         documents = res["documents"][0] if texts and res.get("documents") else [None] * len(res["ids"][0])
         out = []
         for i, d, m, dist in zip(res["ids"][0], documents, res["metadatas"][0], res["distances"][0], strict=True):
-            out.append((_from_chroma(i, d, m), 1.0 - float(dist)))
+            out.append((from_chroma(i, d, m), 1.0 - float(dist)))
         return out
 
     def nearest_ideas(
@@ -264,37 +221,59 @@ class LogStore:
         keep: Callable[[LogEntry], bool] | None = None,
         widest: int = 256,
     ) -> list[list[tuple[LogEntry, float]]]:
-        """`nearest_ideas` for each of `vectors`, in one query to the index.
+        """`nearest_ideas` for each of `vectors`, in one query to the index (two where ideas are rare).
 
         Chroma answers a query filtered on metadata (kind="idea") by first listing every matching entry,
         which grows linearly with the log. So the unfiltered HNSW index is asked for 16k neighbours and
-        the ideas among them kept (read from the raw metadata: only those become entries); only when
-        ideas are rare near a vector (a young log, full of corpus chunks) does it fall back to the
-        filtered query, asking for little more than k.
+        the ideas among them kept (read from the raw metadata: only those become entries); where ideas
+        are rare near a vector (a young log, full of corpus chunks), the filtered query is asked for
+        little more than k. The next FILTERED_RUN calls then go straight to the filtered query (the
+        probe would be wasted work), and a small log (SMALL_LOG entries) always does: listing its ideas
+        costs less than the probe.
         """
         if not vectors:
             return []
+        if self._size is None:
+            self._size = self.count()  # then kept up to date by this store's writes
+        if self._size < SMALL_LOG or self._filtered_next > 0:
+            self._filtered_next = max(0, self._filtered_next - 1)
+            return self._rare_ideas(vectors, k, keep, widest)
         probe = max(16 * k, 48)  # early in a log, corpus chunks and notes crowd the ideas out
         res = self._query(vectors, probe, None, ["metadatas", "distances"])
-        out = []
-        for n, vector in enumerate(vectors):
-            ids, metas = res["ids"][n], res["metadatas"][n]
-            found = _ideas_among(ids, metas, res["distances"][n], k, keep)
-            if len(found) < k and len(ids) >= probe:
-                found = self._rare_ideas(vector, k, keep, widest)
-            out.append(found)
+        out: list[list[tuple[LogEntry, float]]] = []
+        rare: list[int] = []
+        for n in range(len(vectors)):
+            ids = res["ids"][n]
+            out.append(ideas_among(ids, res["metadatas"][n], res["distances"][n], k, keep))
+            if len(out[n]) < k and len(ids) >= probe:
+                rare.append(n)
+        if rare:
+            self._filtered_next = FILTERED_RUN
+            for n, found in zip(rare, self._rare_ideas([vectors[n] for n in rare], k, keep, widest), strict=True):
+                out[n] = found
         return out
 
     def _rare_ideas(
-        self, vector: Sequence[float], k: int, keep: Callable[[LogEntry], bool] | None, widest: int
-    ) -> list[tuple[LogEntry, float]]:
-        n = k + 8  # ideas are rare near this vector: the filtered query, asking for little more than k
-        while True:
-            res = self._query([vector], n, {"kind": "idea"}, ["metadatas", "distances"])
-            found = _ideas_among(res["ids"][0], res["metadatas"][0], res["distances"][0], k, keep)
-            if len(found) >= k or len(res["ids"][0]) < n or n >= widest:
-                return found
-            n *= 4
+        self,
+        vectors: Sequence[Sequence[float]],
+        k: int,
+        keep: Callable[[LogEntry], bool] | None,
+        widest: int,
+    ) -> list[list[tuple[LogEntry, float]]]:
+        """The filtered query for each vector, asking for little more than k, then wider for those whose
+        first answer `keep` thinned out."""
+        out: list[list[tuple[LogEntry, float]]] = [[] for _ in vectors]
+        todo, n = list(range(len(vectors))), k + 8
+        while todo:
+            res = self._query([vectors[i] for i in todo], n, {"kind": "idea"}, ["metadatas", "distances"])
+            wider = []
+            for row, i in enumerate(todo):
+                ids = res["ids"][row]
+                out[i] = ideas_among(ids, res["metadatas"][row], res["distances"][row], k, keep)
+                if len(out[i]) < k and len(ids) >= n and n < widest:
+                    wider.append(i)
+            todo, n = wider, n * 4
+        return out
 
     def _newest(
         self,
@@ -313,7 +292,7 @@ class LogStore:
             return []
         res = self._col.get(ids=wanted, include=["documents", "metadatas", "embeddings"])
         found = [
-            (_from_chroma(i, d, m), [float(x) for x in v])
+            (from_chroma(i, d, m), [float(x) for x in v])
             for i, d, m, v in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True)
         ]
         found = [(e, v) for e, v in found if _matches(e, persona, kind)]
@@ -371,26 +350,6 @@ def _matches(e: LogEntry, persona: str | Sequence[str] | None, kind: str | Seque
         return wanted is None or (value == wanted if isinstance(wanted, str) else value in wanted)
 
     return ok(e.persona, persona) and ok(e.kind, kind)
-
-
-def _ideas_among(
-    ids: Sequence[str],
-    metas: Sequence[dict[str, Any] | None],
-    distances: Sequence[float],
-    k: int,
-    keep: Callable[[LogEntry], bool] | None,
-) -> list[tuple[LogEntry, float]]:
-    """The first k ideas of a query's hits that `keep` accepts, as (entry without text, similarity)."""
-    found: list[tuple[LogEntry, float]] = []
-    for i, m, dist in zip(ids, metas, distances, strict=True):
-        if (m or {}).get("kind") != "idea":
-            continue
-        e = _from_chroma(i, None, m or {})
-        if keep is None or keep(e):
-            found.append((e, 1.0 - float(dist)))
-            if len(found) == k:
-                break
-    return found
 
 
 def _minmax(values: dict[str, float]) -> dict[str, float]:

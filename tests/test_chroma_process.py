@@ -1,0 +1,233 @@
+"""The embedded Chroma store in a child process (memory/chroma_process.py): the same answers as the
+store in this process, many calls at once, Chroma's errors and a dead child as StoreErrors, a child
+that outlives nothing, and a night that uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+
+from groundhog.core.errors import StoreError
+from groundhog.core.records import LogEntry
+from groundhog.loop.babble import chroma_process_wanted, make_runner, new_config, open_services
+from groundhog.loop.sessions import SessionStore
+from groundhog.memory.chroma_process import ChromaProcess
+from groundhog.memory.store import CHROMA_SETTINGS, LogStore, open_chroma
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+PERSONAS = ["doomimir", "simplicia", "interp-empiricist"]
+
+
+def entry(entry_id: str, text: str, *, kind: str = "idea", persona: str = "simplicia", hours: float = 0) -> LogEntry:
+    return LogEntry(
+        id=entry_id,
+        persona=persona,
+        session="s1",
+        day=1,
+        kind=kind,  # type: ignore[arg-type]
+        text=text,
+        created_at=NOW + timedelta(hours=hours),
+        meta={"title": text[:40]} if kind == "idea" else {},
+    )
+
+
+@pytest.fixture
+def child(tmp_path: Path) -> Iterator[ChromaProcess]:
+    process = ChromaProcess(tmp_path / "chroma", CHROMA_SETTINGS)
+    yield process
+    process.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (ended, not yet reaped by its parent) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(check: object, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_log_in_the_child_answers_as_the_log_in_this_process(tmp_path: Path, child: ChromaProcess) -> None:
+    inline = LogStore(open_chroma(tmp_path / "inline"), HashEmbedder())
+    remote = LogStore(child, HashEmbedder())
+    words = ["probing", "debate", "oversight", "circuits", "steering", "honeypots", "ablations", "monitoring"]
+    words += ["sandbagging", "rewards"]
+    kinds = ["idea", "notebook", "critique", "corpus"]
+    entries = [
+        entry(f"e{i}", " ".join(words[(i * j) % len(words)] for j in range(1, 2 + i % 5)), kind=kinds[i % 4], hours=i)
+        for i in range(20)
+    ]
+    for log in (inline, remote):
+        log.add(entries)
+        log.delete_ids(["e3"])
+    assert remote.count() == inline.count() == 19
+    assert remote.get_many(["e1", "e2", "e3"]) == inline.get_many(["e1", "e2", "e3"])
+    assert remote.entries(kind="idea") == inline.entries(kind="idea")
+
+    def ranked(hits: list[tuple[LogEntry, float]]) -> list[tuple[str, float]]:  # ties in either order
+        return sorted(((e.id, round(sim, 6)) for e, sim in hits), key=lambda p: (-p[1], p[0]))
+
+    assert ranked(remote.search("probing debate", k=50)) == ranked(inline.search("probing debate", k=50))
+    vector = HashEmbedder().embed(["oversight circuits"])[0]
+    for mine, theirs in zip(
+        remote.nearest_ideas_many([vector, vector], 50), inline.nearest_ideas_many([vector, vector], 50), strict=True
+    ):
+        assert ranked(mine) == ranked(theirs)
+    assert [s.entry.id for s in remote.retrieve("steering", persona="simplicia", k=50)] == [
+        s.entry.id for s in inline.retrieve("steering", persona="simplicia", k=50)
+    ]
+    remote.delete(session="s1", persona="simplicia", day=1)
+    assert remote.count() == 0
+
+
+def test_many_threads_at_once_each_get_their_own_answers(child: ChromaProcess) -> None:
+    log = LogStore(child, HashEmbedder())
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            mine = [entry(f"t{n}-{i}", f"thread {n} entry {i}", persona=f"p{n}") for i in range(5)]
+            log.add(mine)
+            assert log.get_many([e.id for e in mine]) == mine
+            assert {e.persona for e, _ in log.search(f"thread {n}", k=5, persona=f"p{n}")} == {f"p{n}"}
+        except BaseException as exc:  # reported below, in the test's own thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert log.count() == 60
+
+
+def test_chromas_error_comes_back_as_a_store_error_and_the_child_goes_on(child: ChromaProcess) -> None:
+    log = LogStore(child, HashEmbedder())
+    log.add([entry("a", "an idea")])
+    collection = child.get_or_create_collection("groundhog_log")
+    with pytest.raises(StoreError, match=r"the vector store: \w+Error"):
+        collection.query(query_embeddings=[[0.1] * 64], n_results=1, where={"day": {"$bogus": 1}})
+    assert log.get("a") is not None  # still answering
+
+
+def test_a_child_that_dies_fails_the_calls_with_one_clear_line_not_a_hang(child: ChromaProcess) -> None:
+    log = LogStore(child, HashEmbedder())
+    log.add([entry("a", "an idea")])
+    os.kill(child.pid, signal.SIGKILL)
+    with pytest.raises(StoreError, match=r"vector store process for .* ended \(exit code -9\)"):
+        for _ in range(100):  # the first call may already be on its way when the child is killed
+            log.count()
+            time.sleep(0.05)
+
+
+def test_a_store_that_cannot_be_opened_says_so_at_the_first_call(tmp_path: Path) -> None:
+    blocker = tmp_path / "chroma"
+    blocker.write_text("not a folder")
+    process = ChromaProcess(blocker, CHROMA_SETTINGS)
+    try:
+        with pytest.raises(StoreError, match=r"the vector store at .*chroma cannot be opened"):
+            LogStore(process, HashEmbedder())
+    finally:
+        process.close()
+    assert blocker.read_text() == "not a folder"  # left as it was
+
+
+def test_the_child_ends_with_its_parent_even_when_the_parent_is_killed(tmp_path: Path) -> None:
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from groundhog.memory.chroma_process import ChromaProcess\n"
+        "p = ChromaProcess(Path(sys.argv[1]))\n"
+        "p.call('', 'open_collection', 'groundhog_log', None)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "chroma")], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    assert alive(pid)
+    parent.kill()
+    parent.wait()
+    assert wait_until(lambda: not alive(pid)), "the store process outlived its parent"
+
+
+def test_the_terminals_ctrl_c_is_not_for_the_store(child: ChromaProcess) -> None:
+    log = LogStore(child, HashEmbedder())
+    os.kill(child.pid, signal.SIGINT)  # what a Ctrl-C sends the night; its first one lets the day finish
+    time.sleep(0.2)
+    log.add([entry("a", "written after the Ctrl-C")])
+    assert log.get("a") is not None
+
+
+def test_close_lets_the_write_in_flight_finish_then_ends_the_child(tmp_path: Path, child: ChromaProcess) -> None:
+    log = LogStore(child, HashEmbedder())
+    writer = threading.Thread(target=log.add, args=([entry(f"w{i}", f"entry {i}") for i in range(200)],))
+    writer.start()
+    time.sleep(0.05)
+    child.close()
+    writer.join()
+    child.close()  # twice is harmless
+    assert not alive(child.pid)
+    with pytest.raises(StoreError, match="closed"):
+        log.count()
+    assert LogStore(open_chroma(tmp_path), HashEmbedder()).count() == 200
+
+
+@pytest.mark.parametrize(
+    ("setting", "concurrency", "personas", "wanted"),
+    [("auto", 4, 3, True), ("auto", 1, 3, False), ("auto", 4, 1, False), ("on", 1, 1, True), ("off", 8, 3, False)],
+)
+def test_when_a_night_runs_its_store_in_a_child(
+    isolated_home: Path, setting: str, concurrency: int, personas: int, wanted: bool
+) -> None:
+    svc = make_services(isolated_home, FakeChatModel(), loop={"concurrency": concurrency})
+    config = new_config(svc.settings, PERSONAS[:personas], session="s1", present=date(2026, 11, 23))
+    assert chroma_process_wanted(setting, config) is wanted
+
+
+def test_a_night_at_concurrency_writes_through_the_child_and_keeps_every_day(isolated_home: Path) -> None:
+    script = ScriptedResearcher()
+    loop = {"depth": 2, "ideas_per_day": 2, "concurrency": 3}
+    svc = make_services(isolated_home, FakeChatModel.with_responder(script), loop=loop)
+    config = new_config(svc.settings, PERSONAS, session="s1", present=date(2026, 11, 23))
+    store = SessionStore(svc.db)
+    store.create(config)
+    open_services(svc, config)
+    assert svc._chroma_process is not None
+    outcome = asyncio.run(make_runner(svc, config).run())
+    assert outcome.status == "completed"
+    days = store.days("s1")
+    child_pid = svc._chroma_process.pid
+    svc.close()
+    assert not alive(child_pid)
+    log = LogStore(open_chroma(isolated_home), HashEmbedder())  # the home's store, read in this process
+    assert len(days) == 6 and all(d.status == "done" for d in days)
+    for d in days:
+        ids = d.summary["entry_ids"]
+        assert {e.id for e in log.get_many(ids)} == set(ids)
+        assert d.summary["notebook_id"] in ids
