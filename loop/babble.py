@@ -9,7 +9,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -128,16 +128,17 @@ def chroma_process_wanted(setting: str, config: SessionConfig) -> bool:
 
 
 @contextmanager
-def _ingesting(log: LogStore, personas: list[Persona]) -> Iterator[None]:
-    """The personas' corpus embedded into the log on a second thread while the body runs. Building an
-    endpoint's chat model is mostly importing (~0.9 s of Python), embedding the corpus mostly native
-    inference that leaves the interpreter free: side by side they take the longer of the two, not the
-    sum (a first night's start, bench/concurrency.py). The runner's own ingest then finds it done; an
-    error here is left for that one to raise."""
+def _ingesting(open_log: Callable[[], LogStore], personas: list[Persona]) -> Iterator[None]:
+    """The log opened and the personas' corpus embedded into it on a second thread while the body
+    runs. Building an endpoint's chat model is mostly importing (~0.9 s of Python); opening the log
+    mostly waiting for its store (a child process importing chromadb), embedding the corpus mostly
+    native inference that leaves the interpreter free: side by side they take the longer of the two,
+    not the sum (a first night's start, bench/concurrency.py). The runner's own ingest then finds it
+    done; an error here is left for the runner's own opening and ingest to raise."""
 
     def ingest() -> None:
         with contextlib.suppress(Exception):
-            ingest_corpus(log, *personas)
+            ingest_corpus(open_log(), *personas)
 
     done = threading.Thread(target=ingest, name="corpus-ingest")
     done.start()
@@ -162,7 +163,7 @@ def make_runner(
     personas = [registry.get(p) for p in config.personas]
     if config.cross_critic and config.cross_critic != "auto":
         registry.get(config.cross_critic)  # fail early on an unknown name
-    with _ingesting(services.log, personas):
+    with _ingesting(lambda: services.log, personas):
         babble_model, critic_model = services.babble_model, services.critic_model
     runner = SessionRunner(
         config=config,

@@ -89,11 +89,6 @@ def work_limit(budget_tokens: int, weights: RetrievalSettings | None) -> int:
     return max((weights or RetrievalSettings()).candidates, wake_reach(budget_tokens))
 
 
-def _by_ids(log: LogStore, ids: Sequence[str]) -> list[LogEntry]:
-    found = {e.id: e for e in log.get_many(list(ids))}
-    return [found[i] for i in ids if i in found]
-
-
 def build_wake_context(
     log: LogStore,
     persona: Persona,
@@ -120,9 +115,11 @@ def build_wake_context(
     reach = wake_reach(budget_tokens)
     entry_chars = max(ENTRY_CHARS_MIN, budget_chars // 8)
     n_notes, n_feedback = newest_limits(budget_tokens)
-    if newest is not None:
-        notes = _by_ids(log, newest.notebook_ids[:n_notes])
-        feedback = _by_ids(log, newest.feedback_ids[:n_feedback])
+    if newest is not None:  # both in one call to the store
+        note_ids, feedback_ids = newest.notebook_ids[:n_notes], newest.feedback_ids[:n_feedback]
+        found = {e.id: e for e in log.get_many(list(dict.fromkeys(note_ids + feedback_ids)))}
+        notes = [found[i] for i in note_ids if i in found]
+        feedback = [found[i] for i in feedback_ids if i in found]
     else:
         notes = log.recent(persona.id, kind="notebook", limit=n_notes)  # always the persona's own
         feedback = log.recent(owner("feedback"), kind="feedback", limit=n_feedback)

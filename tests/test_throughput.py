@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -58,17 +59,16 @@ class CountingLog:
 
     def __init__(self, inner: LogStore, delay_s: float = 0.05) -> None:
         self.inner = inner
+        self.embedder = inner.embedder
         self.delay_s = delay_s
         self.batches: list[list[str]] = []
 
-    def add(self, entries: list[LogEntry]) -> None:
-        import time
-
+    def add(self, entries: list[LogEntry], vectors: Any = None) -> None:
         time.sleep(self.delay_s)
         if any("poison" in e.text for e in entries):
             raise StoreError("cannot write to the vector store: disk full")
         self.batches.append([e.id for e in entries])
-        self.inner.add(entries)
+        self.inner.add(entries, vectors)
 
 
 # -- group commit ---------------------------------------------------------------------------------
@@ -142,6 +142,33 @@ def test_a_days_ideas_asked_together_get_the_answers_asked_one_by_one(log: LogSt
     assert nearest_ideas_many(log, vectors, exclude={"i0", "i1"}) == [
         nearest_ideas(log, v, exclude={"i0", "i1"}) for v in vectors
     ]
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_the_probe_and_the_filtered_query_find_the_same_ideas(
+    log: LogStore, monkeypatch: pytest.MonkeyPatch, crowded: bool
+) -> None:
+    import groundhog.memory.store as store_module
+
+    topics = ["reward model probes", "debate protocols", "sparse autoencoder features", "control audits"]
+    chunks = [f"a new idea on {topics[i % 4]} in corpus chunk {i}" if crowded else f"chunk {i}" for i in range(240)]
+    log.add([entry(f"c{i}", text, kind="corpus") for i, text in enumerate(chunks)])
+    filler = [" ".join(f"w{j}" for j in range(n % 5 + 1)) for n in range(20)]  # no two ideas of a topic tie
+    log.add([entry(f"i{n}", f"idea on {t} {filler[n]}", kind="idea") for n, t in enumerate(topics * 5)])
+    vectors = log.embedder.embed([f"a new idea on {t}" for t in topics])
+    small = log.nearest_ideas_many(vectors, 3)  # a small log: straight to the filtered query
+    monkeypatch.setattr(store_module, "SMALL_LOG", 0)  # as if it were large: the unfiltered probe first
+    wheres: list[Any] = []
+    ask = log._query
+    monkeypatch.setattr(log, "_query", lambda *a: wheres.append(a[2]) or ask(*a))
+    assert log.nearest_ideas_many(vectors, 3) == small
+    if not crowded:  # the probe's neighbours hold enough ideas: one query
+        assert wheres == [None]
+        return
+    assert wheres == [None, {"kind": "idea"}]  # corpus chunks crowd the ideas out: the filtered query too,
+    wheres.clear()
+    assert log.nearest_ideas_many(vectors, 3) == small
+    assert wheres == [{"kind": "idea"}]  # and the next calls go straight to it
 
 
 def test_the_duplicate_screen_uses_the_look_ahead_and_decides_as_before(log: LogStore) -> None:
@@ -382,3 +409,60 @@ def test_a_new_session_skips_the_leftover_delete_and_a_resumed_one_clears_a_cut_
         assert ("cut", 1) in deletes
         assert svc.log.get("stray") is None
         svc.close()
+
+
+# -- a day's work written while its note is -------------------------------------------------------
+
+
+def test_a_days_work_is_stored_while_its_note_is_written_and_all_of_it_by_the_end(isolated_home: Path) -> None:
+    from fakes import FakeChatModel, ScriptedResearcher, _schema_props, make_services
+
+    script = ScriptedResearcher()
+    services: list[Services] = []
+    stored_during_note: list[int] = []
+
+    def respond(messages: Any, kwargs: Any) -> str:
+        if "tried" in _schema_props(kwargs):  # the notebook call: the day's work is on its way to the log
+            deadline = time.monotonic() + 10
+            while len(services[0].log.entries(session="s1")) < 4 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            stored_during_note.append(len(services[0].log.entries(session="s1")))
+        return script(messages, kwargs)
+
+    loop = {"depth": 1, "ideas_per_day": 2, "concurrency": 1}
+    svc = make_services(isolated_home, FakeChatModel.with_responder(respond), loop=loop)
+    services.append(svc)
+    store = SessionStore(svc.db)
+    config = new_config(svc.settings, ["simplicia"], session="s1", present=date(2026, 11, 23))
+    store.create(config)
+    assert asyncio.run(make_runner(svc, config).run()).status == "completed"
+    assert stored_during_note == [4]  # two ideas and their critiques, while the note was being written
+    (day,) = store.days("s1")
+    entries = svc.log.get_many(day.summary["entry_ids"])
+    assert len(entries) == len(day.summary["entry_ids"]) == 5  # and the note, once the day returned
+    assert len({e.created_at for e in entries}) == 1  # one time for the whole day, the note's too
+    svc.close()
+
+
+def test_a_day_whose_note_fails_takes_its_work_back_out_of_the_log(isolated_home: Path) -> None:
+    from fakes import FakeChatModel, ScriptedResearcher, _schema_props, make_services
+
+    script = ScriptedResearcher()
+
+    def respond(messages: Any, kwargs: Any) -> str:
+        if "tried" in _schema_props(kwargs):
+            raise ConnectionError("the endpoint went away")  # every try: the day fails
+        return script(messages, kwargs)
+
+    loop = {"depth": 1, "ideas_per_day": 2, "concurrency": 1}
+    svc = make_services(
+        isolated_home, FakeChatModel.with_responder(respond), loop=loop, retry={"attempts": 1, "initial_s": 0.01}
+    )
+    store = SessionStore(svc.db)
+    config = new_config(svc.settings, ["simplicia"], session="s1", present=date(2026, 11, 23))
+    store.create(config)
+    asyncio.run(make_runner(svc, config).run())
+    (day,) = store.days("s1")
+    assert day.status == "failed"
+    assert svc.log.entries(session="s1") == []  # nothing of the failed day is left to be retrieved
+    svc.close()
