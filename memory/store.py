@@ -74,10 +74,8 @@ class LogStore:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def add(self, entries: Iterable[LogEntry], vectors: Sequence[Sequence[float]] | None = None) -> None:
-        """Upsert entries by id: writing the same entry twice leaves one copy. `vectors`: the entries'
-        embeddings, when the caller has them already (one for each entry, in order)."""
-        given = {e.id: v for e, v in zip(entries, vectors, strict=True)} if vectors is not None else {}
+    def add(self, entries: Iterable[LogEntry]) -> None:
+        """Upsert entries by id: writing the same entry twice leaves one copy."""
         batch = list({e.id: e for e in entries}.values())
         if self._size is not None:
             self._size += len(batch)  # an upsert of an id already there overcounts: it only steers queries
@@ -85,11 +83,11 @@ class LogStore:
             self._corpus_hits.clear()
         for start in range(0, len(batch), _BATCH):
             chunk = batch[start : start + _BATCH]
-            embedded = [given[e.id] for e in chunk] if given else self.embedder.embed([e.text for e in chunk])
+            vectors = self.embedder.embed([e.text for e in chunk])
             try:
                 self._col.upsert(
                     ids=[e.id for e in chunk],
-                    embeddings=[list(v) for v in embedded],
+                    embeddings=vectors,
                     documents=[e.text for e in chunk],
                     metadatas=[to_metadata(e) for e in chunk],
                 )

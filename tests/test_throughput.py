@@ -59,16 +59,15 @@ class CountingLog:
 
     def __init__(self, inner: LogStore, delay_s: float = 0.05) -> None:
         self.inner = inner
-        self.embedder = inner.embedder
         self.delay_s = delay_s
         self.batches: list[list[str]] = []
 
-    def add(self, entries: list[LogEntry], vectors: Any = None) -> None:
+    def add(self, entries: list[LogEntry]) -> None:
         time.sleep(self.delay_s)
         if any("poison" in e.text for e in entries):
             raise StoreError("cannot write to the vector store: disk full")
         self.batches.append([e.id for e in entries])
-        self.inner.add(entries, vectors)
+        self.inner.add(entries)
 
 
 # -- group commit ---------------------------------------------------------------------------------
