@@ -3,8 +3,9 @@ import time."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -12,6 +13,9 @@ from groundhog.core.errors import BadInput
 from groundhog.core.settings import ModelSettings, Settings, read_api_key
 from groundhog.providers.client import ModelClient, ModeMemory
 from groundhog.providers.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import ssl
 
 MODES_FILE = "structured_modes.json"
 
@@ -34,10 +38,14 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
     if ms.provider == "openai":
         if not ms.model:
             raise BadInput("--model: the openai provider needs a model name (e.g. --model gpt-4o-mini)")
+        from openai import DefaultHttpxClient
+
         from groundhog.providers.endpoint import ChatEndpoint
 
         key = read_api_key(ms.api_key_env, required=ms.base_url is None)
-        extra: dict[str, Any] = {}
+        # One TLS context for every client of the process: building one reads the CA bundle, ~0.1 s of
+        # CPU, and each event loop gets clients of its own (below).
+        extra: dict[str, Any] = {"http_client": DefaultHttpxClient(timeout=ms.timeout_s, verify=tls_context())}
         if own_async_client:
             from openai import DefaultAioHttpClient
 
@@ -45,7 +53,7 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             # a second asyncio.run (a resumed session, a depth sweep) would find it closed. This client
             # belongs to one loop, and runs on aiohttp: with dozens of requests in flight, httpx's
             # connection pool costs about three times its CPU per request (bench/concurrency.py).
-            extra["http_async_client"] = DefaultAioHttpClient(timeout=ms.timeout_s)
+            extra["http_async_client"] = DefaultAioHttpClient(timeout=ms.timeout_s, verify=tls_context())
         return ChatEndpoint(
             model=ms.model,
             base_url=ms.base_url,
@@ -58,6 +66,15 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
             **extra,
         )
     raise BadInput(f"--provider: unknown provider '{ms.provider}' (choose local or openai)")
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS context the endpoint clients verify servers with: the SDK's default (certifi's bundle,
+    or SSL_CERT_FILE / SSL_CERT_DIR), built once."""
+    import httpx2
+
+    return httpx2.create_ssl_context()
 
 
 def model_label(ms: ModelSettings) -> str:
