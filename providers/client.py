@@ -151,7 +151,7 @@ class ModelClient:
         self._async_model_factory = async_model_factory
         self._async_model: Any = None
         self._async_loop: Any = None
-        self._closer: Any = None
+        self._closers: list[Any] = []  # held: each stays suspended until its loop ends
         self.name = name
         self.base_url = base_url
         self.max_tokens = max_tokens
@@ -203,10 +203,12 @@ class ModelClient:
         loop = asyncio.get_running_loop()
         if self._async_loop is not loop:
             self._async_model, self._async_loop = self._async_model_factory(), loop
-            http = getattr(self._async_model, "http_async_client", None)
-            if http is not None:  # closed in this loop when the loop ends (asyncio.run, a Runner)
-                self._closer = _close_at_loop_end(http)
-                await self._closer.__anext__()
+            owned = [getattr(self._async_model, name, None) for name in ("poster", "http_async_client")]
+            self._closers = []
+            for http in filter(None, owned):  # closed in this loop when the loop ends (asyncio.run, a Runner)
+                closer = _close_at_loop_end(http)
+                await closer.__anext__()
+                self._closers.append(closer)
         return self._async_model
 
     @contextmanager

@@ -49,11 +49,14 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
         if own_async_client:
             from openai import DefaultAioHttpClient
 
+            from groundhog.providers.endpoint import AioPost
+
             # langchain-openai shares one async HTTP client per process, bound to the first event loop;
-            # a second asyncio.run (a resumed session, a depth sweep) would find it closed. This client
-            # belongs to one loop, and runs on aiohttp: with dozens of requests in flight, httpx's
-            # connection pool costs about three times its CPU per request (bench/concurrency.py).
+            # a second asyncio.run (a resumed session, a depth sweep) would find it closed. These belong
+            # to one loop: the SDK's client (on aiohttp, a third of httpx's CPU per request with dozens
+            # in flight), and the session the requests are posted on (bench/concurrency.py).
             extra["http_async_client"] = DefaultAioHttpClient(timeout=ms.timeout_s, verify=tls_context())
+            extra["poster"] = AioPost(ms.base_url, key or "not-needed", timeout_s=ms.timeout_s, tls=tls_context())
         return ChatEndpoint(
             model=ms.model,
             base_url=ms.base_url,

@@ -70,6 +70,16 @@ def client_for(srv: FakeOpenAIServer, **kwargs: Any) -> ModelClient:
     return build_model_client(settings)
 
 
+def complete(client: ModelClient, way: str, messages: list[tuple[str, str]]) -> Any:
+    """A call the synchronous way (the SDK's post) or the asynchronous one (a night's: aiohttp)."""
+    if way == "sync":
+        return client.complete(messages)
+    return asyncio.run(client.acomplete(messages))
+
+
+WAYS = pytest.mark.parametrize("way", ["sync", "async"])
+
+
 def formats(srv: FakeOpenAIServer) -> list[str | None]:
     return [(r["json"].get("response_format") or {}).get("type") for r in srv.chat_requests]
 
@@ -86,10 +96,11 @@ def test_plain_completion_with_usage(server: FakeOpenAIServer) -> None:
     assert 40 in (body.get("max_tokens"), body.get("max_completion_tokens"))
 
 
-def test_rate_limit_then_server_error_then_reply(server: FakeOpenAIServer) -> None:
+@WAYS
+def test_rate_limit_then_server_error_then_reply(server: FakeOpenAIServer, way: str) -> None:
     server.enqueue_faults(Fault.rate_limit(retry_after=0.1), Fault.server_error())
     client = client_for(server, max_wait_s=0.5)
-    done = client.complete([("user", "hello")])
+    done = complete(client, way, [("user", "hello")])
     assert done.text.startswith("This is a reply")
     times = [r["time"] for r in server.chat_requests]
     assert len(times) == 3
@@ -143,12 +154,13 @@ def test_api_key_is_sent_but_never_written_to_the_home(llama_server: FakeOpenAIS
     assert KEY not in settings.model_dump_json()
 
 
+@WAYS
 def test_wrong_key_fails_once_with_a_clear_message(
-    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+    server: FakeOpenAIServer, way: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(KEY_ENV, "sk-wrong")
     with pytest.raises(ProviderError) as info:
-        client_for(server).complete([("user", "hello")])
+        complete(client_for(server), way, [("user", "hello")])
     message = str(info.value)
     assert "rejected the API key" in message
     assert server.base_url in message
@@ -156,10 +168,11 @@ def test_wrong_key_fails_once_with_a_clear_message(
     assert len(server.requests) == 1  # no retry
 
 
-def test_unknown_model_fails_once(server: FakeOpenAIServer) -> None:
+@WAYS
+def test_unknown_model_fails_once(server: FakeOpenAIServer, way: str) -> None:
     server.enqueue_faults(Fault.status(404))
     with pytest.raises(ProviderError, match="not found"):
-        client_for(server).complete([("user", "hello")])
+        complete(client_for(server), way, [("user", "hello")])
     assert len(server.chat_requests) == 1
 
 
@@ -175,31 +188,35 @@ def test_missing_key_for_the_default_endpoint_is_bad_input(monkeypatch: pytest.M
         build_model_client(settings)
 
 
-def test_timeouts_are_retried(server: FakeOpenAIServer) -> None:
+@WAYS
+def test_timeouts_are_retried(server: FakeOpenAIServer, way: str) -> None:
     server.enqueue_faults(Fault.timeout(2.0))
-    done = client_for(server, timeout_s=0.3).complete([("user", "hello")])
+    done = complete(client_for(server, timeout_s=0.3), way, [("user", "hello")])
     assert done.text.startswith("This is a reply")
     assert len(server.chat_requests) == 2
 
 
-def test_dropped_connections_are_retried(server: FakeOpenAIServer) -> None:
+@WAYS
+def test_dropped_connections_are_retried(server: FakeOpenAIServer, way: str) -> None:
     server.enqueue_faults(Fault.drop(), Fault.drop())
-    done = client_for(server).complete([("user", "hello")])
+    done = complete(client_for(server), way, [("user", "hello")])
     assert done.text.startswith("This is a reply")
     assert len(server.chat_requests) == 3
 
 
-def test_garbled_reply_body_is_retried(server: FakeOpenAIServer) -> None:
+@WAYS
+def test_garbled_reply_body_is_retried(server: FakeOpenAIServer, way: str) -> None:
     server.enqueue_faults(Fault.malformed_json())
-    done = client_for(server).complete([("user", "hello")])
+    done = complete(client_for(server), way, [("user", "hello")])
     assert done.text.startswith("This is a reply")
     assert len(server.chat_requests) == 2
 
 
-def test_persistent_server_errors_give_up_after_the_attempts(server: FakeOpenAIServer) -> None:
+@WAYS
+def test_persistent_server_errors_give_up_after_the_attempts(server: FakeOpenAIServer, way: str) -> None:
     server.enqueue_faults(*(Fault.server_error(503) for _ in range(6)))
     with pytest.raises(ProviderError, match="HTTP 503 after retries"):
-        client_for(server).complete([("user", "hello")])
+        complete(client_for(server), way, [("user", "hello")])
     assert len(server.chat_requests) == 4
 
 
@@ -223,3 +240,27 @@ def test_async_calls_work_across_event_loops(monkeypatch: pytest.MonkeyPatch, tm
         client = build_model_client(settings)
         for _ in range(3):
             assert asyncio.run(client.astructured([("user", "one word")], Word)).value.word is not None
+
+
+def test_a_nights_async_request_is_the_body_the_sync_call_sends(server: FakeOpenAIServer) -> None:
+    client = client_for(server)
+    messages = [("system", "You are terse."), ("user", "say ünïcode")]
+    client.structured(messages, Verdict)
+    asyncio.run(client.astructured(messages, Verdict))
+    sync, night = (r["json"] for r in server.chat_requests)
+    assert night == sync  # the same JSON, key for key, on the loop's own aiohttp session
+
+
+def test_the_async_calls_find_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from groundhog.providers.endpoint import env_proxy
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert env_proxy("https://api.example.com/v1") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert env_proxy("https://api.example.com/v1") == "http://proxy.internal:3128"
+    assert env_proxy("http://gpu-box:8000/v1") is None  # an http endpoint: only an http proxy applies
+    monkeypatch.setenv("NO_PROXY", "api.example.com")
+    assert env_proxy("https://api.example.com/v1") is None

@@ -328,11 +328,13 @@ def test_the_async_client_is_closed_with_its_event_loop(isolated_home: Path) -> 
             return await model.acomplete([("user", "hi")])
 
         asyncio.run(call())
-        first = model._async_model.http_async_client
-        assert first.is_closed  # asyncio.run shut the loop's async generators down, closing it
-        asyncio.run(call())  # a second loop gets a client of its own
-        assert model._async_model.http_async_client is not first
-        assert model._async_model.http_async_client.is_closed
+        first = model._async_model
+        assert first.poster._session is not None  # the request went out on the loop's own session
+        assert first.poster.is_closed  # asyncio.run shut the loop's async generators down, closing them
+        assert first.http_async_client.is_closed
+        asyncio.run(call())  # a second loop gets clients of its own
+        assert model._async_model is not first and model._async_model.poster is not first.poster
+        assert model._async_model.poster.is_closed and model._async_model.http_async_client.is_closed
         svc.close()
 
 
