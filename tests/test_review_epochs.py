@@ -44,7 +44,10 @@ def _show_with_the_test_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def idea_text(persona: str, n: int) -> tuple[str, str]:
-    a, b, c, d, e = (WORDS[(5 * n + k) % len(WORDS)] for k in range(5))
+    """Idea n of a persona: words of its own, so that no persona's idea is a duplicate of another's
+    (whichever of two personas' days is written first)."""
+    shift = sum(map(ord, persona)) * 7
+    a, b, c, d, e = (WORDS[(5 * n + k + shift) % len(WORDS)] for k in range(5))
     return f"{a.title()} {b} study {n}", f"Measure how {a} {b} shifts {c} when the {d} {e} is perturbed."
 
 
