@@ -65,9 +65,17 @@ def survivors(svc: Any) -> list[Any]:
     return [i for i in svc.queue.list() if i.origin == "survivor"]
 
 
+# Each persona's take, so that one persona's idea is not a duplicate of another's same-day idea (which of
+# the two is written first is a race: a day's work goes to the log while its note is being written).
+ANGLES = {
+    "doomimir": "Adversarial red-team pessimism: worst-case bounds, attack transcripts, failure catalogues.",
+    "simplicia": "Gentle incremental optimism: average-case reports, friendly pilots, cooperative demonstrations.",
+}
+
+
 def idea_text(persona: str, n: int) -> tuple[str, str]:
     title, summary = IDEAS[(n - 1) % len(IDEAS)]
-    return f"{title}, study {n}", summary
+    return f"{title}, study {n}", f"{summary} {ANGLES.get(persona, '')}".strip()
 
 
 def is_critique(messages: list[BaseMessage]) -> bool:
