@@ -34,7 +34,7 @@ from groundhog.loop.recent import RecentIndex
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
 from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
 from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
-from groundhog.memory.group_commit import GroupWriter
+from groundhog.memory.group_commit import GATHER_S, GroupWriter
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona, chunk_text, corpus_files
@@ -125,7 +125,8 @@ class SessionRunner:
         self.personas = personas
         self.all_personas = all_personas
         self.log = log
-        self.writer = GroupWriter(log)  # days finishing together share one upsert
+        together = min(config.concurrency, len(personas)) > 1  # days finishing together share one upsert
+        self.writer = GroupWriter(log, gather_s=GATHER_S if together else 0.0)
         self.sessions = sessions
         self.queue = queue
         self.babble_model = babble_model

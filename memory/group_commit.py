@@ -3,8 +3,9 @@
 An embedded Chroma upsert costs about 10 ms of its own plus about 0.5 ms an entry (and, in this
 process, holds the GIL all that time: memory/chroma_process.py), so with dozens of personas a write
 per day is most of the store's work. Days that finish while a write is in progress wait for the next
-one, which takes them all, embedded in one batch. A day still returns only once its own entries are
-stored, so its SQLite commit keeps coming after them.
+one, which takes them all, embedded in one batch; with several personas at once, a write first waits
+`gather_s` (15 ms) for the days finishing with it to join. A day still returns only once its own
+entries are stored, so its SQLite commit keeps coming after them.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from collections.abc import Sequence
 from groundhog.core.records import LogEntry
 from groundhog.memory.store import LogStore
 
+GATHER_S = 0.015  # how long a write waits for other days to join it, when several run at once
 MAX_GROUP_ENTRIES = 512  # one upsert at most this big: a long write delays every day waiting on it
 
 
 class GroupWriter:
     """`await add(entries)` from any number of tasks on one event loop."""
 
-    def __init__(self, log: LogStore, *, max_entries: int = MAX_GROUP_ENTRIES) -> None:
+    def __init__(self, log: LogStore, *, max_entries: int = MAX_GROUP_ENTRIES, gather_s: float = 0.0) -> None:
         self.log = log
         self.max_entries = max_entries
+        self.gather_s = gather_s
         self.adds = 0  # calls to add, and
         self.writes = 0  # the upserts made for them: for tests and benchmarks
         self._waiting: list[tuple[list[LogEntry], asyncio.Future[None]]] = []
@@ -41,6 +44,8 @@ class GroupWriter:
         await asyncio.shield(done)  # a cancelled day leaves the write to finish for the others
 
     async def _drain(self) -> None:
+        if self.gather_s:  # the days finishing with this one join its write, rather than queue behind it
+            await asyncio.sleep(self.gather_s)
         while self._waiting:
             group: list[tuple[list[LogEntry], asyncio.Future[None]]] = []
             size = 0

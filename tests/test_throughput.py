@@ -129,6 +129,21 @@ def test_a_cancelled_day_does_not_cancel_the_write_of_the_others(log: LogStore) 
     assert sorted(e.id for e in log.entries()) == ["a", "b", "c"]  # b was written with c all the same
 
 
+@pytest.mark.parametrize(("gather_s", "writes"), [(0.0, 2), (0.05, 1)])
+def test_a_write_waits_for_the_days_finishing_with_it_to_join(log: LogStore, gather_s: float, writes: int) -> None:
+    counting = CountingLog(log, delay_s=0.0)
+    writer = GroupWriter(counting, gather_s=gather_s)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        first = asyncio.create_task(writer.add([entry("a", "note a")]))
+        await asyncio.sleep(0.01)  # a second day finishes just after the first
+        await asyncio.gather(first, writer.add([entry("b", "note b")]))
+
+    asyncio.run(main())
+    assert writer.writes == writes  # without the wait, the first day's write is under way alone
+    assert sorted(e.id for e in log.entries()) == ["a", "b"]
+
+
 # -- one neighbour query for a day's ideas ---------------------------------------------------------
 
 
