@@ -6,8 +6,8 @@ the SDK's TypedDicts (hashing Literal types of hundreds of model names on the wa
 model of the reply: about 3 ms of CPU a request. Here `ChatOpenAI` still builds the request (messages,
 `max_completion_tokens`, `response_format`, `extra_body`) and still reads the reply (content, usage,
 finish reason, reasoning); only the step between differs. A synchronous call posts the body with the
-SDK's documented `client.post` (about 1 ms). An asynchronous one, a night's calls, posts it on the event
-loop's own aiohttp session (`AioPost`, about 0.3 ms: the SDK wraps each request and reply in httpx
+SDK's documented `client.post` (0.5-1 ms). An asynchronous one, a night's calls, posts it on the event
+loop's own aiohttp session (`AioPost`, about 0.2 ms: the SDK wraps each request and reply in httpx
 objects, parses the URL and merges headers again, on top of the same aiohttp); its failures are raised
 as the SDK's own exceptions, built the SDK's way, so retries see the same statuses and errors either way.
 """
