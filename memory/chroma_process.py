@@ -25,13 +25,14 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from groundhog.core.errors import StoreError
 
-WORKERS = 4  # the child's Chroma calls at once: queries and gets leave its lock while Chroma works
+WORKERS = 8  # the child's Chroma calls at once: queries and gets leave its lock while Chroma works
 START_TIMEOUT_S = 120.0  # importing chromadb and opening a large store, on a loaded machine
 CLOSE_TIMEOUT_S = 30.0  # the writes in flight finish first
 _CLIENT = ""  # a call's target: the client itself, or a collection by name
@@ -90,7 +91,12 @@ class ChromaProcess:
 
     def call(self, target: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """One call in the child; its error comes back as a StoreError naming Chroma's."""
-        self._ready.result()  # the store is open, or its error is raised here
+        try:
+            self._ready.result(timeout=START_TIMEOUT_S)  # the store is open, or its error is raised here
+        except FutureTimeout:
+            raise StoreError(
+                f"the vector store process did not open {self.path} within {START_TIMEOUT_S:.0f} s"
+            ) from None
         done: Future[Any] = Future()
         with self._pending_lock:
             if self._failure is not None:
