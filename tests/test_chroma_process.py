@@ -231,3 +231,17 @@ def test_a_night_at_concurrency_writes_through_the_child_and_keeps_every_day(iso
         ids = d.summary["entry_ids"]
         assert {e.id for e in log.get_many(ids)} == set(ids)
         assert d.summary["notebook_id"] in ids
+
+
+def test_a_store_that_does_not_open_in_time_is_a_store_error_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import groundhog.memory.chroma_process as chroma_process
+
+    monkeypatch.setattr(chroma_process, "START_TIMEOUT_S", 0.01)  # the child is still importing chromadb
+    process = ChromaProcess(tmp_path / "chroma", CHROMA_SETTINGS)
+    try:
+        with pytest.raises(StoreError, match=r"did not open .*chroma within 0 s"):
+            process.call("", "open_collection", "groundhog_log", None)
+    finally:
+        process.close()
