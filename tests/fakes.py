@@ -8,6 +8,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -15,6 +16,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
+
+from groundhog.core.records import LogEntry
 
 Responder = Callable[[list[BaseMessage], dict[str, Any]], str]
 
@@ -262,3 +265,22 @@ def http_responder(script: ScriptedResearcher) -> Callable[[dict[str, Any]], str
         return script(messages, {"response_format": body.get("response_format")})  # type: ignore[arg-type]
 
     return respond
+
+
+ENTRY_TIME = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def log_entry(
+    entry_id: str, text: str, *, persona: str = "simplicia", kind: str = "notebook", hours: float = 0
+) -> LogEntry:
+    """A log entry of session s1, day 1, written `hours` after 09:00 on 2026-11-23; an idea has a title."""
+    return LogEntry(
+        id=entry_id,
+        persona=persona,
+        session="s1",
+        day=1,
+        kind=kind,  # type: ignore[arg-type]
+        text=text,
+        created_at=ENTRY_TIME + timedelta(hours=hours),
+        meta={"title": text[:40]} if kind == "idea" else {},
+    )

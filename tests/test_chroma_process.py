@@ -12,11 +12,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from fakes import log_entry as entry
 
 from groundhog.core.errors import StoreError
 from groundhog.core.records import LogEntry
@@ -25,21 +26,7 @@ from groundhog.loop.sessions import SessionStore
 from groundhog.memory.chroma_process import ChromaProcess
 from groundhog.memory.store import CHROMA_SETTINGS, LogStore, open_chroma
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PERSONAS = ["doomimir", "simplicia", "interp-empiricist"]
-
-
-def entry(entry_id: str, text: str, *, kind: str = "idea", persona: str = "simplicia", hours: float = 0) -> LogEntry:
-    return LogEntry(
-        id=entry_id,
-        persona=persona,
-        session="s1",
-        day=1,
-        kind=kind,  # type: ignore[arg-type]
-        text=text,
-        created_at=NOW + timedelta(hours=hours),
-        meta={"title": text[:40]} if kind == "idea" else {},
-    )
 
 
 @pytest.fixture

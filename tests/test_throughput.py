@@ -8,13 +8,14 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAIServer, Reply
 from fakes import HashEmbedder
+from fakes import log_entry as entry
 from strong_model import StrongModel
 
 from groundhog.core.errors import StoreError
@@ -27,23 +28,6 @@ from groundhog.loop.services import Services
 from groundhog.loop.sessions import SessionStore
 from groundhog.memory.group_commit import GroupWriter
 from groundhog.memory.store import LogStore, open_chroma
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-def entry(
-    entry_id: str, text: str, *, persona: str = "simplicia", kind: str = "notebook", hours: float = 0
-) -> LogEntry:
-    return LogEntry(
-        id=entry_id,
-        persona=persona,
-        session="s1",
-        day=1,
-        kind=kind,  # type: ignore[arg-type]
-        text=text,
-        created_at=NOW + timedelta(hours=hours),
-        meta={"title": text[:40]} if kind == "idea" else {},
-    )
 
 
 @pytest.fixture
