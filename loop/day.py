@@ -270,9 +270,9 @@ class DayRunner:
         )
         result = DayResult(plan, context, babble.value.thinking, outcomes, rejected_refs, notebook, usage)
         result.entries = [*work, notebook]
-        if early is not None:
+        if store is not None and early is not None:
             await early  # the ideas and critiques: written while the note was
-            await store([notebook])  # type: ignore[misc]
+            await store([notebook])
         audit = stage.thresholds.audit_fraction  # the share of the critic's rejections queued as audit items
         result.queue_items = [
             QueueItem(

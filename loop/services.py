@@ -123,7 +123,9 @@ class Services:
             return self.babble_model  # one model, loaded once
         from groundhog.providers.factory import build_model_client
 
-        return build_model_client(self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model)
+        return build_model_client(
+            self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model
+        )
 
     def close(self) -> None:
         if "db" in self.__dict__:
