@@ -232,3 +232,73 @@ def test_a_store_that_does_not_open_in_time_is_a_store_error_not_a_hang(
             process.call("", "open_collection", "groundhog_log", None)
     finally:
         process.close()
+
+
+def store_processes(home: Path) -> list[int]:
+    """The pids of store processes open on this home."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (
+            b"groundhog.memory.chroma_process" in argv
+            and str(home / "chroma").encode() in argv
+            and alive(int(proc.name))
+        ):
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_night_through_the_cli_pauses_resumes_and_leaves_no_store_process(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three personas at once on an endpoint that answers like a strong model (reasoning, fenced JSON,
+    latency), paused for review after day 1, decided, resumed: each run's store is a child process,
+    gone when the command returns, and the log holds every day."""
+    import json
+
+    from fake_openai import FakeOpenAIServer
+    from strong_model import StrongModel
+    from typer.testing import CliRunner
+
+    from groundhog.cli import app
+
+    monkeypatch.setattr("groundhog.memory.embeddings.build_embedder", lambda settings: HashEmbedder())
+    started: list[int] = []
+    start = ChromaProcess.__init__
+
+    def counted(self: ChromaProcess, *args: object) -> None:
+        start(self, *args)  # type: ignore[arg-type]
+        started.append(self.pid)
+
+    monkeypatch.setattr(ChromaProcess, "__init__", counted)
+    cli = CliRunner()
+    home = ["--home", str(isolated_home)]
+    with FakeOpenAIServer(StrongModel("fenced"), delay_ms=30) as srv:
+        endpoint = ["--provider", "openai", "--model", "strong-model", "--base-url", srv.base_url]
+        names = [arg for p in PERSONAS for arg in ("--persona", p)]
+        first = cli.invoke(
+            app,
+            ["babble", *names, "--depth", "2", "--ideas-per-day", "2", "--concurrency", "3", "--review-every", "1",
+             "--session", "night", "--present", "2026-11-23", "--json", *endpoint, *home],
+        )  # fmt: skip
+        assert first.exit_code == 0, first.output
+        assert '"awaiting-review"' in first.stdout
+        assert store_processes(isolated_home) == []
+        queued = json.loads(cli.invoke(app, ["queue", "list", "--json", *home]).stdout)
+        for item in queued:
+            assert cli.invoke(app, ["queue", "decide", item["id"], "accept", *home]).exit_code == 0
+        second = cli.invoke(app, ["babble", "--resume", "night", "--json", *home])
+        assert second.exit_code == 0, second.output
+        assert store_processes(isolated_home) == []
+    assert len(started) == 2  # each run's store was a child process of its own
+    store = SessionStore(make_services(isolated_home, FakeChatModel()).db)
+    days = store.days("night")
+    assert len(days) == 6 and all(d.status == "done" for d in days)
+    log = LogStore(open_chroma(isolated_home), HashEmbedder())
+    for d in days:
+        assert {e.id for e in log.get_many(d.summary["entry_ids"])} == set(d.summary["entry_ids"])
