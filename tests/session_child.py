@@ -1,4 +1,5 @@
-"""A session in a child process, with the fake model, for crash tests.
+"""A session in a child process, with the fake model, for crash tests. Its two personas run at once, so
+its store runs in a process of its own (memory/chroma_process.py), as a `groundhog babble` night's does.
 
 usage: session_child.py HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
 KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's entries are in Chroma and
@@ -17,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeChatModel, ScriptedResearcher, make_services
-from groundhog.loop.babble import make_runner, new_config, run_session
+from groundhog.loop.babble import make_runner, new_config, open_services, run_session
 from groundhog.loop.sessions import SessionStore
 
 PERSONAS = ["doomimir", "simplicia"]
@@ -58,7 +59,9 @@ def main() -> None:
         if getattr(event, "type", "") == "day_finished":
             print("day_finished", flush=True)  # the signal test waits for this line
 
+    open_services(svc, config)  # as `groundhog babble` does: two personas at once, the store in a child process
     outcome = run_session(make_runner(svc, config, on_event=announce), handle_signals=True)
+    svc.close()
     print(outcome.status, outcome.reason, flush=True)
 
 
