@@ -394,9 +394,10 @@ class SessionRunner:
             status, reason = "completed-with-failures", f"completed; {failures}"
         else:
             status, reason = "completed", f"all {c.depth} days done"
-        unjudged = len(unjudged_ideas(self.log, c.id))
-        if unjudged and status != "failed":
-            reason += f"; {unjudged} idea{'s' if unjudged > 1 else ''} unjudged (judged again on {resume})"
+        with contextlib.suppress(StoreError):  # a log gone by now (its process killed): the status still counts
+            unjudged = len(unjudged_ideas(self.log, c.id)) if status != "failed" else 0
+            if unjudged:
+                reason += f"; {unjudged} idea{'s' if unjudged > 1 else ''} unjudged (judged again on {resume})"
         self._finish(status, reason)
         return RunOutcome(status, reason, self._days_run, dict(self._stopped))
 

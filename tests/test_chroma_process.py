@@ -302,3 +302,44 @@ def test_a_night_through_the_cli_pauses_resumes_and_leaves_no_store_process(
     log = LogStore(open_chroma(isolated_home), HashEmbedder())
     for d in days:
         assert {e.id for e in log.get_many(d.summary["entry_ids"])} == set(d.summary["entry_ids"])
+
+
+def test_a_store_process_killed_mid_night_fails_the_night_in_one_line_and_a_resume_completes(
+    isolated_home: Path,
+) -> None:
+    from groundhog.loop.events import Event
+
+    script = ScriptedResearcher(by_prompt=True)
+
+    def slow(messages: object, kwargs: object) -> str:
+        time.sleep(0.05)
+        return script(messages, kwargs)  # type: ignore[arg-type]
+
+    loop = {"depth": 3, "ideas_per_day": 2, "concurrency": 3}
+    svc = make_services(isolated_home, FakeChatModel.with_responder(slow), loop=loop)
+    config = new_config(svc.settings, PERSONAS, session="s1", present=date(2026, 11, 23))
+    store = SessionStore(svc.db)
+    store.create(config)
+    open_services(svc, config)
+    assert svc._chroma_process is not None
+    child_pid = svc._chroma_process.pid
+
+    def kill_after_the_first_day(event: Event) -> None:
+        if event.type == "day_finished" and alive(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
+
+    first = asyncio.run(make_runner(svc, config, on_event=kill_after_the_first_day).run())
+    assert first.status == "failed"
+    assert "the vector store process for" in first.reason and "ended (exit code -9)" in first.reason
+    svc.close()
+
+    svc = make_services(isolated_home, FakeChatModel.with_responder(slow), loop=loop)
+    config = SessionStore(svc.db).get("s1").config
+    open_services(svc, config)
+    second = asyncio.run(make_runner(svc, config).run())
+    assert second.status == "completed", second.reason
+    days = SessionStore(svc.db).days("s1")
+    assert len(days) == 9 and all(d.status == "done" for d in days)
+    for d in days:
+        assert {e.id for e in svc.log.get_many(d.summary["entry_ids"])} == set(d.summary["entry_ids"])
+    svc.close()
