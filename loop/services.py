@@ -77,9 +77,8 @@ class Services:
             return False
         self.ensure_home()
         from groundhog.memory.chroma_process import ChromaProcess
-        from groundhog.memory.store import CHROMA_SETTINGS
 
-        self._chroma_process = ChromaProcess(self.settings.home / "chroma", CHROMA_SETTINGS)
+        self._chroma_process = ChromaProcess(self.settings.home / "chroma")
         self._chroma_client = self._chroma_process
         return True
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
-import os
 import socket
 import subprocess
 import sys
@@ -42,12 +41,11 @@ class ChromaProcess:
     """A Chroma client whose `PersistentClient` runs in a child process. Starts at once; the first
     call waits until the child has opened the store (or raises its StoreError)."""
 
-    def __init__(self, path: Path, settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         ours, theirs = socket.socketpair()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 -- kept open for the child: quoted if it dies
         command = [sys.executable, "-m", "groundhog.memory.chroma_process", str(theirs.fileno()), str(path)]
-        env = {**os.environ, "GROUNDHOG_CHROMA_SETTINGS": repr(settings or {})}
         try:
             self._child = subprocess.Popen(
                 command,
@@ -55,7 +53,6 @@ class ChromaProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=self._stderr,
-                env=env,
                 start_new_session=True,  # the terminal's signals are for the night, not for its store
             )
         except OSError as exc:
@@ -201,21 +198,13 @@ class RemoteCollection:
 _METHODS = frozenset({"upsert", "get", "query", "delete", "count"})
 
 
-def _serve(conn: Connection, path: Path, settings: dict[str, Any]) -> None:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+def _serve(conn: Connection, path: Path) -> None:
+    from groundhog.memory.store import open_persistent
 
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(**settings))
-    except Exception as exc:
-        conn.send(
-            (
-                "error",
-                f"the vector store at {path} cannot be opened ({type(exc).__name__}: {exc}); "
-                "it is left as it is: move it aside to start a new one",
-            )
-        )
+        client = open_persistent(path)
+    except StoreError as exc:
+        conn.send(("error", str(exc)))
         return
     conn.send(("ready", None))
     collections: dict[str, Any] = {}
@@ -249,15 +238,13 @@ def _serve(conn: Connection, path: Path, settings: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    import ast
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the night ends
     fd, path = int(argv[0]), Path(argv[1])
-    settings = ast.literal_eval(os.environ.get("GROUNDHOG_CHROMA_SETTINGS", "{}"))
     conn = Connection(fd)
     try:
-        _serve(conn, path, settings)
+        _serve(conn, path)
     finally:
         conn.close()
     return 0

@@ -27,18 +27,24 @@ CHROMA_SETTINGS = {"anonymized_telemetry": False, "allow_reset": False}
 
 def open_chroma(home: Path, chroma_url: str | None = None) -> Any:
     """A Chroma client: PersistentClient under the home, or HttpClient when a server URL is set."""
+    if chroma_url:  # a server: checked by its heartbeat first (BadInput naming chroma_url, exit 2)
+        from chromadb.config import Settings as ChromaSettings
+
+        from groundhog.memory.chroma_server import http_client
+
+        return http_client(chroma_url, ChromaSettings(**CHROMA_SETTINGS))
+    return open_persistent(home / "chroma")
+
+
+def open_persistent(path: Path) -> Any:
+    """The embedded store at `path` (this process's, or the store process's: memory/chroma_process.py);
+    a StoreError that leaves it as it is when it cannot be opened."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(**CHROMA_SETTINGS)
-    if chroma_url:  # a server: checked by its heartbeat first (BadInput naming chroma_url, exit 2)
-        from groundhog.memory.chroma_server import http_client
-
-        return http_client(chroma_url, chroma_settings)
-    path = home / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(**CHROMA_SETTINGS))
     except Exception as exc:
         raise StoreError(
             f"the vector store at {path} cannot be opened ({type(exc).__name__}: {exc}); "
