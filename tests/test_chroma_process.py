@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
@@ -24,14 +25,14 @@ from groundhog.core.records import LogEntry
 from groundhog.loop.babble import chroma_process_wanted, make_runner, new_config, open_services
 from groundhog.loop.sessions import SessionStore
 from groundhog.memory.chroma_process import ChromaProcess
-from groundhog.memory.store import CHROMA_SETTINGS, LogStore, open_chroma
+from groundhog.memory.store import LogStore, open_chroma
 
 PERSONAS = ["doomimir", "simplicia", "interp-empiricist"]
 
 
 @pytest.fixture
 def child(tmp_path: Path) -> Iterator[ChromaProcess]:
-    process = ChromaProcess(tmp_path / "chroma", CHROMA_SETTINGS)
+    process = ChromaProcess(tmp_path / "chroma")
     yield process
     process.close()
 
@@ -133,7 +134,7 @@ def test_a_child_that_dies_fails_the_calls_with_one_clear_line_not_a_hang(child:
 def test_a_store_that_cannot_be_opened_says_so_at_the_first_call(tmp_path: Path) -> None:
     blocker = tmp_path / "chroma"
     blocker.write_text("not a folder")
-    process = ChromaProcess(blocker, CHROMA_SETTINGS)
+    process = ChromaProcess(blocker)
     try:
         with pytest.raises(StoreError, match=r"the vector store at .*chroma cannot be opened"):
             LogStore(process, HashEmbedder())
@@ -197,15 +198,27 @@ def test_when_a_night_runs_its_store_in_a_child(
     assert chroma_process_wanted(setting, config) is wanted
 
 
-def test_a_night_at_concurrency_writes_through_the_child_and_keeps_every_day(isolated_home: Path) -> None:
-    script = ScriptedResearcher()
-    loop = {"depth": 2, "ideas_per_day": 2, "concurrency": 3}
-    svc = make_services(isolated_home, FakeChatModel.with_responder(script), loop=loop)
+def start_night(home: Path, model: FakeChatModel, **loop: object) -> tuple[Any, Any, SessionStore]:
+    """A new session s1 of the three personas, its store opened as `groundhog babble` opens it: a child."""
+    svc = make_services(home, model, loop=loop)
     config = new_config(svc.settings, PERSONAS, session="s1", present=date(2026, 11, 23))
     store = SessionStore(svc.db)
     store.create(config)
     open_services(svc, config)
     assert svc._chroma_process is not None
+    return svc, config, store
+
+
+def assert_every_day_stored(days: list[Any], log: LogStore) -> None:
+    for d in days:
+        ids = d.summary["entry_ids"]
+        assert {e.id for e in log.get_many(ids)} == set(ids)
+        assert d.summary["notebook_id"] in ids
+
+
+def test_a_night_at_concurrency_writes_through_the_child_and_keeps_every_day(isolated_home: Path) -> None:
+    model = FakeChatModel.with_responder(ScriptedResearcher())
+    svc, config, store = start_night(isolated_home, model, depth=2, ideas_per_day=2, concurrency=3)
     outcome = asyncio.run(make_runner(svc, config).run())
     assert outcome.status == "completed"
     days = store.days("s1")
@@ -214,10 +227,7 @@ def test_a_night_at_concurrency_writes_through_the_child_and_keeps_every_day(iso
     assert not alive(child_pid)
     log = LogStore(open_chroma(isolated_home), HashEmbedder())  # the home's store, read in this process
     assert len(days) == 6 and all(d.status == "done" for d in days)
-    for d in days:
-        ids = d.summary["entry_ids"]
-        assert {e.id for e in log.get_many(ids)} == set(ids)
-        assert d.summary["notebook_id"] in ids
+    assert_every_day_stored(days, log)
 
 
 def test_a_store_that_does_not_open_in_time_is_a_store_error_not_a_hang(
@@ -226,7 +236,7 @@ def test_a_store_that_does_not_open_in_time_is_a_store_error_not_a_hang(
     import groundhog.memory.chroma_process as chroma_process
 
     monkeypatch.setattr(chroma_process, "START_TIMEOUT_S", 0.01)  # the child is still importing chromadb
-    process = ChromaProcess(tmp_path / "chroma", CHROMA_SETTINGS)
+    process = ChromaProcess(tmp_path / "chroma")
     try:
         with pytest.raises(StoreError, match=r"did not open .*chroma within 0 s"):
             process.call("", "open_collection", "groundhog_log", None)
@@ -299,9 +309,7 @@ def test_a_night_through_the_cli_pauses_resumes_and_leaves_no_store_process(
     store = SessionStore(make_services(isolated_home, FakeChatModel()).db)
     days = store.days("night")
     assert len(days) == 6 and all(d.status == "done" for d in days)
-    log = LogStore(open_chroma(isolated_home), HashEmbedder())
-    for d in days:
-        assert {e.id for e in log.get_many(d.summary["entry_ids"])} == set(d.summary["entry_ids"])
+    assert_every_day_stored(days, LogStore(open_chroma(isolated_home), HashEmbedder()))
 
 
 def test_a_store_process_killed_mid_night_fails_the_night_in_one_line_and_a_resume_completes(
@@ -316,12 +324,7 @@ def test_a_store_process_killed_mid_night_fails_the_night_in_one_line_and_a_resu
         return script(messages, kwargs)  # type: ignore[arg-type]
 
     loop = {"depth": 3, "ideas_per_day": 2, "concurrency": 3}
-    svc = make_services(isolated_home, FakeChatModel.with_responder(slow), loop=loop)
-    config = new_config(svc.settings, PERSONAS, session="s1", present=date(2026, 11, 23))
-    store = SessionStore(svc.db)
-    store.create(config)
-    open_services(svc, config)
-    assert svc._chroma_process is not None
+    svc, config, _ = start_night(isolated_home, FakeChatModel.with_responder(slow), **loop)
     child_pid = svc._chroma_process.pid
 
     def kill_after_the_first_day(event: Event) -> None:
@@ -340,6 +343,5 @@ def test_a_store_process_killed_mid_night_fails_the_night_in_one_line_and_a_resu
     assert second.status == "completed", second.reason
     days = SessionStore(svc.db).days("s1")
     assert len(days) == 9 and all(d.status == "done" for d in days)
-    for d in days:
-        assert {e.id for e in svc.log.get_many(d.summary["entry_ids"])} == set(d.summary["entry_ids"])
+    assert_every_day_stored(days, svc.log)
     svc.close()
