@@ -71,6 +71,7 @@ def night(args: argparse.Namespace, chat_url: str, embed_url: str, cluster: Any 
 
     from groundhog.core.settings import load_settings
     from groundhog.loop.services import Services
+    from groundhog.store.sessions import SessionStore
 
     personas = clone_personas(args.personas)
     with tempfile.TemporaryDirectory() as tmp, ChromaServer(Path(tmp) / "chroma") as chroma:
@@ -97,7 +98,7 @@ def night(args: argparse.Namespace, chat_url: str, embed_url: str, cluster: Any 
                 import ray
 
                 ray.shutdown()
-        days = svc.db.execute("SELECT COUNT(*) FROM days WHERE session = 'bench' AND status = 'done'").fetchone()[0]
+        days = SessionStore(svc.db).totals("bench").days_done
         digest = hashlib.sha256()
         for e in sorted(svc.log.entries(session="bench"), key=lambda e: e.id):
             digest.update(f"{e.id}\x00{e.text}\x00".encode())
@@ -109,7 +110,7 @@ def one_session(svc: Any, personas: list[Any], name: str, depth: int, *, cluster
     """Run one session of `personas` for `depth` days; returns its wall time in seconds."""
     from groundhog.loop.babble import new_config
     from groundhog.loop.runner import SessionRunner
-    from groundhog.loop.sessions import SessionStore
+    from groundhog.store.sessions import SessionStore
 
     settings = svc.settings.model_copy(update={"loop": svc.settings.loop.model_copy(update={"depth": depth})})
     config = new_config(settings, [p.id for p in personas], session=name, present=PRESENT)

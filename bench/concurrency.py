@@ -53,7 +53,7 @@ def run_remote(
     from groundhog.loop.babble import new_config, open_services
     from groundhog.loop.runner import SessionRunner
     from groundhog.loop.services import Services
-    from groundhog.loop.sessions import SessionStore
+    from groundhog.store.sessions import SessionStore
 
     with tempfile.TemporaryDirectory() as home:
         embedding = {"provider": "openai", "model": "fake-embed", "base_url": embeddings_url} if embeddings_url else {}
@@ -278,7 +278,7 @@ def local_part() -> None:
     from groundhog.core.settings import load_settings
     from groundhog.loop.babble import make_runner, new_config
     from groundhog.loop.services import Services
-    from groundhog.loop.sessions import SessionStore
+    from groundhog.store.sessions import SessionStore
 
     with tempfile.TemporaryDirectory() as home:
         settings = load_settings(home, loop={"depth": 1, "ideas_per_day": 2})

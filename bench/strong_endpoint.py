@@ -25,7 +25,7 @@ from strong_model import StrongModel  # noqa: E402
 from groundhog.core.settings import load_settings  # noqa: E402
 from groundhog.loop.babble import make_runner, new_config  # noqa: E402
 from groundhog.loop.services import Services  # noqa: E402
-from groundhog.loop.sessions import SessionStore  # noqa: E402
+from groundhog.store.sessions import SessionStore  # noqa: E402
 
 
 def run(base_url: str, concurrency: int, days: int, ideas: int, context_tokens: int) -> list[dict[str, float]]:

@@ -108,9 +108,9 @@ def babble(
     """
     from groundhog.core.errors import BadInput
     from groundhog.loop.babble import check_resume, make_runner, new_config, open_services, run_session, settings_for
-    from groundhog.loop.locks import session_lock
+    from groundhog.store.locks import session_lock
     from groundhog.loop.services import Services
-    from groundhog.loop.sessions import SessionStore
+    from groundhog.store.sessions import SessionStore
 
     loop_flags: dict[str, Any] = {
         "depth": depth,
@@ -179,8 +179,8 @@ def babble(
 @sessions_app.command("list")
 def sessions_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """List sessions, newest first, with status and why they stopped."""
-    from groundhog.loop.locks import effective_status
-    from groundhog.loop.sessions import SessionStore, bits_json
+    from groundhog.store.locks import effective_status
+    from groundhog.store.sessions import SessionStore, bits_json
 
     svc = services(home)
     store = SessionStore(svc.db)
@@ -248,9 +248,9 @@ def sessions_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Per persona and day: entries read at wake-up, ideas and verdicts, the notebook, token usage."""
-    from groundhog.loop.locks import effective_status
+    from groundhog.store.locks import effective_status
     from groundhog.loop.report import session_report
-    from groundhog.loop.sessions import SessionStore
+    from groundhog.store.sessions import SessionStore
 
     svc = services(home)
     store = SessionStore(svc.db)
@@ -306,7 +306,7 @@ def _context_use(day: dict[str, Any]) -> str:
 
 def _epoch_line(e: dict[str, Any]) -> str:
     """One review epoch of `sessions show`: its days, bits, and how its pause ended."""
-    from groundhog.loop.sessions import day_list
+    from groundhog.store.sessions import day_list
 
     days = day_list(e["days"]) if e["days"] else "no day done"
     if e["failed_days"]:

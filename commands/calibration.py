@@ -13,7 +13,7 @@ from groundhog.commands.common import echo
 
 if TYPE_CHECKING:
     from groundhog.loop.services import Services
-    from groundhog.loop.sessions import SessionConfig
+    from groundhog.store.sessions import SessionConfig
 
 
 def calibrated_services(svc: Services, home: Path | None, flags: dict[str, Any], resume: str | None) -> Services:
@@ -38,7 +38,7 @@ def rank_after(svc: Services, config: SessionConfig, matches: int, as_json: bool
     """A tournament of the session's open ideas, within what the session's --max-tokens left."""
     from groundhog.core.errors import BadInput
     from groundhog.loop import rank as ranking
-    from groundhog.loop.sessions import SessionStore
+    from groundhog.store.sessions import SessionStore
 
     budget = None
     if config.max_tokens is not None:

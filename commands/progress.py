@@ -11,7 +11,7 @@ from groundhog.commands.common import console, esc, print_json, safe_renderable
 from groundhog.core.text import json_safe
 from groundhog.loop.events import Event, JsonlSink
 from groundhog.loop.runner import RunOutcome
-from groundhog.loop.sessions import SessionConfig
+from groundhog.store.sessions import SessionConfig
 
 
 class _PersonaState:
@@ -167,7 +167,7 @@ class LiveRenderer(Renderer):
         self.live.update(safe_renderable(self._table()))
 
     def summary(self, outcome: RunOutcome, svc: Any) -> None:
-        from groundhog.loop.sessions import SessionStore
+        from groundhog.store.sessions import SessionStore
 
         t = SessionStore(svc.db).totals(self.config.id)
         colour = {"completed": "green", "awaiting-review": "yellow"}.get(outcome.status, "red")

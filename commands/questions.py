@@ -30,7 +30,7 @@ def list_(
 ) -> None:
     """List the questions (open ones by default), oldest first, each with the ideas of its day."""
     from groundhog.core.errors import BadInput
-    from groundhog.review.questions import QuestionStore
+    from groundhog.store.questions import QuestionStore
 
     if status not in ("open", "answered", "all"):
         raise BadInput(f"--status: unknown status '{status}' (choose from open, answered, all)")
@@ -62,7 +62,8 @@ def answer(
 ) -> None:
     """Answer a question. The answer is written into the persona's log as feedback (answering again
     replaces it) and read at its next wake-up like a note on a decided idea."""
-    from groundhog.review.questions import QuestionStore, record_answer
+    from groundhog.review.questions import record_answer
+    from groundhog.store.questions import QuestionStore
 
     svc = services(home)
     try:

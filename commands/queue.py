@@ -130,7 +130,7 @@ def decide(
     """Decide one idea. The decision and its note go into the persona's log as feedback."""
     from groundhog.review.export import to_record
     from groundhog.review.feedback import record_decision
-    from groundhog.review.queue import decision_status
+    from groundhog.store.queue import decision_status
 
     decision_status(decision)  # a bad word fails before anything is opened
     svc = services(home)
@@ -362,7 +362,8 @@ def review(
 def _questions(svc: Services, session: str | None, persona: str | None) -> None:
     """The personas' open questions, after the ideas."""
     from groundhog.review.question_screen import QuestionScreen
-    from groundhog.review.questions import QuestionStore, record_answer
+    from groundhog.review.questions import record_answer
+    from groundhog.store.questions import QuestionStore
 
     store = QuestionStore(svc.db)
     questions = store.list(status="open", session=session, persona=persona)

@@ -136,7 +136,7 @@ def render_report(report: RankReport, items: list[Any]) -> None:
 
 
 def _list(svc: Services, as_json: bool) -> None:
-    from groundhog.review.tournaments import TournamentStore
+    from groundhog.store.tournaments import TournamentStore
 
     rows = TournamentStore(svc.db).all()
     if as_json:

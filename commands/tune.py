@@ -236,7 +236,7 @@ def tune(
             else:
                 _render_sweep(result)
         else:
-            from groundhog.loop.sessions import SessionStore
+            from groundhog.store.sessions import SessionStore
             from groundhog.loop.tune_audit import audit_days, session_audit
 
             store = SessionStore(svc.db)

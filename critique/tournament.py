@@ -30,7 +30,7 @@ from groundhog.providers.client import ModelClient
 from groundhog.researchers.prompts import render_plain
 from groundhog.researchers.schemas import pairwise_schema
 from groundhog.review.ratings import Fit, refresh_ratings
-from groundhog.review.tournaments import TournamentRow, TournamentStore
+from groundhog.store.tournaments import TournamentRow, TournamentStore
 
 CHARS_PER_TOKEN = 4
 FIRST_CALL_ESTIMATE = 1200  # tokens a call is assumed to cost before any has finished
@@ -177,7 +177,7 @@ class Tournament:
         row = self.store.get(tid)
         rng = random.Random(stable_id("tournament", tid))
         ideas = [i for i in row.ideas if i in self.items]
-        report = RankReport(row, refresh_ratings(self.store.conn))
+        report = RankReport(row, refresh_ratings(self.store.db))
         self.store.update(tid, status="running", reason="")
         tried: set[frozenset[str]] = set()  # pairs whose reply could not be read: not asked again this run
         try:
@@ -200,7 +200,7 @@ class Tournament:
                 report.rounds += 1
                 self.on_progress(f"round {report.rounds}: {len(todo)} matches")
                 results = await asyncio.gather(*(self._match(tid, p, row.both_orders, report) for p in todo))
-                report.fit = refresh_ratings(self.store.conn)
+                report.fit = refresh_ratings(self.store.db)
                 if self._budget_hit:
                     row = self.store.get(tid)
                     status = "budget-reached"
@@ -213,7 +213,7 @@ class Tournament:
         except BaseException:
             with contextlib.suppress(Exception):  # the matches on disk stay; say how it stopped, if it can
                 self.store.update(tid, status="interrupted", reason="stopped during a round; resume to go on")
-                refresh_ratings(self.store.conn)
+                refresh_ratings(self.store.db)
             raise
         self.store.update(tid, status=status, reason=reason)
         report.tournament = self.store.get(tid)

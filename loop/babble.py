@@ -22,11 +22,11 @@ from groundhog.loop.events import EventSink, ignore
 from groundhog.loop.rejudge import Rejudged
 from groundhog.loop.runner import RunOutcome, SessionRunner, check_present, ingest_corpus
 from groundhog.loop.services import Services
-from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, SessionConfig, SessionRow, SessionStore
+from groundhog.store.sessions import MAX_DAY_ATTEMPTS, SessionConfig, SessionRow, SessionStore
 from groundhog.loop.work import DayExecutor
 from groundhog.memory.store import LogStore
 from groundhog.researchers.personas import Persona
-from groundhog.review.queue import ReviewQueue
+from groundhog.store.queue import ReviewQueue
 
 SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -247,7 +247,7 @@ def describe(outcome: RunOutcome) -> dict[str, Any]:
 def rejudge(services: Services, session: str, critic: ModelSettings | None = None) -> Rejudged:
     """`groundhog critique --rejudge`: judge a session's unjudged ideas again, with its own models (or
     `critic`), outside a babble run. Holds the session's lock, as a resume does."""
-    from groundhog.loop.locks import session_lock
+    from groundhog.store.locks import session_lock
 
     store = SessionStore(services.db)
     config = store.get(session).config

@@ -28,7 +28,7 @@ from groundhog.loop.worker import DayJob, Night, probe, run_day
 
 if TYPE_CHECKING:
     from groundhog.loop.day import DayPlan, DayResult, DayRunner
-    from groundhog.loop.sessions import SessionConfig
+    from groundhog.store.sessions import SessionConfig
     from groundhog.researchers.personas import Persona
 
 DAY_TASK_CPUS = 0.25  # a day mostly waits on the endpoint: four days in flight per CPU of a node

@@ -98,11 +98,10 @@ def run_checks(services: Services, ray: str | None = None) -> list[Check]:
         return check_cluster(s, ray)
 
     def sqlite() -> tuple[str, dict[str, Any]]:
-        version = services.db.execute("PRAGMA user_version").fetchone()[0]
-        mode = services.db.execute("PRAGMA journal_mode").fetchone()[0]
+        found = services.db.describe()  # PostgreSQL: `where` is database_url, password redacted
         counts = services.queue.counts()
-        path = getattr(services.db, "where", None) or s.home / "groundhog.db"  # PostgreSQL: database_url
-        return f"{path}: schema v{version}, {mode}", {"schema": version, "journal": mode, "queue": counts}
+        line = f"{found['where']}: schema revision {found['schema']}, {found['journal']}"
+        return line, {"schema": found["schema"], "journal": found["journal"], "queue": counts}
 
     checks = [_run("home", home)]
     if not checks[0].ok:

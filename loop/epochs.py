@@ -10,41 +10,22 @@ Each day row carries its epoch, so a failed day redone later counts in the epoch
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, field_serializer
 
-from groundhog.core.db import transaction
-from groundhog.core.records import QueueItem, selection_bits, utcnow
-from groundhog.loop.sessions import (
+from groundhog.core.records import QueueItem, selection_bits
+from groundhog.store.epochs import EpochRow, EpochStore
+from groundhog.store.queue import ReviewQueue
+from groundhog.store.sessions import (
     MAX_DAY_ATTEMPTS,
     Pause,
-    PauseCause,
     SessionConfig,
     SessionStore,
     bits_json,
     day_list,
 )
-from groundhog.review.queue import ReviewQueue
-
-
-class EpochRow(BaseModel):
-    """The end of one review epoch of one persona: why it paused and how the pause was closed."""
-
-    session: str
-    persona: str
-    epoch: int
-    last_day: int
-    cause: PauseCause
-    reason: str
-    status: Literal["waiting", "reviewed", "resumed-without-review"]
-    paused_at: datetime
-    closed_at: datetime | None
-    undecided: list[str]
 
 
 class Waiting(BaseModel):
@@ -97,20 +78,15 @@ def epoch_bits(days: Sequence[Any]) -> list[EpochBits]:
 
 
 class Epochs:
-    """The `epochs` table, read and written through a session store (one connection)."""
+    """The pauses for review of a session's personas, over its session store's database."""
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
-        self.conn = store.conn
+        self.rows = EpochStore(store.db)
 
     def all(self, session_id: str, persona: str | None = None) -> list[EpochRow]:
         """The pauses recorded: one per ended (or waiting) epoch, oldest first."""
-        sql = "SELECT * FROM epochs WHERE session = ?"
-        args: list[Any] = [session_id]
-        if persona:
-            sql += " AND persona = ?"
-            args.append(persona)
-        return [_epoch(r) for r in self.conn.execute(sql + " ORDER BY persona, epoch", args)]
+        return self.rows.all(session_id, persona)
 
     def waiting_pause(self, session_id: str, persona: str) -> EpochRow | None:
         rows = [e for e in self.all(session_id, persona) if e.status == "waiting"]
@@ -125,10 +101,7 @@ class Epochs:
 
     def paused_after(self, session_id: str, persona: str, day: int) -> bool:
         """Whether a pause was already recorded after this day or a later one."""
-        row = self.conn.execute(
-            "SELECT 1 FROM epochs WHERE session = ? AND persona = ? AND last_day >= ?", (session_id, persona, day)
-        ).fetchone()
-        return row is not None
+        return self.rows.paused_after(session_id, persona, day)
 
     def close(
         self,
@@ -136,19 +109,7 @@ class Epochs:
         status: Literal["reviewed", "resumed-without-review"],
         undecided: list[str] | None = None,
     ) -> None:
-        with transaction(self.conn):
-            self.conn.execute(
-                """UPDATE epochs SET status = ?, closed_at = ?, undecided = ?
-                   WHERE session = ? AND persona = ? AND epoch = ? AND status = 'waiting'""",
-                (
-                    status,
-                    utcnow().isoformat(),
-                    json.dumps(undecided or []),
-                    pause.session,
-                    pause.persona,
-                    pause.epoch,
-                ),
-            )
+        self.rows.close(pause, status, undecided)
 
     def report(self, session_id: str, persona: str, queue: ReviewQueue) -> list[dict[str, Any]]:
         """Each review epoch of a persona with its days, counts and selection bits, oldest first.
@@ -305,18 +266,3 @@ def failure_note(store: SessionStore, c: SessionConfig, personas: list[str], sto
         parts.append(f"not run: {'; '.join(not_run)}")
     parts += [f"{k} {v}" for k, v in stopped.items()]
     return "; ".join(parts)
-
-
-def _epoch(row: sqlite3.Row) -> EpochRow:
-    return EpochRow(
-        session=row["session"],
-        persona=row["persona"],
-        epoch=row["epoch"],
-        last_day=row["last_day"],
-        cause=row["cause"],
-        reason=row["reason"],
-        status=row["status"],
-        paused_at=datetime.fromisoformat(row["paused_at"]),
-        closed_at=datetime.fromisoformat(row["closed_at"]) if row["closed_at"] else None,
-        undecided=json.loads(row["undecided"]),
-    )

@@ -17,7 +17,7 @@ from groundhog.critique.entries import critique_entry, idea_entry, idea_of
 from groundhog.critique.stage import CritiqueStage
 from groundhog.memory.store import LogStore
 from groundhog.researchers.personas import Persona
-from groundhog.review.queue import ReviewQueue, rank_score
+from groundhog.store.queue import ReviewQueue, rank_score
 
 
 @dataclass

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from groundhog.loop.epochs import Epochs
-from groundhog.loop.sessions import SessionStore, bits_json
-from groundhog.review.queue import ReviewQueue
+from groundhog.store.sessions import SessionStore, bits_json
+from groundhog.store.queue import ReviewQueue
 
 
 def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
     row = store.get(session_id)
     c = row.config
     totals = store.totals(session_id)
-    queue = ReviewQueue(store.conn)
+    queue = ReviewQueue(store.db)
     personas = []
     for persona in c.personas:
         t = store.totals(session_id, persona)

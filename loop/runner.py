@@ -30,15 +30,15 @@ from groundhog.critique.stage import CritiqueStage
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
-from groundhog.loop.recent import RecentIndex
+from groundhog.store.recent import RecentIndex
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
-from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
+from groundhog.store.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
 from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
 from groundhog.memory.group_commit import GATHER_S, GroupWriter
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona, chunk_text, corpus_files
-from groundhog.review.queue import ReviewQueue
+from groundhog.store.queue import ReviewQueue
 
 FAR_FUTURE_DAYS = 366
 MAX_FAILED_DAYS_IN_A_ROW = 3
@@ -204,7 +204,7 @@ class SessionRunner:
             stage_factory=lambda: self._stage(persona),
             retrieval=self.retrieval,
             shared_kinds=tuple(c.shared_kinds),
-            recent=RecentIndex(self.sessions.conn),
+            recent=RecentIndex(self.sessions.db),
             limit=self.limit,
             on_step=lambda plan, step: self._event("step", plan.persona.id, plan.day, step),
         )

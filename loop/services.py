@@ -6,7 +6,6 @@ The CLI asks this object for what a command needs; tests build it with fakes (`c
 
 from __future__ import annotations
 
-import sqlite3
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,8 @@ if TYPE_CHECKING:
     from groundhog.memory.store import LogStore
     from groundhog.providers.client import ModelClient
     from groundhog.researchers.personas import PersonaRegistry
-    from groundhog.review.queue import ReviewQueue
+    from groundhog.store.database import Database
+    from groundhog.store.queue import ReviewQueue
 
 
 class Services:
@@ -89,10 +89,9 @@ class Services:
         return LogStore(self.chroma, self.embedder)
 
     @cached_property
-    def db(self) -> sqlite3.Connection:
-        """The SQLite file in the home, or PostgreSQL when `database_url` is set (a PgConnection, the
-        same API)."""
-        from groundhog.core.db import open_store
+    def db(self) -> Database:
+        """The SQLite file in the home, or PostgreSQL when `database_url` is set: the same tables."""
+        from groundhog.store.database import open_store
 
         if not self.settings.database_url:
             self.ensure_home()
@@ -100,7 +99,7 @@ class Services:
 
     @cached_property
     def queue(self) -> ReviewQueue:
-        from groundhog.review.queue import ReviewQueue
+        from groundhog.store.queue import ReviewQueue
 
         return ReviewQueue(self.db)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from groundhog.core.errors import BadInput
 from groundhog.loop.events import EventSink, ignore
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 from groundhog.loop.tune import Recommendation, TuneOptions, TuneReport, analyse
 
 if TYPE_CHECKING:

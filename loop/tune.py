@@ -19,14 +19,14 @@ from pydantic import BaseModel, Field, field_serializer
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import FLAG_NAMES, LogEntry, selection_bits
 from groundhog.loop.epochs import EpochBits, epoch_bits
-from groundhog.loop.sessions import DayRow, SessionStore, bits_json
+from groundhog.store.sessions import DayRow, SessionStore, bits_json
 from groundhog.loop.tune_vectors import VectorCache, centroid, grounding_centroids, in_character_score, novelty_by_day
 
 if TYPE_CHECKING:
     from groundhog.loop.services import Services
     from groundhog.memory.store import LogStore
     from groundhog.researchers.personas import Persona
-    from groundhog.review.queue import ReviewQueue
+    from groundhog.store.queue import ReviewQueue
 
 DEFAULT_PLATEAU_FRACTION = 0.25
 DEFAULT_MAX_DRIFT = 0.15

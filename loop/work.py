@@ -21,8 +21,8 @@ from groundhog.researchers.personas import Persona, most_different
 if TYPE_CHECKING:
     from groundhog.core.interfaces import Embedder
     from groundhog.loop.day import DayPlan, DayResult, DayRunner
-    from groundhog.loop.recent import RecentIndex
-    from groundhog.loop.sessions import SessionConfig
+    from groundhog.store.recent import RecentIndex
+    from groundhog.store.sessions import SessionConfig
 
 REACH_MAX = wake_reach(10**9)  # the most newest-ids a wake-up ever asks for
 

@@ -18,12 +18,12 @@ from groundhog.core.settings import Settings
 from groundhog.critique.screens import TextScreens
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.services import Services
-from groundhog.loop.sessions import SessionConfig
+from groundhog.store.sessions import SessionConfig
 from groundhog.loop.work import NewestSnapshot, build_stage
 from groundhog.researchers.personas import Persona
 
 if TYPE_CHECKING:
-    from groundhog.loop.recent import RecentIndex
+    from groundhog.store.recent import RecentIndex
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from groundhog.core.records import LogEntry, QueueItem, stable_id, utcnow
-from groundhog.review.queue import ReviewQueue, decision_status
+from groundhog.store.queue import ReviewQueue, decision_status
 
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore

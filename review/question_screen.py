@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from groundhog.core.records import QueueItem
-from groundhog.review.questions import Question
+from groundhog.store.questions import Question
 from groundhog.review.screen import Reader, escape
 
 Answerer = Callable[[str, str], Question]  # (question id, answer) -> the answered question

@@ -16,12 +16,11 @@ one wins about 64% of the time.
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from groundhog.core.db import store_errors, transaction
-from groundhog.core.records import utcnow
+from groundhog.store.database import Database
+from groundhog.store.judgements import JudgementStore, replace_ratings
 
 ELO_PER_LOGIT = 400.0 / math.log(10.0)
 BASE_RATING = 1500.0
@@ -161,7 +160,7 @@ def fit_bradley_terry(games: Sequence[Game], *, prior_sd: float = PRIOR_SD, max_
     )
 
 
-def games_from_rows(rows: Iterable[sqlite3.Row | tuple[object, ...]]) -> list[Game]:
+def games_from_rows(rows: Iterable[Sequence[object]]) -> list[Game]:
     """(idea_a, idea_b, winner, judge) rows as games; a reviewer's choice weighs HUMAN_WEIGHT."""
     games = []
     for first, second, winner, judge in rows:
@@ -171,30 +170,22 @@ def games_from_rows(rows: Iterable[sqlite3.Row | tuple[object, ...]]) -> list[Ga
     return games
 
 
-def load_games(conn: sqlite3.Connection) -> list[Game]:
+def load_games(db: Database) -> list[Game]:
     """Every pairwise judgement, oldest first."""
-    with store_errors(conn):
-        rows = conn.execute("SELECT idea_a, idea_b, winner, judge FROM pairwise_judgements ORDER BY id").fetchall()
-    return games_from_rows(tuple(r) for r in rows)
+    return games_from_rows(JudgementStore(db).outcomes())
 
 
-def refresh_ratings(conn: sqlite3.Connection) -> Fit:
+def refresh_ratings(db: Database) -> Fit:
     """Fit every judgement and replace the `ratings` table with the result, in one transaction.
 
     Every judgement counts in the fit, but only an idea that has played in a tournament (judged by a
     model at least once) gets a row: a few choices in compare mode move the ratings of rated ideas
     without lifting the two ideas compared above every unrated one in the queue.
     """
-    games = load_games(conn)
+    games = load_games(db)
     fit = fit_bradley_terry(games)
     played = {i for g in games if judge_kind(g.judge) == "model" for i in (g.first, g.second)}
-    now = utcnow().isoformat(timespec="microseconds")
-    with transaction(conn):
-        conn.execute("DELETE FROM ratings")
-        conn.executemany(
-            "INSERT INTO ratings (idea_id, rating, sigma, matches, updated_at) VALUES (?, ?, ?, ?, ?)",
-            [(r.idea_id, r.rating, r.sigma, r.matches, now) for r in fit.ratings.values() if r.idea_id in played],
-        )
+    replace_ratings(db, [(r.idea_id, r.rating, r.sigma, r.matches) for r in fit.ratings.values() if r.idea_id in played])
     return fit
 
 

@@ -21,7 +21,7 @@ from rich.text import Text
 from groundhog.core.records import LogEntry, QueueItem
 from groundhog.core.text import safe_text
 from groundhog.review.export import scores_line
-from groundhog.review.queue import ReviewQueue
+from groundhog.store.queue import ReviewQueue
 
 Reader = Callable[[str], str | None]  # prompt -> one line, or None at the end of input
 Decider = Callable[[str, str, str], QueueItem]  # (idea id, accept|reject|defer, note) -> the decided item

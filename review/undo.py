@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from groundhog.core.db import transaction
 from groundhog.core.errors import BadInput
 from groundhog.core.records import LogEntry, QueueItem
 from groundhog.review.feedback import feedback_id, record_decision
-from groundhog.review.queue import ReviewQueue
+from groundhog.store.queue import ReviewQueue
 
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore
@@ -51,12 +50,7 @@ class DecisionJournal:
         self.done: list[Decided] = []
 
     def _row(self, idea_id: str) -> tuple[str, str, str | None]:
-        row = self.queue.conn.execute(
-            "SELECT status, note, decided_at FROM queue WHERE idea_id = ?", (idea_id,)
-        ).fetchone()
-        if row is None:
-            raise BadInput(f"no queued idea with id {idea_id!r}")
-        return str(row[0]), str(row[1]), row[2]
+        return self.queue.state(idea_id)
 
     @property
     def last(self) -> Decided | None:
@@ -100,11 +94,7 @@ class DecisionJournal:
         else:
             self.log.add([last.before_feedback])
         try:
-            with transaction(self.queue.conn):
-                self.queue.conn.execute(
-                    "UPDATE queue SET status = ?, note = ?, decided_at = ? WHERE idea_id = ?",
-                    (last.before_status, last.before_note, last.before_decided_at, last.idea_id),
-                )
+            self.queue.restore(last.idea_id, last.before_status, last.before_note, last.before_decided_at)
         except BaseException:
             if made is not None:  # the row still says decided: so should the log
                 self.log.add([made])

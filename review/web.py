@@ -34,10 +34,10 @@ from starlette.staticfiles import StaticFiles
 from groundhog.core.errors import BadInput, GroundhogError
 from groundhog.core.records import FLAG_NAMES, QueueItem
 from groundhog.core.text import safe_text
-from groundhog.review.judgements import JudgementStore
+from groundhog.store.judgements import JudgementStore
 from groundhog.review.provenance import gather
-from groundhog.review.questions import QuestionStore
-from groundhog.review.queue import ReviewQueue
+from groundhog.store.questions import QuestionStore
+from groundhog.store.queue import ReviewQueue
 from groundhog.review.ratings import refresh_ratings
 from groundhog.review.undo import DecisionJournal
 from groundhog.review.web_filters import FLAG_CHOICES, SORTS, STATUS_CHOICES, Filters, critic_mean, unjudged_pairs
@@ -100,7 +100,7 @@ class Worker:
     def _get(self) -> Stores:
         if self._stores is None:
             queue, log = self._open()
-            conn = queue.conn
+            conn = queue.db
             self._stores = Stores(queue, log, DecisionJournal(queue, log), JudgementStore(conn), QuestionStore(conn))
         return self._stores
 
@@ -238,7 +238,7 @@ def compare_view(stores: Stores, filters: Filters, a: str, b: str, n: int) -> di
 def judge(stores: Stores, a: str, b: str, winner: str) -> None:
     ia, ib = stores.queue.get(a), stores.queue.get(b)
     stores.judgements.add(ia.id, ib.id, winner, source="web")
-    refresh_ratings(stores.queue.conn)  # the queue's order follows the ratings, yours included
+    refresh_ratings(stores.queue.db)  # the queue's order follows the ratings, yours included
     stores.say(
         f"Saved: {WINNER_WORDS[winner]} ('{' '.join(ia.idea.title.split())}' vs '{' '.join(ib.idea.title.split())}')."
     )

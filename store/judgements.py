@@ -1,20 +1,23 @@
 """Pairwise judgements: "of these two queued ideas, which is better?", kept for a later ranking.
 
-The review page's compare mode writes one row per choice into `pairwise_judgements` (see `core.db`);
-`winner` is `a`, `b` or `tie`, always relative to the (idea_a, idea_b) order the reviewer saw.
+The review page's compare mode writes one row per choice into `pairwise_judgements`, a tournament one per
+match (store/tournaments.py); `winner` is `a`, `b` or `tie`, always relative to the (idea_a, idea_b) order
+the judge saw. The ratings fitted from them (review/ratings.py) are kept in `ratings` (`replace_ratings`).
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
+from sqlalchemy import delete, insert, or_, select
 
-from groundhog.core.db import store_errors, transaction
 from groundhog.core.errors import BadInput
 from groundhog.core.records import utcnow
+from groundhog.store.database import Database
+from groundhog.store.schema import pairwise_judgements, queue, ratings
 
 Winner = Literal["a", "b", "tie"]
 WINNERS: tuple[str, ...] = ("a", "b", "tie")
@@ -37,10 +40,10 @@ class Judgement(BaseModel):
 
 
 class JudgementStore:
-    """Over one open connection (the queue's); it never opens or closes one itself."""
+    """Over one database (the queue's); it never opens or closes it itself."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def add(
         self, idea_a: str, idea_b: str, winner: str, *, note: str = "", judge: str = "human", source: str = ""
@@ -50,50 +53,64 @@ class JudgementStore:
             raise BadInput(f"unknown choice {winner!r}; use one of {', '.join(WINNERS)}")
         if idea_a == idea_b:
             raise BadInput("a pairwise judgement needs two different ideas")
-        with transaction(self.conn):
+        with self.db.begin() as conn:
             for idea_id in (idea_a, idea_b):
-                if self.conn.execute("SELECT 1 FROM queue WHERE idea_id = ?", (idea_id,)).fetchone() is None:
+                if conn.execute(select(queue.c.idea_id).where(queue.c.idea_id == idea_id)).first() is None:
                     raise BadInput(f"no queued idea with id {idea_id!r}")
-            cur = self.conn.execute(
-                "INSERT INTO pairwise_judgements (idea_a, idea_b, winner, judge, source, note, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (idea_a, idea_b, winner, judge, source, note, utcnow().isoformat()),
+            result = conn.execute(
+                insert(pairwise_judgements).values(
+                    idea_a=idea_a,
+                    idea_b=idea_b,
+                    winner=winner,
+                    judge=judge,
+                    source=source,
+                    note=note,
+                    created_at=utcnow().isoformat(),
+                )
             )
-            row_id = int(cur.lastrowid or 0)
+            row_id = int(result.inserted_primary_key[0])
         return self.get(row_id)
 
     def get(self, row_id: int) -> Judgement:
-        with store_errors(self.conn):
-            row = self.conn.execute("SELECT * FROM pairwise_judgements WHERE id = ?", (row_id,)).fetchone()
+        with self.db.connect() as conn:
+            statement = select(pairwise_judgements).where(pairwise_judgements.c.id == row_id)
+            row = conn.execute(statement).mappings().first()
         if row is None:
             raise BadInput(f"no pairwise judgement {row_id}")
-        return _judgement(row)
+        return Judgement.model_validate(row)
 
     def list(self, idea_id: str | None = None) -> list[Judgement]:
         """Oldest first; with an id, only the judgements that involve that idea."""
-        sql = "SELECT * FROM pairwise_judgements"
-        args: tuple[str, ...] = ()
+        j = pairwise_judgements.c
+        statement = select(pairwise_judgements).order_by(j.id)
         if idea_id is not None:
-            sql, args = sql + " WHERE idea_a = ? OR idea_b = ?", (idea_id, idea_id)
-        with store_errors(self.conn):
-            rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [_judgement(r) for r in rows]
+            statement = statement.where(or_(j.idea_a == idea_id, j.idea_b == idea_id))
+        with self.db.connect() as conn:
+            return [Judgement.model_validate(r) for r in conn.execute(statement).mappings()]
 
     def judged_pairs(self) -> set[frozenset[str]]:
         """Every unordered pair judged at least once."""
-        with store_errors(self.conn):
-            rows = self.conn.execute("SELECT DISTINCT idea_a, idea_b FROM pairwise_judgements").fetchall()
-        return {frozenset((str(r[0]), str(r[1]))) for r in rows}
+        j = pairwise_judgements.c
+        with self.db.connect() as conn:
+            rows = conn.execute(select(j.idea_a, j.idea_b).distinct()).all()
+        return {frozenset((str(a), str(b))) for a, b in rows}
+
+    def outcomes(self) -> list[tuple[str, str, str, str]]:
+        """(idea_a, idea_b, winner, judge) of every judgement, oldest first: what the ratings are fitted on."""
+        j = pairwise_judgements.c
+        with self.db.connect() as conn:
+            rows = conn.execute(select(j.idea_a, j.idea_b, j.winner, j.judge).order_by(j.id)).all()
+        return [(str(a), str(b), str(w), str(judge)) for a, b, w, judge in rows]
 
 
-def _judgement(row: sqlite3.Row) -> Judgement:
-    return Judgement(
-        id=row["id"],
-        idea_a=row["idea_a"],
-        idea_b=row["idea_b"],
-        winner=row["winner"],
-        judge=row["judge"],
-        source=row["source"],
-        note=row["note"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )
+def replace_ratings(db: Database, rows: Iterable[tuple[str, float, float, int]]) -> None:
+    """The `ratings` table becomes exactly these (idea_id, rating, sigma, matches), in one transaction."""
+    now = utcnow().isoformat(timespec="microseconds")
+    values = [
+        {"idea_id": i, "rating": rating, "sigma": sigma, "matches": matches, "updated_at": now}
+        for i, rating, sigma, matches in rows
+    ]
+    with db.begin() as conn:
+        conn.execute(delete(ratings))
+        if values:
+            conn.execute(insert(ratings), values)

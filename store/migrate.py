@@ -1,131 +1,135 @@
-"""The schema on PostgreSQL: the same versioned `MIGRATIONS` as SQLite, with `schema_version` for
-`PRAGMA user_version`.
+"""Bring the schema up to date with Alembic, run from here on the store's own connection.
 
-Each SQLite script is translated mechanically (`pg_script`): INTEGER is BIGINT, REAL is DOUBLE PRECISION,
-`INTEGER PRIMARY KEY AUTOINCREMENT` an identity column. A script SQLite writes in a way PostgreSQL cannot
-run (a table rebuilt to change a CHECK, a trigger) has its PostgreSQL text in `OVERRIDES` under the same
-version; tests/test_pg.py applies every migration to a real server, so a new one that needs an override
-fails there. Each version is applied in its own transaction with its version bump, under an advisory
-lock, so concurrent openers migrate once.
+The revisions live in store/migrations/versions/. Concurrent openers migrate once: the check and the
+upgrade run in one write transaction, under BEGIN IMMEDIATE on SQLite and a transaction-level advisory
+lock on PostgreSQL, and the state is read again under it. A database already at the head is only read.
+
+A home made before Alembic managed the schema carries its version where that code kept it (SQLite:
+`PRAGMA user_version`; PostgreSQL: the `schema_version` table). At the last such version it is stamped
+with the baseline revision (its tables are exactly the baseline's) and then upgraded; at an earlier one
+it is refused with one line, never guessed at. After every upgrade that version is set to `MANAGED`, one
+past what the earlier code knows, so an earlier groundhog refuses the upgraded home as newer rather than
+writing to tables it does not know. A revision this code does not know means a newer groundhog wrote it.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from groundhog.core.errors import StoreError
-from groundhog.core.migrations import MIGRATIONS
-from groundhog.core.pg_sql import LOCK_CLASS
 
-OUR_TABLES = ("queue", "sessions", "days", "epochs", "questions", "ratings", "tournaments")
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import Connection
 
-OVERRIDES: dict[int, str] = {
-    4: """
-        ALTER TABLE sessions DROP CONSTRAINT sessions_status_check;
-        ALTER TABLE sessions ADD CONSTRAINT sessions_status_check
-            CHECK (status IN ('running', 'interrupted', 'awaiting-review', 'completed',
-                              'completed-with-failures', 'failed'));
-        ALTER TABLE days ADD COLUMN drafts BIGINT NOT NULL DEFAULT 0;
-        ALTER TABLE days ADD COLUMN attempts BIGINT NOT NULL DEFAULT 1;
-        ALTER TABLE days ADD COLUMN epoch BIGINT NOT NULL DEFAULT 1;
-        UPDATE days SET drafts = (
-            SELECT COALESCE(SUM(COALESCE((value ->> 'versions')::bigint, 1)), 0)
-            FROM jsonb_array_elements(COALESCE(days.summary::jsonb -> 'ideas', '[]'::jsonb)) AS value
-        );
-        UPDATE days SET drafts = GREATEST(drafts, generated);
-        CREATE TABLE epochs (
-            session     TEXT NOT NULL REFERENCES sessions (id),
-            persona     TEXT NOT NULL,
-            epoch       BIGINT NOT NULL,
-            last_day    BIGINT NOT NULL,
-            cause       TEXT NOT NULL CHECK (cause IN ('review-every', 'selection-bits')),
-            reason      TEXT NOT NULL DEFAULT '',
-            status      TEXT NOT NULL DEFAULT 'waiting'
-                        CHECK (status IN ('waiting', 'reviewed', 'resumed-without-review')),
-            paused_at   TEXT NOT NULL,
-            closed_at   TEXT,
-            undecided   TEXT NOT NULL DEFAULT '[]',
-            PRIMARY KEY (session, persona, epoch)
-        );
-    """,
-    # A day's question lands in `questions` with the day row. The day commit is an upsert here (SQLite's
-    # INSERT OR REPLACE deletes and inserts), so the trigger fires on the update that sets finished_at too.
-    6: """
-        CREATE FUNCTION groundhog_days_question() RETURNS trigger LANGUAGE plpgsql AS $fn$
-        DECLARE q jsonb := NEW.summary::jsonb -> 'question';
-        BEGIN
-            IF q IS NOT NULL AND q ->> 'id' IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM questions WHERE id = q ->> 'id' AND status = 'answered'
-            ) THEN
-                INSERT INTO questions (id, session, persona, day, present, question, context, asked_at)
-                VALUES (q ->> 'id', NEW.session, NEW.persona, NEW.day, NEW.present, q ->> 'text',
-                        COALESCE((q -> 'context')::text, '{}'), NEW.finished_at)
-                ON CONFLICT (id) DO UPDATE SET session = EXCLUDED.session, persona = EXCLUDED.persona,
-                    day = EXCLUDED.day, present = EXCLUDED.present, question = EXCLUDED.question,
-                    context = EXCLUDED.context, asked_at = EXCLUDED.asked_at, status = 'open',
-                    answer = '', answered_at = NULL;
-            END IF;
-            RETURN NEW;
-        END
-        $fn$;
-        CREATE TRIGGER days_question AFTER INSERT OR UPDATE OF finished_at ON days
-            FOR EACH ROW EXECUTE FUNCTION groundhog_days_question();
-    """,
-}
+    from groundhog.store.database import Database
+
+LOCATION = Path(__file__).parent / "migrations"
+BASELINE = "0001"
+LEGACY_VERSION = 6  # the schema version of the last release before Alembic: the baseline
+MANAGED = LEGACY_VERSION + 1
+LOCK_CLASS = 0x47524448  # 'GRDH': the first key of every groundhog advisory lock; (LOCK_CLASS, 0) migrates
+OUR_TABLES = ("queue", "sessions", "days", "epochs", "questions", "ratings", "tournaments", "pairwise_judgements")
 
 
-def pg_script(version: int, script: str) -> str:
-    if version in OVERRIDES:
-        return OVERRIDES[version]
-    out = re.sub(
-        r"\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b",
-        "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
-        script,
-        flags=re.I,
-    )
-    out = re.sub(r"\bINTEGER\b", "BIGINT", out, flags=re.I)
-    return re.sub(r"\bREAL\b", "DOUBLE PRECISION", out, flags=re.I)
+def _config(conn: Connection) -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(LOCATION))
+    config.attributes["connection"] = conn
+    return config
 
 
-def current_version(conn: Any) -> int:
-    row = conn.execute("SELECT version FROM schema_version").fetchone()
-    return int(row[0]) if row else 0
+def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(LOCATION))
 
 
-def migrate(conn: Any) -> None:
-    """Create `schema_version` if needed, refuse a database with tables of ours but no version (not
-    created by groundhog) or a newer schema, and apply every pending migration."""
-    from groundhog.core.db import latest_version, transaction
+def head() -> str:
+    found = _script().get_current_head()
+    assert found is not None
+    return found
 
-    with transaction(conn):
-        conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (LOCK_CLASS,))
-        exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
-        if not exists:
-            found = [t for t in OUR_TABLES if conn.execute("SELECT to_regclass(?)", (t,)).fetchone()[0]]
-            if found:
-                raise StoreError(
-                    f"database_url: {conn.where} has tables groundhog did not create ({', '.join(found)}) "
-                    "and no schema_version; use an empty database"
-                )
-            conn.execute(
-                "CREATE TABLE schema_version (one BIGINT PRIMARY KEY DEFAULT 1 CHECK (one = 1), "
-                "version BIGINT NOT NULL, application TEXT NOT NULL DEFAULT 'groundhog')"
+
+def current_revision(conn: Connection) -> str | None:
+    """The revision the database is at; None before Alembic has stamped it."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(db: Database) -> None:
+    with db.connect() as conn:
+        if current_revision(conn) == head():
+            return
+    with db.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, 0)")
+        stamp = _check(conn, db)
+        from alembic import command
+
+        config = _config(conn)
+        if stamp:
+            command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
+        _mark(conn, db)
+
+
+def _check(conn: Connection, db: Database) -> bool:
+    """Refuse what cannot be upgraded here; True when a home of the earlier code needs the baseline stamp."""
+    revision = current_revision(conn)
+    if revision is not None:
+        known = {s.revision for s in _script().walk_revisions()}
+        if revision not in known:
+            raise StoreError(
+                f"{db.where} was written by a newer groundhog (schema revision {revision}, this one knows up to "
+                f"{head()}); upgrade groundhog"
             )
-            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-    version = current_version(conn)
-    if version > latest_version():
+        return False
+    version = _legacy_version(conn, db)
+    if version is None:
+        return False  # empty: built from the first revision
+    if version == LEGACY_VERSION:
+        return True
+    if version > LEGACY_VERSION:
         raise StoreError(
-            f"database_url: {conn.where} was written by a newer groundhog (schema {version}, this one knows "
-            f"{latest_version()}); upgrade groundhog"
+            f"{db.where} was written by a newer groundhog (schema {version}, no revision); upgrade groundhog"
         )
-    for target, script in MIGRATIONS:
-        if version >= target:
-            continue
-        with transaction(conn):
-            conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (LOCK_CLASS,))
-            if current_version(conn) >= target:  # another process migrated meanwhile
-                continue
-            conn.execute(pg_script(target, script))  # no parameters: the whole script in one call
-            conn.execute("UPDATE schema_version SET version = ?", (target,))
-        version = target
+    raise StoreError(
+        f"{db.where} has schema {version}, older than this groundhog upgrades (it needs {LEGACY_VERSION}): open it "
+        "once with groundhog 0.1.0 to bring it to that version, then with this one"
+    )
+
+
+def _legacy_version(conn: Connection, db: Database) -> int | None:
+    """The earlier code's schema version; None for an empty database; a foreign one is refused."""
+    if db.dialect == "sqlite":
+        from groundhog.store.sqlite import corrupt, ownership
+
+        ours, version = ownership(conn)
+        if not ours:
+            raise corrupt(db.where)
+        return version or None
+    exists = conn.exec_driver_sql("SELECT to_regclass('schema_version') IS NOT NULL").scalar()
+    if not exists:
+        found = [t for t in OUR_TABLES if conn.exec_driver_sql(f"SELECT to_regclass('{t}')").scalar()]
+        if found:
+            raise StoreError(
+                f"database_url: {db.where} has tables groundhog did not create ({', '.join(found)}) and no "
+                "schema version; use an empty database"
+            )
+        return None
+    return int(conn.exec_driver_sql("SELECT version FROM schema_version").scalar() or 0)
+
+
+def _mark(conn: Connection, db: Database) -> None:
+    if db.dialect == "sqlite":
+        from groundhog.store.sqlite import mark
+
+        mark(conn, MANAGED)
+    else:
+        conn.exec_driver_sql(f"UPDATE schema_version SET version = {MANAGED}")

@@ -1,23 +1,23 @@
 """The review queue: ideas that survived the critique, best first, waiting for a human decision.
 
-Rows live in the `queue` table of the groundhog database (see `core.db`). The idea's fields and the
+Rows live in the `queue` table of the groundhog database (store/schema.py). The idea's fields and the
 critic's scores are columns, so the queue can be filtered and ranked in SQL; the full critique is kept
 as JSON beside them, so nothing the critic said is lost.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import ColumnElement, func, select, update
 
-from groundhog.core.db import db_path, store_errors, transaction
 from groundhog.core.errors import BadInput, StoreError
 from groundhog.core.records import QUEUE_STATUSES, CritiqueResult, Idea, QueueItem, utcnow
+from groundhog.store.database import Database
+from groundhog.store.schema import queue, ratings
 
 RUBRIC_WEIGHT = 0.75
 NOVELTY_WEIGHT = 0.25
@@ -36,17 +36,13 @@ def decision_status(decision: str) -> str:
 
 _Items = list[QueueItem]
 
-_COLUMNS = (
-    "idea_id, session, persona, day, present, title, summary, rationale, builds_on, revision, parent_id, "
-    "score_novelty, score_feasibility, score_relevance, score_clarity, novelty, rank_score, reasoning, "
-    "weakest_point, critic, flags, critique, status, note, queued_at, decided_at, origin"
-)
-_PLACEHOLDERS = ", ".join("?" for _ in _COLUMNS.split(","))
-_ORDER = "ORDER BY rank_score DESC, queued_at ASC, idea_id ASC"
 # Reading: each row with its tournament rating, if it has one. Rated ideas come first, best rating
 # first; the others follow by rank_score (rubric and novelty).
-_SELECT = f"SELECT {_COLUMNS}, rating, sigma, matches FROM queue LEFT JOIN ratings USING (idea_id)"
-_READ_ORDER = "ORDER BY rating IS NULL, rating DESC, rank_score DESC, queued_at ASC, idea_id ASC"
+_SELECT = select(queue, ratings.c.rating, ratings.c.sigma, ratings.c.matches).outerjoin(
+    ratings, ratings.c.idea_id == queue.c.idea_id
+)
+_ORDER = (queue.c.rank_score.desc(), queue.c.queued_at.asc(), queue.c.idea_id.asc())
+_READ_ORDER = (ratings.c.rating.is_(None), ratings.c.rating.desc(), *_ORDER)
 
 
 def rank_score(critique: CritiqueResult, novelty: float) -> float:
@@ -68,48 +64,48 @@ def _stamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _row_values(item: QueueItem) -> tuple[Any, ...]:
+def _row_values(item: QueueItem) -> dict[str, Any]:
     idea, critique = item.idea, item.critique
     scores = critique.scores
-    return (
-        idea.id,
-        idea.session,
-        idea.persona,
-        idea.day,
-        idea.present.isoformat() if idea.present else None,
-        idea.title,
-        idea.summary,
-        idea.rationale,
-        json.dumps(idea.builds_on),
-        idea.revision,
-        idea.parent_id,
-        scores.novelty if scores else None,
-        scores.feasibility if scores else None,
-        scores.relevance if scores else None,
-        scores.clarity if scores else None,
-        float(item.novelty),
-        float(item.rank_score),
-        critique.reasoning,
-        critique.weakest_point,
-        critique.critic,
-        json.dumps([flag.model_dump(mode="json") for flag in critique.flags]),
-        critique.model_dump_json(),
-        item.status,
-        item.note,
-        _stamp(item.queued_at),
-        _stamp(item.decided_at),
-        item.origin,
-    )
+    return {
+        "idea_id": idea.id,
+        "session": idea.session,
+        "persona": idea.persona,
+        "day": idea.day,
+        "present": idea.present.isoformat() if idea.present else None,
+        "title": idea.title,
+        "summary": idea.summary,
+        "rationale": idea.rationale,
+        "builds_on": list(idea.builds_on),
+        "revision": idea.revision,
+        "parent_id": idea.parent_id,
+        "score_novelty": scores.novelty if scores else None,
+        "score_feasibility": scores.feasibility if scores else None,
+        "score_relevance": scores.relevance if scores else None,
+        "score_clarity": scores.clarity if scores else None,
+        "novelty": float(item.novelty),
+        "rank_score": float(item.rank_score),
+        "reasoning": critique.reasoning,
+        "weakest_point": critique.weakest_point,
+        "critic": critique.critic,
+        "flags": [flag.model_dump(mode="json") for flag in critique.flags],
+        "critique": critique.model_dump(mode="json"),
+        "status": item.status,
+        "note": item.note,
+        "queued_at": _stamp(item.queued_at),
+        "decided_at": _stamp(item.decided_at),
+        "origin": item.origin,
+    }
 
 
-def _item_from_row(row: sqlite3.Row, where: str) -> QueueItem:
+def _item_from_row(row: Mapping[str, Any], where: str) -> QueueItem:
     try:
         idea = Idea(
             id=row["idea_id"],
             title=row["title"],
             summary=row["summary"],
             rationale=row["rationale"],
-            builds_on=json.loads(row["builds_on"]),
+            builds_on=row["builds_on"],
             persona=row["persona"],
             session=row["session"],
             day=row["day"],
@@ -119,7 +115,7 @@ def _item_from_row(row: sqlite3.Row, where: str) -> QueueItem:
         )
         return QueueItem(
             idea=idea,
-            critique=CritiqueResult.model_validate_json(row["critique"]),
+            critique=CritiqueResult.model_validate(row["critique"]),
             rank_score=row["rank_score"],
             novelty=row["novelty"],
             status=row["status"],
@@ -136,53 +132,50 @@ def _item_from_row(row: sqlite3.Row, where: str) -> QueueItem:
 
 
 class ReviewQueue:
-    """The queue over one open connection (from `core.db.open_db`); it never opens or closes one itself.
+    """The queue over one database (`store.open_store`); it never opens or closes it itself.
 
-    Transactions: `add` is a single INSERT and opens none of its own, so outside a transaction it commits
-    at once and inside the caller's `transaction(conn)` it commits or rolls back with the rest.
-    `decide` uses `transaction`, which nests as a savepoint inside the caller's one.
+    Every write runs in `db.begin()`, which nests as a savepoint inside the caller's transaction: `add`
+    inside a day's commit lands or rolls back with the rest.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self.conn = conn
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
         self.clock = clock
 
     def add(self, item: QueueItem) -> bool:
         """Queue an item; the same idea id twice never makes two rows. True when a row was inserted."""
-        with store_errors(self.conn):
-            cursor = self.conn.execute(
-                f"INSERT OR IGNORE INTO queue ({_COLUMNS}) VALUES ({_PLACEHOLDERS})", _row_values(item)
-            )
-        return cursor.rowcount == 1
+        statement = self.db.insert(queue).values(_row_values(item)).on_conflict_do_nothing(index_elements=["idea_id"])
+        with self.db.begin() as conn:
+            return conn.execute(statement.returning(queue.c.idea_id)).first() is not None
 
     def _resolve(self, idea_id: str) -> str:
         """An exact id, or a unique prefix of at least MIN_PREFIX characters."""
         idea_id = idea_id.strip()
         if not idea_id:
             raise BadInput("give an idea id")
-        row = self.conn.execute("SELECT idea_id FROM queue WHERE idea_id = ?", (idea_id,)).fetchone()
-        if row is not None:
-            return str(row[0])
-        if len(idea_id) >= MIN_PREFIX:
-            rows = self.conn.execute(
-                f"SELECT idea_id FROM queue WHERE substr(idea_id, 1, ?) = ? {_ORDER} LIMIT 6",
-                (len(idea_id), idea_id),
-            ).fetchall()
-            if len(rows) == 1:
-                return str(rows[0][0])
-            if len(rows) > 1:
-                shown = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-                raise BadInput(f"id prefix {idea_id!r} matches several queued ideas ({shown}); give more of it")
+        with self.db.connect() as conn:
+            found = conn.execute(select(queue.c.idea_id).where(queue.c.idea_id == idea_id)).scalar()
+            if found is not None:
+                return str(found)
+            rows: list[str] = []
+            if len(idea_id) >= MIN_PREFIX:
+                prefix = func.substr(queue.c.idea_id, 1, len(idea_id)) == idea_id
+                rows = list(conn.execute(select(queue.c.idea_id).where(prefix).order_by(*_ORDER).limit(6)).scalars())
+        if len(rows) == 1:
+            return str(rows[0])
+        if len(rows) > 1:
+            shown = ", ".join(rows[:5]) + (", ..." if len(rows) > 5 else "")
+            raise BadInput(f"id prefix {idea_id!r} matches several queued ideas ({shown}); give more of it")
         raise BadInput(f"no queued idea with id {idea_id!r}")
 
     def get(self, idea_id: str) -> QueueItem:
         """One item by id or unique id prefix (>= 4 characters); BadInput when missing or ambiguous."""
-        with store_errors(self.conn):
-            full_id = self._resolve(idea_id)
-            row = self.conn.execute(f"{_SELECT} WHERE idea_id = ?", (full_id,)).fetchone()
+        full_id = self._resolve(idea_id)
+        with self.db.connect() as conn:
+            row = conn.execute(_SELECT.where(queue.c.idea_id == full_id)).mappings().first()
         if row is None:
             raise BadInput(f"no queued idea with id {idea_id!r}")
-        return _item_from_row(row, db_path(self.conn))
+        return _item_from_row(row, self.db.where)
 
     def list(
         self,
@@ -193,47 +186,58 @@ class ReviewQueue:
     ) -> _Items:
         """Items best first: by tournament rating where one exists (those first), then by rank_score
         (rubric and novelty); ties oldest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
+        clauses: list[ColumnElement[bool]] = []
         if status is not None:
             if status not in QUEUE_STATUSES:
                 raise BadInput(f"unknown status {status!r}; use one of {', '.join(QUEUE_STATUSES)}")
-            clauses.append("status = ?")
-            params.append(status)
+            clauses.append(queue.c.status == status)
         if session is not None:
-            clauses.append("session = ?")
-            params.append(session)
+            clauses.append(queue.c.session == session)
         if persona is not None:
-            clauses.append("persona = ?")
-            params.append(persona)
-        sql = _SELECT
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " " + _READ_ORDER
+            clauses.append(queue.c.persona == persona)
+        statement = _SELECT.where(*clauses).order_by(*_READ_ORDER)
         if limit is not None:
             if limit < 0:
                 raise BadInput(f"limit must be 0 or more, not {limit}")
-            sql += " LIMIT ?"
-            params.append(limit)
-        with store_errors(self.conn):
-            rows = self.conn.execute(sql, params).fetchall()
-        where = db_path(self.conn)
-        return [_item_from_row(row, where) for row in rows]
+            statement = statement.limit(limit)
+        with self.db.connect() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [_item_from_row(row, self.db.where) for row in rows]
 
     def decide(self, idea_id: str, decision: str, note: str = "") -> QueueItem:
         """Record a human decision; committed (and synced) before returning. Deciding again overwrites."""
         status = decision_status(decision)
-        with transaction(self.conn):
+        with self.db.begin():
             full_id = self._resolve(idea_id)
-            self.conn.execute(
-                "UPDATE queue SET status = ?, note = ?, decided_at = ? WHERE idea_id = ?",
-                (status, note, _stamp(self.clock()), full_id),
-            )
+            self.restore(full_id, status, note, _stamp(self.clock()))
         return self.get(full_id)
+
+    def state(self, idea_id: str) -> tuple[str, str, str | None]:
+        """(status, note, decided_at as stored) of an exact id: what a decision overwrites."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                select(queue.c.status, queue.c.note, queue.c.decided_at).where(queue.c.idea_id == idea_id)
+            ).first()
+        if row is None:
+            raise BadInput(f"no queued idea with id {idea_id!r}")
+        return str(row[0]), str(row[1]), row[2]
+
+    def restore(self, idea_id: str, status: str, note: str, decided_at: str | None) -> None:
+        """Set a row's decision fields as given (a decision, or undoing one)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(queue)
+                .where(queue.c.idea_id == idea_id)
+                .values(status=status, note=note, decided_at=decided_at)
+            )
 
     def counts(self) -> dict[str, int]:
         """How many items in each status, every status present (zero included)."""
-        with store_errors(self.conn):
-            rows = self.conn.execute("SELECT status, count(*) FROM queue GROUP BY status").fetchall()
+        with self.db.connect() as conn:
+            rows = conn.execute(select(queue.c.status, func.count()).group_by(queue.c.status)).all()
         found = {str(r[0]): int(r[1]) for r in rows}
         return {status: found.get(status, 0) for status in QUEUE_STATUSES}
+
+    def exists(self, idea_id: str) -> bool:
+        with self.db.connect() as conn:
+            return conn.execute(select(queue.c.idea_id).where(queue.c.idea_id == idea_id)).first() is not None

@@ -1,28 +1,28 @@
-"""Session state in SQLite: each session's saved settings and status, one row per finished day, and one
+"""Session state: each session's saved settings and status, one row per finished day, and one
 row per pause for review.
 
 A day row is the commit point of a day: written in one transaction together with the day's queue
 items (and the pause that follows it, if any), after the day's log entries are in Chroma. A day without
 a row is redone on resume; so is a failed day, up to MAX_DAY_ATTEMPTS attempts in all.
 
-Each day row carries its review epoch; the `epochs` table (the pauses that end them) is `loop.epochs`.
+Each day row carries its review epoch; the `epochs` table (the pauses that end them) is store/epochs.py.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sqlite3
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
 
-from groundhog.core.db import transaction
 from groundhog.core.errors import BadInput
 from groundhog.core.records import QueueItem, Usage, selection_bits, utcnow
 from groundhog.core.settings import ModelSettings
-from groundhog.review.queue import ReviewQueue
+from groundhog.store.database import Database
+from groundhog.store.queue import ReviewQueue
+from groundhog.store.schema import days, epochs, sessions
 
 SessionStatus = Literal["running", "interrupted", "awaiting-review", "completed", "completed-with-failures", "failed"]
 PauseCause = Literal["review-every", "selection-bits"]
@@ -147,55 +147,68 @@ def day_list(days: list[int]) -> str:
 
 
 class SessionStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def create(self, config: SessionConfig) -> SessionRow:
         now = utcnow().isoformat()
-        if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (config.id,)).fetchone():
-            raise BadInput(f"--session: a session named '{config.id}' exists; resume it with --resume {config.id}")
-        with transaction(self.conn):
-            self.conn.execute(
-                "INSERT INTO sessions (id, created_at, updated_at, status, reason, config) VALUES (?, ?, ?, ?, ?, ?)",
-                (config.id, now, now, "running", "", config.model_dump_json()),
+        with self.db.begin() as conn:
+            if conn.execute(select(sessions.c.id).where(sessions.c.id == config.id)).first():
+                raise BadInput(f"--session: a session named '{config.id}' exists; resume it with --resume {config.id}")
+            conn.execute(
+                insert(sessions).values(
+                    id=config.id,
+                    created_at=now,
+                    updated_at=now,
+                    status="running",
+                    reason="",
+                    config=config.model_dump(mode="json"),
+                )
             )
         return self.get(config.id)
 
     def get(self, session_id: str) -> SessionRow:
-        row = self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        if row is None:
-            known = [r[0] for r in self.conn.execute("SELECT id FROM sessions ORDER BY created_at DESC LIMIT 5")]
-            hint = f" (recent: {', '.join(known)})" if known else " (there are no sessions yet)"
-            raise BadInput(f"no session named '{session_id}'{hint}")
-        return _session(row)
+        with self.db.connect() as conn:
+            row = conn.execute(select(sessions).where(sessions.c.id == session_id)).mappings().first()
+            if row is None:
+                recent = select(sessions.c.id).order_by(sessions.c.created_at.desc()).limit(5)
+                known = list(conn.execute(recent).scalars())
+                hint = f" (recent: {', '.join(known)})" if known else " (there are no sessions yet)"
+                raise BadInput(f"no session named '{session_id}'{hint}")
+        return SessionRow.model_validate(row)
 
     def latest(self) -> SessionRow | None:
-        row = self.conn.execute("SELECT * FROM sessions ORDER BY created_at DESC, id DESC LIMIT 1").fetchone()
-        return _session(row) if row else None
+        with self.db.connect() as conn:
+            row = conn.execute(_NEWEST.limit(1)).mappings().first()
+        return SessionRow.model_validate(row) if row else None
 
     def all(self) -> list[SessionRow]:
-        return [_session(r) for r in self.conn.execute("SELECT * FROM sessions ORDER BY created_at DESC, id")]
+        with self.db.connect() as conn:
+            rows = conn.execute(select(sessions).order_by(sessions.c.created_at.desc(), sessions.c.id)).mappings()
+            return [SessionRow.model_validate(r) for r in rows]
 
     def set_status(self, session_id: str, status: SessionStatus, reason: str = "", add_elapsed: float = 0.0) -> None:
-        with transaction(self.conn):
-            self.conn.execute(
-                "UPDATE sessions SET status = ?, reason = ?, updated_at = ?, elapsed_s = elapsed_s + ? WHERE id = ?",
-                (status, reason, utcnow().isoformat(), add_elapsed, session_id),
+        with self.db.begin() as conn:
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id)
+                .values(
+                    status=status,
+                    reason=reason,
+                    updated_at=utcnow().isoformat(),
+                    elapsed_s=sessions.c.elapsed_s + add_elapsed,
+                )
             )
 
     def days(self, session_id: str, persona: str | None = None) -> list[DayRow]:
-        sql = "SELECT * FROM days WHERE session = ?"
-        args: list[Any] = [session_id]
-        if persona:
-            sql += " AND persona = ?"
-            args.append(persona)
-        rows = self.conn.execute(sql + " ORDER BY persona, day", args).fetchall()
-        return [_day(r) for r in rows]
+        statement = select(days).where(*_of(session_id, persona)).order_by(days.c.persona, days.c.day)
+        with self.db.connect() as conn:
+            return [DayRow.model_validate(r) for r in conn.execute(statement).mappings()]
 
     def finished_days(self, session_id: str, persona: str) -> set[int]:
         """Days with a row, done or failed."""
-        rows = self.conn.execute("SELECT day FROM days WHERE session = ? AND persona = ?", (session_id, persona))
-        return {int(r[0]) for r in rows}
+        with self.db.connect() as conn:
+            return {int(d) for d in conn.execute(select(days.c.day).where(*_of(session_id, persona))).scalars()}
 
     def days_to_run(self, config: SessionConfig, persona: str) -> list[int]:
         """In order: days without a row, and failed days tried fewer than MAX_DAY_ATTEMPTS times."""
@@ -207,18 +220,24 @@ class SessionStore:
         ]
 
     def totals(self, session_id: str, persona: str | None = None, epoch: int | None = None) -> Totals:
-        sql = """SELECT COALESCE(SUM(generated), 0), COALESCE(SUM(drafts), 0), COALESCE(SUM(surviving), 0),
-                        COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),
-                        COALESCE(SUM(status = 'done'), 0), COALESCE(SUM(status = 'failed'), 0)
-                 FROM days WHERE session = ?"""
-        args: list[Any] = [session_id]
-        if persona:
-            sql += " AND persona = ?"
-            args.append(persona)
+        def total(value: Any) -> Any:
+            return func.coalesce(func.sum(value), 0)
+
+        clauses = _of(session_id, persona)
         if epoch is not None:
-            sql += " AND epoch = ?"
-            args.append(epoch)
-        g, dr, s, p, c, done, failed = self.conn.execute(sql, args).fetchone()
+            clauses.append(days.c.epoch == epoch)
+        statement = select(
+            total(days.c.generated),
+            total(days.c.drafts),
+            total(days.c.surviving),
+            total(days.c.prompt_tokens),
+            total(days.c.completion_tokens),
+            total(case((days.c.status == "done", 1), else_=0)),
+            total(case((days.c.status == "failed", 1), else_=0)),
+        ).where(*clauses)
+        with self.db.connect() as conn:
+            row = conn.execute(statement).one()
+        g, dr, s, p, c, done, failed = (int(v) for v in row)  # PostgreSQL sums integers as numeric
         return Totals(
             generated=g,
             drafts=dr,
@@ -252,90 +271,79 @@ class SessionStore:
         """The day's row, its queue items and the pause that follows it (if any) in one transaction: all
         land, or none does. A redone day's row replaces the earlier one and counts one more attempt."""
         now = utcnow().isoformat()
-        with transaction(self.conn):
+        key = (days.c.session == session, days.c.persona == persona, days.c.day == day)
+        with self.db.begin() as conn:
             for item in queue_items:
                 queue.add(item)
             # A redone day replaces its failed row: one more attempt, and the failed attempts' tokens
-            # (they were spent) stay counted with the day.
-            self.conn.execute(
-                """INSERT OR REPLACE INTO days (session, persona, day, status, present, summary, generated,
-                       surviving, prompt_tokens, completion_tokens, error, finished_at, drafts, epoch, attempts)
-                   SELECT :session, :persona, :day, :status, :present, :summary, :generated, :surviving,
-                          :prompt + COALESCE(prev.prompt_tokens, 0), :completion + COALESCE(prev.completion_tokens, 0),
-                          :error, :now, :drafts, :epoch, 1 + COALESCE(prev.attempts, 0)
-                   FROM (SELECT 1) LEFT JOIN days AS prev
-                        ON prev.session = :session AND prev.persona = :persona AND prev.day = :day
-                           AND prev.status = 'failed'""",
-                {
-                    "session": session,
-                    "persona": persona,
-                    "day": day,
-                    "status": status,
-                    "present": present.isoformat(),
-                    "summary": json.dumps(summary),
-                    "generated": generated,
-                    "surviving": surviving,
-                    "prompt": prompt_tokens,
-                    "completion": completion_tokens,
-                    "error": error,
-                    "now": now,
-                    "drafts": generated if drafts is None else drafts,
-                    "epoch": epoch,
-                },
+            # (they were spent) stay counted with the day. Deleted and inserted again, so the trigger that
+            # files the day's question fires as for a first attempt.
+            prev = conn.execute(
+                select(days.c.prompt_tokens, days.c.completion_tokens, days.c.attempts).where(
+                    *key, days.c.status == "failed"
+                )
+            ).first()
+            spent_prompt, spent_completion, attempts = prev if prev is not None else (0, 0, 0)
+            conn.execute(delete(days).where(*key))
+            conn.execute(
+                insert(days).values(
+                    session=session,
+                    persona=persona,
+                    day=day,
+                    status=status,
+                    present=present.isoformat(),
+                    summary=summary,
+                    generated=generated,
+                    surviving=surviving,
+                    prompt_tokens=prompt_tokens + spent_prompt,
+                    completion_tokens=completion_tokens + spent_completion,
+                    error=error,
+                    finished_at=now,
+                    drafts=generated if drafts is None else drafts,
+                    epoch=epoch,
+                    attempts=1 + attempts,
+                )
             )
             if pause is not None:
-                self.conn.execute(
-                    """INSERT INTO epochs (session, persona, epoch, last_day, cause, reason, status, paused_at)
-                       VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?)""",
-                    (session, persona, pause.epoch, pause.last_day, pause.cause, pause.reason, now),
+                conn.execute(
+                    insert(epochs).values(
+                        session=session,
+                        persona=persona,
+                        epoch=pause.epoch,
+                        last_day=pause.last_day,
+                        cause=pause.cause,
+                        reason=pause.reason,
+                        status="waiting",
+                        paused_at=now,
+                    )
                 )
-            self.conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (utcnow().isoformat(), session))
+            conn.execute(update(sessions).where(sessions.c.id == session).values(updated_at=utcnow().isoformat()))
 
     def add_rejudged(self, session_id: str, persona: str, day: int, usage: Usage, judged: list[str]) -> None:
         """A committed day's unjudged ideas judged again: their tokens count to the day, and those now
         judged leave its `unjudged` list."""
-        with transaction(self.conn):
-            row = self.conn.execute(
-                "SELECT summary FROM days WHERE session = ? AND persona = ? AND day = ?", (session_id, persona, day)
-            ).fetchone()
-            if row is None:
+        key = (days.c.session == session_id, days.c.persona == persona, days.c.day == day)
+        with self.db.begin() as conn:
+            summary = conn.execute(select(days.c.summary).where(*key)).scalar()
+            if summary is None:
                 return
-            summary = json.loads(row["summary"])
             summary["unjudged"] = [i for i in summary.get("unjudged", []) if i not in judged]
-            self.conn.execute(
-                "UPDATE days SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, "
-                "summary = ? WHERE session = ? AND persona = ? AND day = ?",
-                (usage.prompt_tokens, usage.completion_tokens, json.dumps(summary), session_id, persona, day),
+            conn.execute(
+                update(days)
+                .where(*key)
+                .values(
+                    prompt_tokens=days.c.prompt_tokens + usage.prompt_tokens,
+                    completion_tokens=days.c.completion_tokens + usage.completion_tokens,
+                    summary=summary,
+                )
             )
 
 
-def _session(row: sqlite3.Row) -> SessionRow:
-    return SessionRow(
-        id=row["id"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        status=row["status"],
-        reason=row["reason"],
-        config=SessionConfig.model_validate_json(row["config"]),
-        elapsed_s=row["elapsed_s"],
-    )
+_NEWEST = select(sessions).order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
 
 
-def _day(row: sqlite3.Row) -> DayRow:
-    return DayRow(
-        session=row["session"],
-        persona=row["persona"],
-        day=row["day"],
-        status=row["status"],
-        present=date.fromisoformat(row["present"]),
-        summary=json.loads(row["summary"]),
-        generated=row["generated"],
-        surviving=row["surviving"],
-        prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"],
-        error=row["error"],
-        finished_at=datetime.fromisoformat(row["finished_at"]),
-        drafts=row["drafts"],
-        attempts=row["attempts"],
-        epoch=row["epoch"],
-    )
+def _of(session_id: str, persona: str | None) -> list[ColumnElement[bool]]:
+    clauses = [days.c.session == session_id]
+    if persona:
+        clauses.append(days.c.persona == persona)
+    return clauses

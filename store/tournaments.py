@@ -1,4 +1,4 @@
-"""Tournament runs (`groundhog rank`) in SQLite: which ideas entered, the target and the budget, what the
+"""Tournament runs (`groundhog rank`) in the database: which ideas entered, the target and the budget, what the
 run has spent so far, and how it stopped. Its matches are rows of `pairwise_judgements` whose `source`
 is `rank:<id>`, each written in one transaction with the tokens it cost, so a run stopped at any moment
 resumes from the matches on disk without paying for any twice.
@@ -6,16 +6,16 @@ resumes from the matches on disk without paying for any twice.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
+from sqlalchemy import insert, select, update
 
-from groundhog.core.db import store_errors, transaction
 from groundhog.core.errors import BadInput
 from groundhog.core.records import Usage, utcnow
+from groundhog.store.database import Database
+from groundhog.store.schema import pairwise_judgements, tournaments
 
 TournamentStatus = Literal["running", "completed", "budget-reached", "interrupted", "failed"]
 
@@ -55,10 +55,10 @@ def _now() -> str:
 
 
 class TournamentStore:
-    """Over one open connection (the queue's); it never opens or closes one itself."""
+    """Over one database (the queue's); it never opens or closes it itself."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def create(
         self,
@@ -72,39 +72,46 @@ class TournamentStore:
         judge: str,
     ) -> TournamentRow:
         now = _now()
-        with transaction(self.conn):
-            if self.conn.execute("SELECT 1 FROM tournaments WHERE id = ?", (tournament_id,)).fetchone():
+        with self.db.begin() as conn:
+            if conn.execute(select(tournaments.c.id).where(tournaments.c.id == tournament_id)).first():
                 raise BadInput(f"a tournament named '{tournament_id}' exists; resume it with --resume")
-            self.conn.execute(
-                "INSERT INTO tournaments (id, session, ideas, matches, max_tokens, both_orders, judge, status, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                (tournament_id, session, json.dumps(ideas), matches, max_tokens, int(both_orders), judge, now, now),
+            conn.execute(
+                insert(tournaments).values(
+                    id=tournament_id,
+                    session=session,
+                    ideas=ideas,
+                    matches=matches,
+                    max_tokens=max_tokens,
+                    both_orders=int(both_orders),
+                    judge=judge,
+                    status="running",
+                    created_at=now,
+                    updated_at=now,
+                )
             )
         return self.get(tournament_id)
 
     def get(self, tournament_id: str) -> TournamentRow:
-        with store_errors(self.conn):
-            row = self.conn.execute("SELECT * FROM tournaments WHERE id = ?", (tournament_id,)).fetchone()
+        with self.db.connect() as conn:
+            row = conn.execute(select(tournaments).where(tournaments.c.id == tournament_id)).mappings().first()
         if row is None:
             raise BadInput(f"no tournament named '{tournament_id}' (see `groundhog rank --list`)")
-        return _row(row)
+        return TournamentRow.model_validate(row)
 
     def all(self) -> list[TournamentRow]:
         """Newest first."""
-        with store_errors(self.conn):
-            rows = self.conn.execute("SELECT * FROM tournaments ORDER BY created_at DESC, id DESC").fetchall()
-        return [_row(r) for r in rows]
+        statement = select(tournaments).order_by(tournaments.c.created_at.desc(), tournaments.c.id.desc())
+        with self.db.connect() as conn:
+            return [TournamentRow.model_validate(r) for r in conn.execute(statement).mappings()]
 
     def update(self, tournament_id: str, **values: object) -> None:
         """Set settings that a resume may change (max_tokens) or the status and reason."""
         allowed = {"max_tokens", "status", "reason"}
         if not set(values) <= allowed:
             raise ValueError(f"cannot update {sorted(set(values) - allowed)}")
-        sets = ", ".join(f"{k} = ?" for k in values)
-        with transaction(self.conn):
-            self.conn.execute(
-                f"UPDATE tournaments SET {sets}, updated_at = ? WHERE id = ?",
-                (*values.values(), _now(), tournament_id),
+        with self.db.begin() as conn:
+            conn.execute(
+                update(tournaments).where(tournaments.c.id == tournament_id).values(**values, updated_at=_now())
             )
 
     def record(
@@ -119,45 +126,36 @@ class TournamentStore:
         reasoning: str = "",
     ) -> None:
         """One call's cost, and (when its reply was read) its judgement: one transaction."""
-        with transaction(self.conn):
+        t = tournaments.c
+        with self.db.begin() as conn:
             if first is not None and second is not None and winner is not None:
-                self.conn.execute(
-                    "INSERT INTO pairwise_judgements (idea_a, idea_b, winner, judge, source, note, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (first, second, winner, judge, source_of(tournament_id), reasoning, _now()),
+                conn.execute(
+                    insert(pairwise_judgements).values(
+                        idea_a=first,
+                        idea_b=second,
+                        winner=winner,
+                        judge=judge,
+                        source=source_of(tournament_id),
+                        note=reasoning,
+                        created_at=_now(),
+                    )
                 )
             failed = 0 if winner is not None else 1
-            self.conn.execute(
-                "UPDATE tournaments SET calls = calls + ?, failed = failed + ?, prompt_tokens = prompt_tokens + ?, "
-                "completion_tokens = completion_tokens + ?, updated_at = ? WHERE id = ?",
-                (max(1, usage.calls), failed, usage.prompt_tokens, usage.completion_tokens, _now(), tournament_id),
+            conn.execute(
+                update(tournaments)
+                .where(t.id == tournament_id)
+                .values(
+                    calls=t.calls + max(1, usage.calls),
+                    failed=t.failed + failed,
+                    prompt_tokens=t.prompt_tokens + usage.prompt_tokens,
+                    completion_tokens=t.completion_tokens + usage.completion_tokens,
+                    updated_at=_now(),
+                )
             )
 
     def pairs(self, tournament_id: str) -> list[tuple[str, str]]:
         """The (first, second) pair of each judgement this tournament made, oldest first."""
-        with store_errors(self.conn):
-            rows = self.conn.execute(
-                "SELECT idea_a, idea_b FROM pairwise_judgements WHERE source = ? ORDER BY id",
-                (source_of(tournament_id),),
-            ).fetchall()
-        return [(str(r[0]), str(r[1])) for r in rows]
-
-
-def _row(row: sqlite3.Row) -> TournamentRow:
-    return TournamentRow(
-        id=row["id"],
-        session=row["session"],
-        ideas=json.loads(row["ideas"]),
-        matches=row["matches"],
-        max_tokens=row["max_tokens"],
-        both_orders=bool(row["both_orders"]),
-        judge=row["judge"],
-        status=row["status"],
-        reason=row["reason"],
-        calls=row["calls"],
-        failed=row["failed"],
-        prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-    )
+        j = pairwise_judgements.c
+        statement = select(j.idea_a, j.idea_b).where(j.source == source_of(tournament_id)).order_by(j.id)
+        with self.db.connect() as conn:
+            return [(str(a), str(b)) for a, b in conn.execute(statement)]

@@ -24,7 +24,7 @@ from fakes import ScriptedResearcher, http_responder
 from groundhog.core.settings import load_settings
 from groundhog.loop.babble import make_runner, new_config, open_services, run_session
 from groundhog.loop.services import Services
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 
 pytestmark = pytest.mark.cluster
 
@@ -113,8 +113,8 @@ def snapshot(svc: Services) -> tuple[dict[str, tuple[Any, ...]], dict[str, tuple
     items = svc.queue.list()
     queue = {q.idea.id: (q.idea.title, q.idea.summary, q.status, q.origin) for q in items}
     assert len(queue) == len(items), "an idea queued twice"
-    days = svc.db.execute("SELECT persona, day, status, attempts FROM days ORDER BY persona, day").fetchall()
-    assert [tuple(d) for d in days] == [(p, d, "done", 1) for p in sorted(PERSONAS) for d in range(1, DEPTH + 1)]
+    days = [(d.persona, d.day, d.status, d.attempts) for s in SessionStore(svc.db).all() for d in SessionStore(svc.db).days(s.id)]
+    assert days == [(p, d, "done", 1) for p in sorted(PERSONAS) for d in range(1, DEPTH + 1)]
     return log, queue
 
 

@@ -30,24 +30,25 @@ def _last_line(out: str) -> str:
 def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
     """The log (id -> persona, kind, day, text, verdict) and the queue (id -> title, status, scores)."""
     from fakes import HashEmbedder
-    from groundhog.core.db import open_db
     from groundhog.memory.store import LogStore, open_chroma
-    from groundhog.review.queue import ReviewQueue
+    from groundhog.store.database import open_store
+    from groundhog.store.queue import ReviewQueue
+    from groundhog.store.sessions import SessionStore
 
     log = LogStore(open_chroma(home), HashEmbedder())
     entries = {e.id: (e.persona, e.kind, e.day, e.text, e.meta.get("verdict")) for e in log.entries()}
-    conn = open_db(home / "groundhog.db")
+    db = open_store(home)
     try:
         queue = {
             q.idea.id: (q.idea.title, q.status, q.critique.scores.model_dump() if q.critique.scores else None)
-            for q in ReviewQueue(conn).list()
+            for q in ReviewQueue(db).list()
         }
-        days = conn.execute("SELECT persona, day, status FROM days ORDER BY persona, day").fetchall()
-        assert [tuple(d) for d in days] == [
+        days = [(d.persona, d.day, d.status) for s in SessionStore(db).all() for d in SessionStore(db).days(s.id)]
+        assert days == [
             (p, d, "done") for p in ("doomimir", "simplicia") for d in range(1, 5)
         ]
     finally:
-        conn.close()
+        db.close()
     return entries, queue
 
 

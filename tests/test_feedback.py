@@ -14,7 +14,7 @@ from fakes import FakeChatModel, ScriptedResearcher, make_services
 from groundhog.core.errors import BadInput
 from groundhog.core.records import stable_id
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 from groundhog.review.feedback import FEEDBACK_IMPORTANCE, feedback_text, record_decision
 
 ROOT = Path(__file__).resolve().parents[1]

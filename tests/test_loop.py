@@ -12,7 +12,7 @@ from groundhog.core.errors import BadInput
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.report import session_report
 from groundhog.loop.runner import check_present
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 

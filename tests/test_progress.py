@@ -10,7 +10,7 @@ import groundhog.commands.progress as progress
 import pytest
 from groundhog.core.settings import ModelSettings
 from groundhog.loop.events import Event
-from groundhog.loop.sessions import SessionConfig
+from groundhog.store.sessions import SessionConfig
 from rich.console import Console
 
 CONFIG = SessionConfig(

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from groundhog.core.db import open_db, transaction
 from groundhog.core.errors import BadInput
 from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores
 from groundhog.review.export import escape_md, export
-from groundhog.review.queue import ReviewQueue, rank_score
 from groundhog.review.stats import queue_stats
+from groundhog.store.queue import ReviewQueue, rank_score
+from groundhog.store.sqlite import open_sqlite
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -89,15 +89,15 @@ def db_file(tmp_path: Path) -> Path:
 def queue(request: pytest.FixtureRequest, db_file: Path) -> Iterator[ReviewQueue]:
     """The queue on each store: the SQLite file, and a fresh database on the run's PostgreSQL."""
     if request.param == "postgres":
-        from groundhog.core.pg import open_pg
+        from groundhog.store.postgres import open_postgres
 
-        conn = open_pg(request.getfixturevalue("pg_url"))
+        db = open_postgres(request.getfixturevalue("pg_url"))
     else:
-        conn = open_db(db_file)
+        db = open_sqlite(db_file)
     try:
-        yield ReviewQueue(conn, clock=Clock())
+        yield ReviewQueue(db, clock=Clock())
     finally:
-        conn.close()
+        db.close()
 
 
 # --- the queue ---------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_add_is_idempotent(queue: ReviewQueue) -> None:
     assert queue.add(item) is True
     assert queue.add(item) is False
     assert queue.add(make_item("aaaa1111", rank=0.9, title="changed")) is False
-    assert queue.conn.execute("SELECT count(*) FROM queue").fetchone()[0] == 1
+    assert sum(queue.counts().values()) == 1
     assert queue.get("aaaa1111").idea.title == "Idea aaaa1111"
 
 
@@ -123,7 +123,7 @@ def test_item_round_trips_exactly(queue: ReviewQueue) -> None:
 
 def test_add_counts_new_rows_and_joins_callers_transaction(queue: ReviewQueue) -> None:
     assert [queue.add(make_item(i)) for i in ("a0000001", "a0000002", "a0000001")] == [True, True, False]
-    with pytest.raises(RuntimeError), transaction(queue.conn):
+    with pytest.raises(RuntimeError), queue.db.begin():
         queue.add(make_item("b0000001"))
         queue.add(make_item("b0000002"))
         raise RuntimeError("the caller's larger write fails")
@@ -226,19 +226,19 @@ def test_rank_score_is_best_first() -> None:
 
 
 def test_decision_survives_a_crash_right_after_it_is_made(db_file: Path) -> None:
-    conn = open_db(db_file)
+    db = open_sqlite(db_file)
     try:
-        ReviewQueue(conn).add(make_item("crash0001"))
+        ReviewQueue(db).add(make_item("crash0001"))
     finally:
-        conn.close()
+        db.close()
     child = textwrap.dedent(
         """
         import os, signal, sys
         from pathlib import Path
-        from groundhog.core.db import open_db
-        from groundhog.review.queue import ReviewQueue
-        conn = open_db(Path(sys.argv[2]))
-        ReviewQueue(conn).decide("crash0001", "accept", note="keep this")
+        from groundhog.store.queue import ReviewQueue
+        from groundhog.store.sqlite import open_sqlite
+        db = open_sqlite(Path(sys.argv[2]))
+        ReviewQueue(db).decide("crash0001", "accept", note="keep this")
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
@@ -246,11 +246,11 @@ def test_decision_survives_a_crash_right_after_it_is_made(db_file: Path) -> None
         [sys.executable, "-c", child, str(ROOT), str(db_file)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == -9, done.stderr
-    conn = open_db(db_file)
+    db = open_sqlite(db_file)
     try:
-        item = ReviewQueue(conn).get("crash0001")
+        item = ReviewQueue(db).get("crash0001")
     finally:
-        conn.close()
+        db.close()
     assert (item.status, item.note) == ("accepted", "keep this")
     assert item.decided_at is not None
 

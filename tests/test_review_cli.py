@@ -13,7 +13,7 @@ from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from groundhog.cli import app
 from groundhog.core.records import stable_id
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 from typer.testing import CliRunner
 
 PRESENT = date(2026, 11, 23)

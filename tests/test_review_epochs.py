@@ -13,11 +13,11 @@ from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, _schema_props
 from typer.testing import CliRunner
 
 from groundhog.cli import app
-from groundhog.core.errors import BadInput, ProviderError
+from groundhog.core.errors import BadInput, ProviderError, StoreError
 from groundhog.loop.babble import check_resume, make_runner, new_config, run_session
 from groundhog.loop.events import Event
 from groundhog.loop.runner import RunOutcome
-from groundhog.loop.sessions import MAX_DAY_ATTEMPTS, SessionStore
+from groundhog.store.sessions import MAX_DAY_ATTEMPTS, SessionStore
 
 PRESENT = date(2026, 11, 23)
 
@@ -389,40 +389,14 @@ def test_a_day_that_keeps_failing_is_tried_a_bounded_number_of_times(isolated_ho
 # -- the schema ---------------------------------------------------------------------------------------
 
 
-def test_the_migration_keeps_sessions_and_backfills_drafts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from groundhog.core import db
+def test_a_home_older_than_the_baseline_is_refused_and_left_alone(tmp_path: Path) -> None:
+    """Schema 3 (before review epochs): this groundhog does not guess at it; the release before opens it."""
+    from legacy_home import sqlite_home
 
-    path = tmp_path / "groundhog.db"
-    before = [m for m in db.MIGRATIONS if m[0] < 4]
-    monkeypatch.setattr(db, "MIGRATIONS", before)
-    conn = db.open_db(path)
-    conn.execute(
-        "INSERT INTO sessions (id, created_at, updated_at, status, reason, config) VALUES "
-        "('old', '2026-01-01T00:00:00', '2026-01-01T00:00:00', 'completed', 'all 1 days done', '{}')"
-    )
-    summary = json.dumps({"ideas": [{"versions": 2}, {"versions": 1}, {"versions": 3}]})
-    conn.execute(
-        "INSERT INTO days (session, persona, day, status, present, summary, generated, surviving, finished_at) "
-        "VALUES ('old', 'doomimir', 1, 'done', '2026-11-23', ?, 3, 1, '2026-01-01T00:00:00')",
-        (summary,),
-    )
-    conn.close()
-    monkeypatch.undo()
+    from groundhog.store.sqlite import open_sqlite
 
-    conn = db.open_db(path)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == db.latest_version()
-        row = conn.execute("SELECT status, reason FROM sessions WHERE id = 'old'").fetchone()
-        assert tuple(row) == ("completed", "all 1 days done")
-        day = conn.execute("SELECT drafts, attempts, epoch FROM days").fetchone()
-        assert tuple(day) == (6, 1, 1)
-        conn.execute("UPDATE sessions SET status = 'completed-with-failures' WHERE id = 'old'")
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        with pytest.raises(Exception, match="FOREIGN KEY"):
-            conn.execute(
-                "INSERT INTO days (session, persona, day, status, present, finished_at) "
-                "VALUES ('nobody', 'doomimir', 1, 'done', '2026-11-23', '2026-01-01T00:00:00')"
-            )
-        assert conn.execute("SELECT count(*) FROM epochs").fetchone()[0] == 0
-    finally:
-        conn.close()
+    path = sqlite_home(tmp_path / "groundhog.db", version=3)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"has schema 3, older than this groundhog upgrades.*groundhog 0\.1\.0"):
+        open_sqlite(path)
+    assert path.read_bytes() == before

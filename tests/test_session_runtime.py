@@ -17,7 +17,7 @@ from groundhog.core.errors import ProviderError
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.events import Event
 from groundhog.loop.runner import RunOutcome
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 
@@ -181,15 +181,16 @@ def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> 
     assert proc.returncode == 0, err
     last = out.strip().splitlines()[-1]
     assert last.startswith("interrupted") and "SIGTERM" in last
-    from groundhog.core.db import open_db
+    from groundhog.store.database import open_store
+    from groundhog.store.sessions import SessionStore
 
-    conn = open_db(home / "groundhog.db")
+    db = open_store(home)
     try:
-        done = conn.execute("SELECT COUNT(*) FROM days WHERE status = 'done'").fetchone()[0]
-        row = conn.execute("SELECT status, reason FROM sessions WHERE id = 'crash'").fetchone()
+        done = SessionStore(db).totals("crash").days_done
+        status = SessionStore(db).get("crash").status
     finally:
-        conn.close()
-    assert row[0] == "interrupted" and 1 <= done < 8
+        db.close()
+    assert status == "interrupted" and 1 <= done < 8
     assert resume_child(home).startswith("completed")
 
 

@@ -1,6 +1,6 @@
-"""PostgreSQL (`database_url`): the SQL translation, the schema and migrations, a session with the fakes,
-a server restarted mid-session, bad configuration, and the session's advisory lock. The server is real,
-started by the tests (tests/pg_server.py)."""
+"""PostgreSQL (`database_url`): the schema and migrations, transactions, a session with the fakes, a server
+restarted mid-session, bad configuration, and the session's advisory lock. The server is real, started
+by the tests (tests/pg_server.py)."""
 
 from __future__ import annotations
 
@@ -14,77 +14,60 @@ from typing import Any
 import pytest
 from fakes import FakeChatModel, ScriptedResearcher, make_services
 from pg_server import PgServer, pg_bindir
+from sqlalchemy import insert, select, update
 
-from groundhog.core.db import latest_version, transaction
 from groundhog.core.errors import BadInput, StoreError
-from groundhog.core.pg_sql import translate
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.database import Database
+from groundhog.store.migrate import MANAGED, head
+from groundhog.store.postgres import open_postgres, redact
+from groundhog.store.schema import sessions
+from groundhog.store.sessions import SessionStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESENT = date(2026, 11, 23)
 postgres = pytest.mark.postgres
 
 
-# --- the translation (no server) ---------------------------------------------------------------------
-
-
-def test_placeholders_leave_strings_and_casts_alone() -> None:
-    sql, _ = translate("SELECT '?', x::text, '50%' FROM t WHERE a = ? AND b LIKE 'a%' AND c = :name", True)
-    assert sql == "SELECT '?', x::text, '50%%' FROM t WHERE a = %s AND b LIKE 'a%%' AND c = %(name)s"
-    assert translate("SELECT '50%'", False)[0] == "SELECT '50%'"
-
-
-def test_sqlite_idioms_become_postgres() -> None:
-    assert translate("INSERT OR IGNORE INTO queue (a) VALUES (?)", True)[0] == (
-        "INSERT INTO queue (a) VALUES (%s) ON CONFLICT DO NOTHING"
-    )
-    upsert = translate("INSERT OR REPLACE INTO days (session, persona, day, status) VALUES (?, ?, ?, ?)", True)[0]
-    assert upsert.endswith("ON CONFLICT (session, persona, day) DO UPDATE SET status = EXCLUDED.status")
-    assert translate("SELECT json_extract(summary, '$.a.b') FROM days", False)[0] == (
-        "SELECT (summary::jsonb #>> '{a,b}') FROM days"
-    )
-    assert "SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END)" in translate("SELECT SUM(status = 'done')", False)[0]
-    assert translate("BEGIN IMMEDIATE", False)[0] == "BEGIN"
-    assert translate("PRAGMA foreign_keys = ON", False)[0] == "SELECT 1"
-    assert translate("INSERT INTO pairwise_judgements (a) VALUES (?)", True) == (
-        "INSERT INTO pairwise_judgements (a) VALUES (%s) RETURNING id",
-        True,
-    )
-
-
 def test_a_non_postgres_url_names_the_setting() -> None:
-    from groundhog.core.pg import open_pg
-
     with pytest.raises(BadInput, match=r"^database_url: 'mysql://x' is not a PostgreSQL URL"):
-        open_pg("mysql://x")
+        open_postgres("mysql://x")
+
+
+def test_the_password_is_redacted() -> None:
+    assert redact("postgresql://me:secret@db:5432/g") == "postgresql://me:***@db:5432/g"
+    assert redact("postgresql://me@db/g") == "postgresql://me@db/g"
 
 
 # --- schema and store --------------------------------------------------------------------------------
 
 
+def _scalar(db: Database, sql: str) -> Any:
+    with db.connect() as conn:
+        return conn.exec_driver_sql(sql).scalar()
+
+
 @postgres
 def test_migrations_reach_the_latest_schema_once(pg_url: str) -> None:
-    from groundhog.core.pg import open_pg
-
-    conn = open_pg(pg_url)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == latest_version()
-    tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    db = open_postgres(pg_url)
+    assert db.describe()["schema"] == head()
+    with db.connect() as conn:
+        tables = set(conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars())
     assert {"queue", "sessions", "days", "epochs", "questions", "ratings", "tournaments"} <= tables
-    conn.close()
-    again = open_pg(pg_url)  # a second open finds nothing to do
-    assert again.execute("SELECT version FROM schema_version").fetchall() == [(latest_version(),)]
+    assert _scalar(db, "SELECT data_type FROM information_schema.columns WHERE column_name = 'summary'") == "jsonb"
+    db.close()
+    again = open_postgres(pg_url)  # a second open finds nothing to do
+    assert _scalar(again, "SELECT version FROM schema_version") == MANAGED  # an earlier groundhog refuses it
+    again.close()
 
 
 @postgres
 def test_concurrent_fresh_openers_migrate_once(pg_url: str) -> None:
-    from groundhog.core.pg import open_pg
-
     errors: list[BaseException] = []
 
     def opener() -> None:
         try:
-            open_pg(pg_url).close()
+            open_postgres(pg_url).close()
         except BaseException as err:
             errors.append(err)
 
@@ -94,41 +77,37 @@ def test_concurrent_fresh_openers_migrate_once(pg_url: str) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
-    assert open_pg(pg_url).execute("PRAGMA user_version").fetchone()[0] == latest_version()
+    db = open_postgres(pg_url)
+    assert _scalar(db, "SELECT count(*) FROM alembic_version") == 1 and db.describe()["schema"] == head()
+    db.close()
 
 
 @postgres
 def test_a_database_with_foreign_tables_is_refused(pg_url: str) -> None:
     import psycopg
 
-    from groundhog.core.pg import open_pg
-
     with psycopg.connect(pg_url, autocommit=True) as raw:
         raw.execute("CREATE TABLE queue (x int)")
     with pytest.raises(StoreError, match="tables groundhog did not create"):
-        open_pg(pg_url)
+        open_postgres(pg_url)
 
 
 @postgres
 def test_transaction_commits_rolls_back_and_nests(pg_url: str) -> None:
-    from groundhog.core.pg import open_pg
-
-    conn = open_pg(pg_url)
+    db = open_postgres(pg_url)
     now = "2026-01-01T00:00:00"
-    with transaction(conn):
-        conn.execute(
-            "INSERT INTO sessions (id, created_at, updated_at, status, config) VALUES (?, ?, ?, ?, ?)",
-            ("a", now, now, "running", "{}"),
-        )
-        with pytest.raises(RuntimeError), transaction(conn):
-            conn.execute("UPDATE sessions SET reason = 'inner' WHERE id = 'a'")
+    with db.begin() as conn:
+        conn.execute(insert(sessions).values(id="a", created_at=now, updated_at=now, status="running", config={}))
+        with pytest.raises(RuntimeError), db.begin() as inner:
+            inner.execute(update(sessions).values(reason="inner"))
             raise RuntimeError
-    with pytest.raises(RuntimeError), transaction(conn):
-        conn.execute("UPDATE sessions SET reason = 'outer' WHERE id = 'a'")
+    with pytest.raises(RuntimeError), db.begin() as conn:
+        conn.execute(update(sessions).values(reason="outer"))
         raise RuntimeError
-    row = conn.execute("SELECT id, reason FROM sessions").fetchone()
-    assert (row["id"], row[1], dict(row)) == ("a", "", {"id": "a", "reason": ""})
-    assert not conn.in_transaction
+    with db.connect() as conn:
+        assert conn.execute(select(sessions.c.id, sessions.c.reason)).all() == [("a", "")]
+    assert not db.in_transaction
+    db.close()
 
 
 # --- a session on PostgreSQL -------------------------------------------------------------------------
@@ -145,7 +124,7 @@ def _session(home: Path, url: str, model: Any, **loop: Any) -> tuple[Any, Any]:
 def test_a_session_runs_and_resumes_on_postgres(isolated_home: Path, pg_url: str) -> None:
     model = FakeChatModel.with_responder(ScriptedResearcher())
     svc, config = _session(isolated_home, pg_url, model, depth=4, review_every=2)
-    assert type(svc.db).__name__ == "PgConnection"
+    assert svc.db.dialect == "postgresql"
     first = run_session(make_runner(svc, config), handle_signals=False)
     assert first.status == "awaiting-review", first.reason
     for item in svc.queue.list(session="s1"):
@@ -194,22 +173,21 @@ def test_a_restart_mid_session_is_survived(isolated_home: Path, own_server: PgSe
     url = own_server.new_database()
     model = FakeChatModel.with_responder(_OnCall(7, own_server.restart))
     svc, config = _session(isolated_home, url, model, depth=3)
-    backend = svc.db._conn.info.backend_pid
+    backend = _scalar(svc.db, "SELECT pg_backend_pid()")
     outcome = run_session(make_runner(svc, config), handle_signals=False)
     assert outcome.status == "completed", outcome.reason
     assert SessionStore(svc.db).totals("s1").days_done == 6
-    assert svc.db._conn.info.backend_pid != backend  # the connection was lost and opened again
+    assert _scalar(svc.db, "SELECT pg_backend_pid()") != backend  # the pool reconnected
 
 
 @postgres
 def test_a_server_down_too_long_stops_with_the_reason_then_resumes(
     isolated_home: Path, own_server: PgServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("groundhog.core.pg.RECONNECT_S", 1.0)
     url = own_server.new_database()
     model = FakeChatModel.with_responder(_OnCall(7, lambda: own_server.stop("immediate")))
     svc, config = _session(isolated_home, url, model, depth=3)
-    with pytest.raises(StoreError, match="database_url: lost the connection") as info:
+    with pytest.raises(StoreError, match="^database_url: ") as info:
         run_session(make_runner(svc, config), handle_signals=False)
     assert "password" not in str(info.value)
     own_server.start()
@@ -271,10 +249,9 @@ def test_doctor_checks_the_database(isolated_home: Path, pg_url: str, pg_server:
 
 @postgres
 def test_the_session_lock_is_an_advisory_lock(tmp_path: Path, pg_url: str) -> None:
-    from groundhog.core.pg import open_pg
-    from groundhog.loop.locks import effective_status, is_running, session_lock
+    from groundhog.store.locks import effective_status, is_running, session_lock
 
-    mine, other = open_pg(pg_url), open_pg(pg_url)  # two connections: two processes, maybe two machines
+    mine, other = open_postgres(pg_url), open_postgres(pg_url)  # two engines: two processes, maybe two machines
     assert effective_status(tmp_path, "s1", "running", "", other)[0] == "interrupted"
     with session_lock(tmp_path, "s1", mine):
         assert is_running(tmp_path, "s1", other) and is_running(tmp_path, "s1", mine)
@@ -287,18 +264,14 @@ def test_the_session_lock_is_an_advisory_lock(tmp_path: Path, pg_url: str) -> No
     assert not is_running(tmp_path, "s1", other)
     assert not (tmp_path / "locks").exists()  # no lock files on PostgreSQL
     with session_lock(tmp_path, "s1", mine):
-        mine.close()  # the process died: its connection, and the lock with it, are gone
+        _kill_lock_holders(other)  # the process died: its connection, and the lock with it, are gone
         assert not is_running(tmp_path, "s1", other)
+    other.close()
+    mine.close()
 
 
-@postgres
-def test_the_lock_is_taken_again_after_a_reconnect(own_server: PgServer) -> None:
-    from groundhog.core.pg import open_pg
-
-    url = own_server.new_database()
-    (mine,) = (open_pg(url),)
-    assert mine.try_lock("s1")
-    own_server.restart()
-    other = open_pg(url)
-    assert mine.execute("SELECT 1").fetchone()[0] == 1  # reconnects, and takes the lock again
-    assert other.is_locked("s1") and not other.try_lock("s1")
+def _kill_lock_holders(db: Database) -> None:
+    with db.begin() as conn:
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+        )

@@ -19,7 +19,7 @@ from groundhog.cli import app
 from groundhog.core.settings import load_settings
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.services import Services
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 
 PERSONAS = ["doomimir", "simplicia"]
 

@@ -16,6 +16,7 @@ import pytest
 from fake_openai import FakeOpenAIServer, Reply
 from fakes import HashEmbedder
 from fakes import log_entry as entry
+from sqlalchemy import update
 from strong_model import StrongModel
 
 from groundhog.core.errors import StoreError
@@ -23,9 +24,10 @@ from groundhog.core.records import Idea, LogEntry
 from groundhog.core.settings import RetrievalSettings, load_settings
 from groundhog.critique.stage import DuplicateScreen, nearest_ideas, nearest_ideas_many
 from groundhog.loop.babble import make_runner, new_config
-from groundhog.loop.recent import RecentIndex
+from groundhog.store.recent import RecentIndex
+from groundhog.store.schema import days
 from groundhog.loop.services import Services
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 from groundhog.memory.group_commit import GroupWriter
 from groundhog.memory.store import LogStore, open_chroma
 
@@ -265,8 +267,11 @@ def test_day_rows_from_before_entry_ids_fall_back_to_listing(isolated_home: Path
         config = new_config(svc.settings, ["doomimir"], session="s1", present=date(2026, 11, 23))
         store.create(config)
         asyncio.run(make_runner(svc, config).run())
-        svc.db.execute("UPDATE days SET summary = json_remove(summary, '$.entry_ids')")
-        svc.db.commit()
+        for day in store.days("s1"):  # as a day row written before rows listed their entries
+            summary = {k: v for k, v in day.summary.items() if k != "entry_ids"}
+            key = (days.c.session == day.session, days.c.persona == day.persona, days.c.day == day.day)
+            with svc.db.begin() as conn:
+                conn.execute(update(days).where(*key).values(summary=summary))
         assert RecentIndex(svc.db).work_ids("doomimir", 5) is None
         assert RecentIndex(svc.db).work_ids("nobody", 5) == []
         svc.close()

@@ -20,7 +20,7 @@ from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from groundhog.cli import app
 from groundhog.core.text import json_safe, safe_text
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 from groundhog.review.export import escape_md
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
@@ -331,7 +331,7 @@ def test_progress_shows_hostile_event_text_safely(monkeypatch: pytest.MonkeyPatc
     from groundhog.commands.common import console
     from groundhog.core.settings import ModelSettings
     from groundhog.loop.events import Event
-    from groundhog.loop.sessions import SessionConfig
+    from groundhog.store.sessions import SessionConfig
 
     config = SessionConfig(
         id="s1", personas=["doomimir"], depth=2, ideas_per_day=2, present=PRESENT, babble=ModelSettings()

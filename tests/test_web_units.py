@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fakes import FakeChatModel, make_services
 
-from groundhog.core.db import latest_version
+from groundhog.store.migrate import head
 from groundhog.core.errors import BadInput
 from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores, stable_id
-from groundhog.review.judgements import JudgementStore
+from groundhog.store.judgements import JudgementStore
 from groundhog.review.provenance import context_lines
 from groundhog.review.undo import DecisionJournal
 from groundhog.review.web_filters import Filters, unjudged_pairs
@@ -92,7 +92,7 @@ def test_context_labels_are_numbered_per_kind_in_order(isolated_home: Path) -> N
 def test_judgement_store_and_its_migration(isolated_home: Path) -> None:
     svc = make_services(isolated_home, FakeChatModel())
     try:
-        assert svc.db.execute("PRAGMA user_version").fetchone()[0] == latest_version() >= 3
+        assert svc.db.describe()["schema"] == head()
         svc.queue.add(item(1))
         svc.queue.add(item(2))
         store = JudgementStore(svc.db)

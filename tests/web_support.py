@@ -12,7 +12,7 @@ from typing import Any
 from fakes import FakeChatModel, ScriptedResearcher, make_services
 
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.loop.sessions import SessionStore
+from groundhog.store.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 # Run as script, this would set window.__pwned; shown as text, it does nothing.
@@ -97,7 +97,7 @@ def state(home: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
 
 
 def judgements(home: Path) -> list[Any]:
-    from groundhog.review.judgements import JudgementStore
+    from groundhog.store.judgements import JudgementStore
 
     svc = services(home)
     try:

@@ -1,0 +1,1 @@
+"""The Alembic environment of the groundhog database: `env.py` and the revisions under `versions/`."""
