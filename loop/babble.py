@@ -22,11 +22,11 @@ from groundhog.loop.events import EventSink, ignore
 from groundhog.loop.rejudge import Rejudged
 from groundhog.loop.runner import RunOutcome, SessionRunner, check_present, ingest_corpus
 from groundhog.loop.services import Services
-from groundhog.store.sessions import MAX_DAY_ATTEMPTS, SessionConfig, SessionRow, SessionStore
 from groundhog.loop.work import DayExecutor
 from groundhog.memory.store import LogStore
 from groundhog.researchers.personas import Persona
 from groundhog.store.queue import ReviewQueue
+from groundhog.store.sessions import MAX_DAY_ATTEMPTS, SessionConfig, SessionRow, SessionStore
 
 SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

@@ -28,8 +28,8 @@ from groundhog.loop.worker import DayJob, Night, probe, run_day
 
 if TYPE_CHECKING:
     from groundhog.loop.day import DayPlan, DayResult, DayRunner
-    from groundhog.store.sessions import SessionConfig
     from groundhog.researchers.personas import Persona
+    from groundhog.store.sessions import SessionConfig
 
 DAY_TASK_CPUS = 0.25  # a day mostly waits on the endpoint: four days in flight per CPU of a node
 TASK_RETRIES = 3  # times Ray runs a day again after its worker or node died

@@ -19,7 +19,6 @@ from groundhog.core.settings import RetrievalSettings
 from groundhog.critique.audit import audited
 from groundhog.critique.entries import critique_entry, idea_entry
 from groundhog.critique.stage import CritiqueStage, Outcome
-from groundhog.store.recent import RecentIndex
 from groundhog.loop.wake import Newest, WakeContext, build_wake_context, newest_limits, work_limit
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
@@ -28,6 +27,7 @@ from groundhog.researchers.prompts import render
 from groundhog.researchers.schemas import babble_schema, hit_length_limit, notebook_schema
 from groundhog.store.questions import Question, question_id
 from groundhog.store.queue import rank_score
+from groundhog.store.recent import RecentIndex
 
 BABBLE_TOKENS_PER_IDEA = 240  # an idea at the embedded model's length limits, as JSON
 PROMPT_TOKENS = 900  # the frame and the instructions around the notebook

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from groundhog.core.errors import BadInput
 from groundhog.core.records import utcnow
 from groundhog.critique.tournament import RankReport, Tournament
-from groundhog.store.locks import session_lock
 from groundhog.loop.services import Services
+from groundhog.store.locks import session_lock
 from groundhog.store.tournaments import TournamentRow, TournamentStore
 
 DEFAULT_MATCHES = 5

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from groundhog.loop.epochs import Epochs
-from groundhog.store.sessions import SessionStore, bits_json
 from groundhog.store.queue import ReviewQueue
+from groundhog.store.sessions import SessionStore, bits_json
 
 
 def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:

@@ -30,15 +30,15 @@ from groundhog.critique.stage import CritiqueStage
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
-from groundhog.store.recent import RecentIndex
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
-from groundhog.store.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
 from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
 from groundhog.memory.group_commit import GATHER_S, GroupWriter
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona, chunk_text, corpus_files
 from groundhog.store.queue import ReviewQueue
+from groundhog.store.recent import RecentIndex
+from groundhog.store.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
 
 FAR_FUTURE_DAYS = 366
 MAX_FAILED_DAYS_IN_A_ROW = 3

@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 from groundhog.core.errors import BadInput
 from groundhog.loop.events import EventSink, ignore
-from groundhog.store.sessions import SessionStore
 from groundhog.loop.tune import Recommendation, TuneOptions, TuneReport, analyse
+from groundhog.store.sessions import SessionStore
 
 if TYPE_CHECKING:
     from groundhog.loop.services import Services

@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field, field_serializer
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import FLAG_NAMES, LogEntry, selection_bits
 from groundhog.loop.epochs import EpochBits, epoch_bits
-from groundhog.store.sessions import DayRow, SessionStore, bits_json
 from groundhog.loop.tune_vectors import VectorCache, centroid, grounding_centroids, in_character_score, novelty_by_day
+from groundhog.store.sessions import DayRow, SessionStore, bits_json
 
 if TYPE_CHECKING:
     from groundhog.loop.services import Services

@@ -18,9 +18,9 @@ from groundhog.core.settings import Settings
 from groundhog.critique.screens import TextScreens
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.services import Services
-from groundhog.store.sessions import SessionConfig
 from groundhog.loop.work import NewestSnapshot, build_stage
 from groundhog.researchers.personas import Persona
+from groundhog.store.sessions import SessionConfig
 
 if TYPE_CHECKING:
     from groundhog.store.recent import RecentIndex

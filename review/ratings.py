@@ -185,7 +185,9 @@ def refresh_ratings(db: Database) -> Fit:
     games = load_games(db)
     fit = fit_bradley_terry(games)
     played = {i for g in games if judge_kind(g.judge) == "model" for i in (g.first, g.second)}
-    replace_ratings(db, [(r.idea_id, r.rating, r.sigma, r.matches) for r in fit.ratings.values() if r.idea_id in played])
+    replace_ratings(
+        db, [(r.idea_id, r.rating, r.sigma, r.matches) for r in fit.ratings.values() if r.idea_id in played]
+    )
     return fit
 
 

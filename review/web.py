@@ -34,14 +34,14 @@ from starlette.staticfiles import StaticFiles
 from groundhog.core.errors import BadInput, GroundhogError
 from groundhog.core.records import FLAG_NAMES, QueueItem
 from groundhog.core.text import safe_text
-from groundhog.store.judgements import JudgementStore
 from groundhog.review.provenance import gather
-from groundhog.store.questions import QuestionStore
-from groundhog.store.queue import ReviewQueue
 from groundhog.review.ratings import refresh_ratings
 from groundhog.review.undo import DecisionJournal
 from groundhog.review.web_filters import FLAG_CHOICES, SORTS, STATUS_CHOICES, Filters, critic_mean, unjudged_pairs
 from groundhog.review.web_questions import answer, questions_view, show_of
+from groundhog.store.judgements import JudgementStore
+from groundhog.store.questions import QuestionStore
+from groundhog.store.queue import ReviewQueue
 
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore

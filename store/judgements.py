@@ -79,6 +79,13 @@ class JudgementStore:
             raise BadInput(f"no pairwise judgement {row_id}")
         return Judgement.model_validate(row)
 
+    def outcomes(self) -> list[tuple[str, str, str, str]]:
+        """(idea_a, idea_b, winner, judge) of every judgement, oldest first: what the ratings are fitted on."""
+        j = pairwise_judgements.c
+        with self.db.connect() as conn:
+            rows = conn.execute(select(j.idea_a, j.idea_b, j.winner, j.judge).order_by(j.id)).all()
+        return [(str(a), str(b), str(w), str(judge)) for a, b, w, judge in rows]
+
     def list(self, idea_id: str | None = None) -> list[Judgement]:
         """Oldest first; with an id, only the judgements that involve that idea."""
         j = pairwise_judgements.c
@@ -94,13 +101,6 @@ class JudgementStore:
         with self.db.connect() as conn:
             rows = conn.execute(select(j.idea_a, j.idea_b).distinct()).all()
         return {frozenset((str(a), str(b))) for a, b in rows}
-
-    def outcomes(self) -> list[tuple[str, str, str, str]]:
-        """(idea_a, idea_b, winner, judge) of every judgement, oldest first: what the ratings are fitted on."""
-        j = pairwise_judgements.c
-        with self.db.connect() as conn:
-            rows = conn.execute(select(j.idea_a, j.idea_b, j.winner, j.judge).order_by(j.id)).all()
-        return [(str(a), str(b), str(w), str(judge)) for a, b, w, judge in rows]
 
 
 def replace_ratings(db: Database, rows: Iterable[tuple[str, float, float, int]]) -> None:

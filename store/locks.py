@@ -109,9 +109,7 @@ def is_running(home: Path, session: str, db: Database | None = None) -> bool:
     return False
 
 
-def effective_status(
-    home: Path, session: str, status: str, reason: str, db: Database | None = None
-) -> tuple[str, str]:
+def effective_status(home: Path, session: str, status: str, reason: str, db: Database | None = None) -> tuple[str, str]:
     """A session recorded as running whose process is gone was killed: say so."""
     if status == "running" and not is_running(home, session, db):
         return (

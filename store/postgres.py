@@ -69,9 +69,7 @@ def translate(err: DBAPIError, where: str) -> Exception | None:
 def postgres_engine(url: str) -> Any:
     from sqlalchemy import create_engine
 
-    return create_engine(
-        engine_url(url), pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
-    )
+    return create_engine(engine_url(url), pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
 
 
 def open_postgres(url: str) -> Database:

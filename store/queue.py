@@ -226,9 +226,7 @@ class ReviewQueue:
         """Set a row's decision fields as given (a decision, or undoing one)."""
         with self.db.begin() as conn:
             conn.execute(
-                update(queue)
-                .where(queue.c.idea_id == idea_id)
-                .values(status=status, note=note, decided_at=decided_at)
+                update(queue).where(queue.c.idea_id == idea_id).values(status=status, note=note, decided_at=decided_at)
             )
 
     def counts(self) -> dict[str, int]:

@@ -21,15 +21,16 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    TextClause,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
-INT = Integer().with_variant(BigInteger(), "postgresql")
-REAL = Double()
-JSON_DOC = JSON().with_variant(JSONB(), "postgresql")
+INT: Integer = Integer().with_variant(BigInteger(), "postgresql")
+REAL: Double[float] = Double()
+JSON_DOC: JSON = JSON().with_variant(JSONB(), "postgresql")
 
 SESSION_STATUSES = ("running", "interrupted", "awaiting-review", "completed", "completed-with-failures", "failed")
 
@@ -39,7 +40,7 @@ def _check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({quoted})", name=name)
 
 
-def _empty(value: str = "") -> object:
+def _empty(value: str = "") -> TextClause:
     return text(f"'{value}'")
 
 

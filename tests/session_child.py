@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeChatModel, ScriptedResearcher, make_services
+
 from groundhog.loop.babble import make_runner, new_config, open_services, run_session
 from groundhog.store.sessions import SessionStore
 

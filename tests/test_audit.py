@@ -20,9 +20,9 @@ from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores
 from groundhog.critique.audit import audit_draw, audited, is_candidate
 from groundhog.critique.calibrate import calibrate
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.store.sessions import SessionStore
 from groundhog.review.screen import render_item
 from groundhog.review.stats import critic_audit, queue_stats, wilson
+from groundhog.store.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

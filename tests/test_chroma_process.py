@@ -23,9 +23,9 @@ from fakes import log_entry as entry
 from groundhog.core.errors import StoreError
 from groundhog.core.records import LogEntry
 from groundhog.loop.babble import chroma_process_wanted, make_runner, new_config, open_services
-from groundhog.store.sessions import SessionStore
 from groundhog.memory.chroma_process import ChromaProcess
 from groundhog.memory.store import LogStore, open_chroma
+from groundhog.store.sessions import SessionStore
 
 PERSONAS = ["doomimir", "simplicia", "interp-empiricist"]
 

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from groundhog.cli import app
 from groundhog.core.settings import CONFIG_FILE
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "chromadb", "llama_cpp", "langchain", "sentence_transformers", "transformers", "openai")

@@ -113,7 +113,11 @@ def snapshot(svc: Services) -> tuple[dict[str, tuple[Any, ...]], dict[str, tuple
     items = svc.queue.list()
     queue = {q.idea.id: (q.idea.title, q.idea.summary, q.status, q.origin) for q in items}
     assert len(queue) == len(items), "an idea queued twice"
-    days = [(d.persona, d.day, d.status, d.attempts) for s in SessionStore(svc.db).all() for d in SessionStore(svc.db).days(s.id)]
+    days = [
+        (d.persona, d.day, d.status, d.attempts)
+        for s in SessionStore(svc.db).all()
+        for d in SessionStore(svc.db).days(s.id)
+    ]
     assert days == [(p, d, "done", 1) for p in sorted(PERSONAS) for d in range(1, DEPTH + 1)]
     return log, queue
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, make_services
-from groundhog.cli import app
-from groundhog.critique.batch import SESSION, log_id
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
+
+from groundhog.cli import app
+from groundhog.critique.batch import SESSION, log_id
 
 GOOD = {
     "id": "sae-scale",

@@ -13,15 +13,16 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from langchain_core.messages import BaseMessage
+from typer.testing import CliRunner
+
 from groundhog.cli import app
 from groundhog.core.records import CritiqueResult, Idea, selection_bits
 from groundhog.critique.stage import DuplicateScreen, nearest_ideas
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.report import session_report
-from groundhog.store.sessions import SessionStore
 from groundhog.researchers.personas import most_different
-from langchain_core.messages import BaseMessage
-from typer.testing import CliRunner
+from groundhog.store.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, ScriptedResearcher, make_services
+
 from groundhog.core.errors import BadInput
 from groundhog.core.records import stable_id
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.store.sessions import SessionStore
 from groundhog.review.feedback import FEEDBACK_IMPORTANCE, feedback_text, record_decision
+from groundhog.store.sessions import SessionStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESENT = date(2026, 11, 23)

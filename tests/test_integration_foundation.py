@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, Field
+from typer.testing import CliRunner
+
 from groundhog.cli import app
 from groundhog.core.records import LogEntry
 from groundhog.core.settings import load_settings
 from groundhog.memory.embeddings import MiniLMEmbedder
 from groundhog.memory.store import LogStore, open_chroma
 from groundhog.providers.factory import build_model_client
-from pydantic import BaseModel, Field
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 

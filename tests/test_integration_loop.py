@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from groundhog.cli import app
 from typer.testing import CliRunner
+
+from groundhog.cli import app
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "memory", "providers", "researchers", "critique", "review", "loop", "commands")
-# cli.py -> commands/ -> loop/ -> researchers/ critique/ review/ -> memory/ providers/ -> core/
-LAYER = {"core": 0, "memory": 1, "providers": 1, "researchers": 2, "critique": 2, "review": 2, "loop": 3}
+PACKAGES = ("core", "memory", "providers", "store", "researchers", "critique", "review", "loop", "commands")
+# cli.py -> commands/ -> loop/ -> researchers/ critique/ review/ -> memory/ providers/ store/ -> core/
+LAYER = {"core": 0, "memory": 1, "providers": 1, "store": 1, "researchers": 2, "critique": 2, "review": 2, "loop": 3}
 LAYER |= {"commands": 4, "cli": 5}
 
 
@@ -98,5 +98,8 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(wheel: Path) -> Non
     assert "groundhog/researchers/prompts.toml" in names
     data = {n for n in names if n.startswith("groundhog/critique/data/")}
     assert {f"groundhog/critique/data/{f.name}" for f in (ROOT / "critique" / "data").glob("*.toml")} <= data
+    migrations = ROOT / "store" / "migrations"
+    shipped = {"env.py", "script.py.mako", *(f"versions/{f.name}" for f in (migrations / "versions").glob("0*.py"))}
+    assert {f"groundhog/store/migrations/{name}" for name in shipped} <= set(names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "groundhog = groundhog.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from groundhog.core.errors import BadInput
 from groundhog.store.locks import effective_status, is_running, session_lock
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeChatModel, ScriptedResearcher, make_services
+
 from groundhog.core.errors import BadInput
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.report import session_report

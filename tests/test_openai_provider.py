@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAIServer, Fault
+from pydantic import BaseModel, Field
+
 from groundhog.core.errors import BadInput, ProviderError
 from groundhog.core.settings import Settings, load_settings
 from groundhog.providers.client import ModelClient
 from groundhog.providers.factory import MODES_FILE, build_model_client
-from pydantic import BaseModel, Field
 
 KEY_ENV = "GROUNDHOG_TEST_OPENAI_KEY"
 KEY = "sk-groundhog-test-4f1c9a7e2b"
@@ -224,9 +225,10 @@ def test_async_calls_work_across_event_loops(monkeypatch: pytest.MonkeyPatch, tm
     """A resumed session or a depth sweep runs asyncio.run more than once in one process."""
     import asyncio
 
+    from pydantic import BaseModel
+
     from groundhog.core.settings import load_settings
     from groundhog.providers.factory import build_model_client
-    from pydantic import BaseModel
 
     class Word(BaseModel):
         word: str

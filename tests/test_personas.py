@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from groundhog.core.errors import BadInput
 from groundhog.researchers.personas import (
     STANCE_AXES,

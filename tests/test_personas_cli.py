@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from fakes import HashEmbedder
-from groundhog.cli import app
 from typer.testing import CliRunner
+
+from groundhog.cli import app
 
 GOOD = """
 id = "mesa-hunter"

@@ -6,12 +6,13 @@ import io
 import json
 from datetime import date
 
-import groundhog.commands.progress as progress
 import pytest
+from rich.console import Console
+
+import groundhog.commands.progress as progress
 from groundhog.core.settings import ModelSettings
 from groundhog.loop.events import Event
 from groundhog.store.sessions import SessionConfig
-from rich.console import Console
 
 CONFIG = SessionConfig(
     id="s1",

@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 from groundhog.cli import app
 from groundhog.core.records import stable_id
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.store.recent import RecentIndex
-from groundhog.store.sessions import SessionStore
 from groundhog.researchers.schemas import NotebookOutput
 from groundhog.review.feedback import record_decision
 from groundhog.review.questions import record_answer
 from groundhog.store.questions import Question, QuestionStore, answer_entry_id, question_id
+from groundhog.store.recent import RecentIndex
+from groundhog.store.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 QUESTION = "Should I spend a week on probes for sandbagging, or is that covered elsewhere?"

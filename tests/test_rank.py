@@ -20,8 +20,8 @@ from groundhog.core.records import CritiqueResult, Idea, QueueItem, Scores, stab
 from groundhog.critique.tournament import swiss_pairs
 from groundhog.loop import rank as ranking
 from groundhog.loop.services import Services
-from groundhog.store.judgements import JudgementStore
 from groundhog.review.ratings import Fit, Game, fit_bradley_terry, refresh_ratings, spearman
+from groundhog.store.judgements import JudgementStore
 from groundhog.store.tournaments import TournamentStore
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from groundhog.core.settings import CONFIG_FILE, load_settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from groundhog.core.errors import BadInput
 from groundhog.core.settings import CONFIG_FILE, load_settings
 

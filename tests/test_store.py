@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fakes import HashEmbedder
+
 from groundhog.core.errors import StoreError
 from groundhog.core.records import LogEntry
 from groundhog.core.settings import RetrievalSettings

@@ -187,7 +187,7 @@ def test_a_server_down_too_long_stops_with_the_reason_then_resumes(
     url = own_server.new_database()
     model = FakeChatModel.with_responder(_OnCall(7, lambda: own_server.stop("immediate")))
     svc, config = _session(isolated_home, url, model, depth=3)
-    with pytest.raises(StoreError, match="^database_url: ") as info:
+    with pytest.raises(StoreError, match=r"^database_url: ") as info:
         run_session(make_runner(svc, config), handle_signals=False)
     assert "password" not in str(info.value)
     own_server.start()

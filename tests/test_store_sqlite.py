@@ -43,7 +43,9 @@ def tables(db: Database) -> set[str]:
 def add_session(db: Database, session_id: str, reason: str = "") -> None:
     with db.begin() as conn:
         conn.execute(
-            insert(sessions).values(id=session_id, created_at=NOW, updated_at=NOW, status="running", config={}, reason=reason)
+            insert(sessions).values(
+                id=session_id, created_at=NOW, updated_at=NOW, status="running", config={}, reason=reason
+            )
         )
 
 

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
 from groundhog.cli import app
 from groundhog.core.errors import BadInput
 from groundhog.loop.sweep import run_sweep, sweep_names
-from typer.testing import CliRunner
 
 
 def folders(root: Path) -> set[str]:

@@ -24,12 +24,12 @@ from groundhog.core.records import Idea, LogEntry
 from groundhog.core.settings import RetrievalSettings, load_settings
 from groundhog.critique.stage import DuplicateScreen, nearest_ideas, nearest_ideas_many
 from groundhog.loop.babble import make_runner, new_config
-from groundhog.store.recent import RecentIndex
-from groundhog.store.schema import days
 from groundhog.loop.services import Services
-from groundhog.store.sessions import SessionStore
 from groundhog.memory.group_commit import GroupWriter
 from groundhog.memory.store import LogStore, open_chroma
+from groundhog.store.recent import RecentIndex
+from groundhog.store.schema import days
+from groundhog.store.sessions import SessionStore
 
 
 @pytest.fixture

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from typer.testing import CliRunner
+
 from groundhog.cli import app
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.store.sessions import SessionStore
 from groundhog.loop.sweep import run_sweep
 from groundhog.loop.tune import TuneOptions, analyse, analyse_session, recommend
 from groundhog.loop.tune_vectors import VectorCache, grounding_centroids, grounding_texts, in_character_score
 from groundhog.researchers.personas import PersonaRegistry
-from typer.testing import CliRunner
+from groundhog.store.sessions import SessionStore
 
 PRESENT = date(2026, 11, 23)
 TOPICS = [

@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from langchain_core.messages import BaseMessage
+from typer.testing import CliRunner
+
 from groundhog.cli import app
 from groundhog.core.text import json_safe, safe_text
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.store.sessions import SessionStore
 from groundhog.review.export import escape_md
-from langchain_core.messages import BaseMessage
-from typer.testing import CliRunner
+from groundhog.store.sessions import SessionStore
 
 OSC52 = "\x1b]52;c;aGFja2Vk\x07"  # write "hacked" to the clipboard
 CLEAR = "\x1b[2J"  # clear the screen
@@ -148,8 +149,9 @@ def test_escape_md_shows_controls_as_inert_text() -> None:
 
 
 def test_the_console_hook_sanitizes_what_a_caller_forgot_to_escape() -> None:
-    from groundhog.commands.common import console
     from rich.table import Table
+
+    from groundhog.commands.common import console
 
     buffer = io.StringIO()
     out = console(file=buffer, width=200)

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from fakes import FakeChatModel, make_services
 
-from groundhog.store.migrate import head
 from groundhog.core.errors import BadInput
 from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores, stable_id
-from groundhog.store.judgements import JudgementStore
 from groundhog.review.provenance import context_lines
 from groundhog.review.undo import DecisionJournal
 from groundhog.review.web_filters import Filters, unjudged_pairs
+from groundhog.store.judgements import JudgementStore
+from groundhog.store.migrate import head
 
 
 def item(

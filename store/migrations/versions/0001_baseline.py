@@ -19,8 +19,8 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-INT = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
-REAL = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
+INT: sa.Integer = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
+REAL: sa.REAL[float] = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
 
 
 def _text(value: str = "") -> sa.TextClause:
@@ -35,7 +35,8 @@ def _in(column: str, *values: str) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-SQLITE_TRIGGER = """CREATE TRIGGER days_question AFTER INSERT ON days WHEN NEW.summary ->> '$.question.id' IS NOT NULL BEGIN
+SQLITE_TRIGGER = """CREATE TRIGGER days_question AFTER INSERT ON days
+WHEN NEW.summary ->> '$.question.id' IS NOT NULL BEGIN
     INSERT OR REPLACE INTO questions (id, session, persona, day, present, question, context, asked_at)
     SELECT q ->> 'id', NEW.session, NEW.persona, NEW.day, NEW.present, q ->> 'text',
         COALESCE(q -> 'context', '{}'), NEW.finished_at FROM (SELECT NEW.summary -> '$.question' AS q)
@@ -120,7 +121,9 @@ def upgrade() -> None:
         sa.Column("config", sa.Text, nullable=False),
         sa.Column("elapsed_s", REAL, nullable=False, server_default=_zero()),
         sa.CheckConstraint(
-            _in("status", "running", "interrupted", "awaiting-review", "completed", "completed-with-failures", "failed"),
+            _in(
+                "status", "running", "interrupted", "awaiting-review", "completed", "completed-with-failures", "failed"
+            ),
             name="sessions_status_check",
         ),
     )
