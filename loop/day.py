@@ -88,7 +88,7 @@ class DayResult:
             "unjudged": [o.final.id for o in self.outcomes if o.verdict.verdict == "unjudged"],
             "rejected_refs": self.rejected_refs,
             "audit_ids": [i.id for i in self.queue_items if i.origin == "audit"],
-            # committed with the day row; a trigger (core.db, migration 6) files it in `questions`
+            # committed with the day row; a trigger (store revision 0001) files it in `questions`
             "question": (
                 {"id": self.question.id, "text": self.question.question, "context": self.question.context}
                 if self.question

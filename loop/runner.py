@@ -6,7 +6,7 @@ its entries are upserted into Chroma (deterministic ids), and then one SQLite tr
 day row, its queue items and the pause that follows it, if any. That transaction is the commit point: a
 day without a row is redone, and so is a failed day, up to MAX_DAY_ATTEMPTS attempts in all.
 
-Pauses are per persona and end its review epoch (see `loop.sessions`): after day N with
+Pauses are per persona and end its review epoch (see `store.sessions`): after day N with
 `--review-every N`, and after a day that brings the epoch's selection bits to `--max-selection-bits`.
 A resumed persona goes on only once every idea it queued up to the pause is decided, or with `no_wait`
 (`--resume --no-wait`), which the epoch row records.

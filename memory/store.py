@@ -319,7 +319,7 @@ class LogStore:
         """Memory-stream retrieval: relevance, recency and importance, each scaled to 0..1, weighted.
 
         The pool is the `candidates` nearest entries plus the `candidates` newest. `recent_ids` names
-        the newest (from the day rows, see `loop.recent`), so they are fetched by id; without it the
+        the newest (from the day rows, see `store.recent`), so they are fetched by id; without it the
         persona's entries are listed to find them, which grows with the log."""
         w = weights or RetrievalSettings()
         skip = set(exclude_ids)

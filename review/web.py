@@ -2,12 +2,11 @@
 
 `create_app` builds a Starlette app from a function that opens the stores (the queue and the log), so
 tests and the CLI inject the same things. Every store call runs on one worker thread that opens the
-stores on first use and owns them: SQLite refuses a connection from another thread, and one thread also
-means decisions never interleave. Pages are rendered on the server from Jinja2 templates with
-autoescape on (and every value through `core.text.safe_text`), so model text is always shown as text;
-the page's only script is a static file (a Content-Security-Policy forbids inline script). A request
-that changes anything is a POST carrying the run's token, and only loopback Host headers are served
-unless the page was bound to another address on purpose.
+stores on first use and owns them: one thread means decisions never interleave. Pages are rendered on
+the server from Jinja2 templates with autoescape on (and every value through `core.text.safe_text`), so
+model text is always shown as text; the page's only script is a static file (a Content-Security-Policy
+forbids inline script). A request that changes anything is a POST carrying the run's token, and only
+loopback Host headers are served unless the page was bound to another address on purpose.
 """
 
 from __future__ import annotations

@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from groundhog.core.errors import StoreError
-
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine, Table
     from sqlalchemy.exc import DBAPIError
@@ -124,7 +122,3 @@ def open_store(home: Path, database_url: str | None = None) -> Database:
     from groundhog.store.sqlite import open_sqlite
 
     return open_sqlite(Path(home) / DB_FILENAME)
-
-
-def unreadable(where: str, what: str, err: Exception) -> StoreError:
-    return StoreError(f"{what} in {where} is unreadable: {err}")
