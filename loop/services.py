@@ -94,7 +94,11 @@ class Services:
         same API)."""
         from groundhog.core.db import open_store
 
-        if not self.settings.database_url:
+        if self.settings.database_url:
+            from groundhog.core.extras import require
+
+            require("postgres", feature="database_url (PostgreSQL)")
+        else:
             self.ensure_home()
         return open_store(self.settings.home, self.settings.database_url)
 
