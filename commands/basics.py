@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, print_json, services, sub_app
+from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, print_json, services, sub_app
 
 log_app = sub_app("Search the written log.")
 
@@ -23,7 +23,8 @@ def doctor(
         ),
     ] = None,
 ) -> None:
-    """Check the model, embedder and stores; run one tiny generation and one embedding."""
+    """Check the model, embedder and stores; run one tiny generation and one embedding; list the extras."""
+    from groundhog.core.extras import extras_report
     from groundhog.loop.doctor import run_checks
 
     svc = services(home)
@@ -32,8 +33,9 @@ def doctor(
     finally:
         svc.close()
     ok = all(c.ok for c in checks)
+    extras = extras_report()  # a missing extra is no failure: the base install runs a night on an endpoint
     if as_json:
-        print_json({"ok": ok, "checks": [c.model_dump() for c in checks]})
+        print_json({"ok": ok, "checks": [c.model_dump() for c in checks], "extras": extras})
     else:
         from rich.table import Table
 
@@ -44,8 +46,24 @@ def doctor(
             status = "[green]ok[/green]" if c.ok else "[red]FAILED[/red]"
             table.add_row(esc(c.name), status, esc(c.detail), f"{c.seconds:.1f}s")
         console().print(table)
+        console().print(_extras_table(extras))
+        missing = [str(e["extra"]) for e in extras if not e["installed"]]
+        if missing:
+            echo(f"missing extras: pip install 'groundhog[{','.join(missing)}]'")
     if not ok:
         raise typer.Exit(1)
+
+
+def _extras_table(extras: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="extras", show_lines=False)
+    for col in ("extra", "status", "enables"):
+        table.add_column(col)
+    for e in extras:
+        status = "[green]installed[/green]" if e["installed"] else "[yellow]missing[/yellow]"
+        table.add_row(esc(e["extra"]), status, esc(e["enables"]))
+    return table
 
 
 # -- log ------------------------------------------------------------------------------------------

@@ -191,6 +191,10 @@ def tune(
         raise BadInput(f"--hours: must be above 0 (got {hours:g})")
     if plot is not None and plot.suffix.lower() != ".png":
         raise BadInput(f"--plot: '{plot}' must name a .png file")
+    if plot is not None:
+        from groundhog.core.extras import require
+
+        require("plot", feature="--plot")
     sweep_only = {
         "--persona": persona,
         "--ideas-per-day": ideas_per_day,

@@ -96,9 +96,12 @@ def prepare(
     persona: str | None = None,
 ) -> Served:
     """Open the stores and bind; --session/--persona preset the page's filters."""
+    from groundhog.core.errors import BadInput
+    from groundhog.core.extras import require
+
+    require("web", feature="review --web")
     import uvicorn
 
-    from groundhog.core.errors import BadInput
     from groundhog.review.web import allowed_hosts_for, create_app
 
     svc = services(home)

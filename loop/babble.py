@@ -106,6 +106,9 @@ def open_services(services: Services, config: SessionConfig, ray_address: str | 
     starts (`chroma_process`); with `--ray`, the cluster is joined and a worker on each node checked.
     Each failure is one line naming the setting, exit 2. Returns the executor for
     `make_runner(days=...)` (close it after the night), or None: in-process."""
+    from groundhog.core.extras import require_settings
+
+    require_settings(services.settings)  # a missing extra (the embedded model, ...): one line, no session
     if ray_address is not None:
         from groundhog.loop.cluster import open_ray_days
 

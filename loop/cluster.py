@@ -22,6 +22,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from groundhog.core.errors import BadInput, GroundhogError, ProviderError
+from groundhog.core.extras import require
 from groundhog.core.settings import Settings
 from groundhog.loop.work import cross_critic_for
 from groundhog.loop.worker import DayJob, Night, probe, run_day
@@ -234,6 +235,7 @@ NEEDS_CHROMA_SERVER = (
 
 def open_ray_days(settings: Settings, config: SessionConfig, all_personas: list[Persona], address: str) -> RayDays:
     """Join the cluster and check a worker on each node, before any work: BadInput (exit 2) otherwise."""
+    require("cluster", "ray", feature="--ray")
     if not settings.chroma_url:
         raise BadInput(NEEDS_CHROMA_SERVER)
     joined, owned = connect(address)
@@ -249,6 +251,7 @@ def open_ray_days(settings: Settings, config: SessionConfig, all_personas: list[
 
 def check_cluster(settings: Settings, address: str) -> tuple[str, dict[str, Any]]:
     """`groundhog doctor --ray`: join, check a worker on each node, leave. Raises BadInput on a failure."""
+    require("cluster", "ray", feature="--ray")
     if not settings.chroma_url:
         raise BadInput(NEEDS_CHROMA_SERVER)
     joined, owned = connect(address)

@@ -91,8 +91,10 @@ class Services:
     @cached_property
     def db(self) -> Database:
         """The SQLite file in the home, or PostgreSQL when `database_url` is set: the same tables."""
+        from groundhog.core.extras import require_database
         from groundhog.store.database import open_store
 
+        require_database(self.settings.database_url)
         if not self.settings.database_url:
             self.ensure_home()
         return open_store(self.settings.home, self.settings.database_url)

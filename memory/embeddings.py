@@ -154,6 +154,9 @@ class CachedEmbedder:
 def build_embedder(es: EmbeddingSettings) -> Embedder:
     """The embedder the settings name; the one factory (`loop.services`) wraps it in the cache."""
     if es.provider == "local":
+        from groundhog.core.extras import require_embedder
+
+        require_embedder(es)
         if es.backend == "onnx":
             from groundhog.memory.onnx_embedder import OnnxMiniLMEmbedder
 

@@ -99,6 +99,9 @@ def ensure_onnx(model_dir: Path | None = None) -> Path:
     folder = model_dir or minilm_path()
     target = onnx_path(folder)
     if not target.exists():
+        from groundhog.core.extras import require
+
+        require("local", "torch", "transformers", "onnx", feature="exporting the local embedder to ONNX")
         try:
             export_onnx(folder, target)
         except Exception as exc:  # an install problem: say what to do

@@ -23,6 +23,9 @@ MODES_FILE = "structured_modes.json"
 def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> Any:
     """A LangChain chat model for the settings (not yet loaded: the local model loads on first call)."""
     if ms.provider == "local":
+        from groundhog.core.extras import require_model
+
+        require_model(ms)
         from groundhog.providers.local import ChatLlamaCpp, bundled_model_path
 
         path = Path(ms.model).expanduser() if ms.model else bundled_model_path()
