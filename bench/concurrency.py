@@ -7,7 +7,7 @@ fixed delay; N personas x D days at C = 1, 4, 16, 32, in process with the local 
 embeddings from a second (fast) endpoint, then through the CLI (process start included) with the time
 to the first model call; prints ideas per second and speed-up over C = 1 (runs above C = 1: the median
 of --repeat), then the top --profile entries of a CPU profile of the highest level (this process only:
-above C = 1 the store runs in a child process, as `groundhog babble` runs it).
+above C = 1 the store is served by a `chroma run` of the night's own, as `groundhog babble` runs it).
 Part 3: one persona, one day on the embedded SmolLM2; prints wall time, time inside model calls, and
 the overhead fraction (wall minus model time, over wall).
 

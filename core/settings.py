@@ -182,8 +182,9 @@ class Settings(BaseSettings):
     critique: CritiqueSettings = Field(default_factory=CritiqueSettings)
     loop: LoopSettings = Field(default_factory=LoopSettings)
     chroma_url: str | None = None  # a Chroma server; default is a PersistentClient in the home
-    # Where a babble night's embedded Chroma runs: "auto", in a child process when more than one persona
-    # runs at once (its writes then leave the night's interpreter free); "on", always; "off", never.
+    # Where a babble night's store in the home runs: "auto", in Chroma's own server (`chroma run`, a child
+    # of the night) when more than one persona runs at once, so its writes leave the night's interpreter
+    # free; "on", always; "off", never (the embedded PersistentClient, in the night's process).
     chroma_process: Literal["auto", "on", "off"] = "auto"
     database_url: str | None = None  # postgresql://...; default is the SQLite file in the home
 

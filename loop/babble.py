@@ -102,9 +102,9 @@ def check_resume(store: SessionStore, queue: ReviewQueue, row: SessionRow, *, no
 
 
 def open_services(services: Services, config: SessionConfig, ray_address: str | None = None) -> DayExecutor | None:
-    """Before any work starts: the Chroma server answers (`chroma_url`), or the embedded store's process
-    starts (`chroma_process`); with `--ray`, the cluster is joined and a worker on each node checked.
-    Each failure is one line naming the setting, exit 2. Returns the executor for
+    """Before any work starts: the Chroma server answers (`chroma_url`), or the home's store gets a
+    server of the night's own (`chroma_process`); with `--ray`, the cluster is joined and a worker on
+    each node checked. Each failure is one line naming the setting, exit 2. Returns the executor for
     `make_runner(days=...)` (close it after the night), or None: in-process."""
     from groundhog.core.extras import require_settings
 
@@ -123,8 +123,9 @@ def open_services(services: Services, config: SessionConfig, ray_address: str | 
 
 
 def chroma_process_wanted(setting: str, config: SessionConfig) -> bool:
-    """`chroma_process`: "auto" runs the embedded store in a child process when more than one persona
-    runs at once, where its writes would otherwise stall the others (memory/chroma_process.py)."""
+    """`chroma_process`: "auto" serves the home's store from Chroma's own server, a child of the night,
+    when more than one persona runs at once, where its writes would otherwise stall the others
+    (memory/chroma_server.py)."""
     if setting == "auto":
         return min(config.concurrency, len(config.personas)) > 1
     return setting == "on"
@@ -134,7 +135,7 @@ def chroma_process_wanted(setting: str, config: SessionConfig) -> bool:
 def _ingesting(open_log: Callable[[], LogStore], personas: list[Persona]) -> Iterator[None]:
     """The log opened and the personas' corpus embedded into it on a second thread while the body
     runs. Building an endpoint's chat model is mostly importing (~0.9 s of Python); opening the log
-    mostly waiting for its store (a child process importing chromadb), embedding the corpus mostly
+    mostly waiting for its store (a `chroma run` server starting), embedding the corpus mostly
     native inference that leaves the interpreter free: side by side they take the longer of the two,
     not the sum (a first night's start, bench/concurrency.py). The runner's own ingest then finds it
     done; an error here is left for the runner's own opening and ingest to raise."""

@@ -14,7 +14,7 @@ from groundhog.core.interfaces import Embedder
 from groundhog.core.settings import Settings
 
 if TYPE_CHECKING:
-    from groundhog.memory.chroma_process import ChromaProcess
+    from groundhog.memory.chroma_server import ChromaRun
     from groundhog.memory.store import LogStore
     from groundhog.providers.client import ModelClient
     from groundhog.researchers.personas import PersonaRegistry
@@ -37,7 +37,7 @@ class Services:
         self._critic_chat_model = critic_chat_model
         self._embedder = embedder
         self._chroma_client = chroma_client
-        self._chroma_process: ChromaProcess | None = None
+        self.chroma_server: ChromaRun | None = None  # a `chroma run` of this process's own, once started
 
     def ensure_home(self) -> None:
         home = self.settings.home
@@ -63,6 +63,10 @@ class Services:
     def chroma(self) -> Any:
         if self._chroma_client is not None:
             return self._chroma_client
+        if self.chroma_server is not None:  # its heartbeat waited for here: it started with the night
+            from groundhog.memory.store import chroma_settings
+
+            return self.chroma_server.client(chroma_settings())
         if not self.settings.chroma_url:
             self.ensure_home()  # the embedded store lives in the home; a server needs none (a Ray worker)
         from groundhog.memory.store import open_chroma
@@ -70,16 +74,17 @@ class Services:
         return open_chroma(self.settings.home, self.settings.chroma_url)
 
     def start_chroma_process(self) -> bool:
-        """From now on, the embedded store runs in a child process (memory/chroma_process.py): for a
-        night with several personas at once. It starts at once, and opens while the night gets ready.
-        False, and nothing changes, when the store is a server, injected, or already open here."""
+        """From now on, the home's store is served by Chroma's own server, in a process of its own
+        (`chroma run`, memory/chroma_server.py): for a night with several personas at once. It starts at
+        once, and opens while the night gets ready. False, and nothing changes, when the store is a
+        server, injected, or already open here."""
         if self.settings.chroma_url or self._chroma_client is not None or "chroma" in self.__dict__:
             return False
-        self.ensure_home()
-        from groundhog.memory.chroma_process import ChromaProcess
+        if self.chroma_server is None:
+            self.ensure_home()
+            from groundhog.memory.chroma_server import ChromaRun
 
-        self._chroma_process = ChromaProcess(self.settings.home / "chroma")
-        self._chroma_client = self._chroma_process
+            self.chroma_server = ChromaRun(self.settings.home / "chroma")
         return True
 
     @cached_property
@@ -123,12 +128,10 @@ class Services:
             return self.babble_model  # one model, loaded once
         from groundhog.providers.factory import build_model_client
 
-        return build_model_client(
-            self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model
-        )
+        return build_model_client(self.settings, "critic", chat_model=self._critic_chat_model or self._chat_model)
 
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
-        if self._chroma_process is not None:  # its writes in flight finish, then it ends
-            self._chroma_process.close()
+        if self.chroma_server is not None:  # its writes in flight finish, then it ends
+            self.chroma_server.close()

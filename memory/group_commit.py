@@ -1,7 +1,7 @@
 """Group commit for the log: the entries of days that finish together go to Chroma in one upsert.
 
 An embedded Chroma upsert costs about 10 ms of its own plus about 0.5 ms an entry (and, in this
-process, holds the GIL all that time: memory/chroma_process.py), so with dozens of personas a write
+process, holds the GIL all that time: memory/chroma_server.py), so with dozens of personas a write
 per day is most of the store's work. Days that finish while a write is in progress wait for the next
 one, which takes them all, embedded in one batch; with several personas at once, a write first waits
 `gather_s` (15 ms) for the days finishing with it to join. A day still returns only once its own

@@ -22,29 +22,31 @@ COLLECTION = "groundhog_log"
 _BATCH = 256
 FILTERED_RUN = 64  # nearest-idea calls that skip the unfiltered probe after it found ideas rare
 SMALL_LOG = 4000  # entries: below this, Chroma's filtered query is the cheaper (bench/concurrency.py)
-CHROMA_SETTINGS = {"anonymized_telemetry": False, "allow_reset": False}
+
+
+def chroma_settings() -> Any:
+    """The settings of every Chroma client here: no telemetry, no reset."""
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
 def open_chroma(home: Path, chroma_url: str | None = None) -> Any:
     """A Chroma client: PersistentClient under the home, or HttpClient when a server URL is set."""
     if chroma_url:  # a server: checked by its heartbeat first (BadInput naming chroma_url, exit 2)
-        from chromadb.config import Settings as ChromaSettings
-
         from groundhog.memory.chroma_server import http_client
 
-        return http_client(chroma_url, ChromaSettings(**CHROMA_SETTINGS))
+        return http_client(chroma_url, chroma_settings())
     return open_persistent(home / "chroma")
 
 
 def open_persistent(path: Path) -> Any:
-    """The embedded store at `path` (this process's, or the store process's: memory/chroma_process.py);
-    a StoreError that leaves it as it is when it cannot be opened."""
+    """The embedded store at `path`; a StoreError that leaves it as it is when it cannot be opened."""
     import chromadb
-    from chromadb.config import Settings as ChromaSettings
 
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(**CHROMA_SETTINGS))
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings())
     except Exception as exc:
         raise StoreError(
             f"the vector store at {path} cannot be opened ({type(exc).__name__}: {exc}); "

@@ -1,5 +1,6 @@
 """A session in a child process, with the fake model, for crash tests. Its two personas run at once, so
-its store runs in a process of its own (memory/chroma_process.py), as a `groundhog babble` night's does.
+its store is served by a `chroma run` of its own (memory/chroma_server.py), as a `groundhog babble`
+night's is.
 
 usage: session_child.py HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
 KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's entries are in Chroma and
@@ -60,7 +61,7 @@ def main() -> None:
         if getattr(event, "type", "") == "day_finished":
             print("day_finished", flush=True)  # the signal test waits for this line
 
-    open_services(svc, config)  # as `groundhog babble` does: two personas at once, the store in a child process
+    open_services(svc, config)  # as `groundhog babble` does: two personas at once, the store on its own server
     outcome = run_session(make_runner(svc, config, on_event=announce), handle_signals=True)
     svc.close()
     print(outcome.status, outcome.reason, flush=True)
