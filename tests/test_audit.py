@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from rich.console import Console
 from typer.testing import CliRunner
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
-from fakes import log_entry as entry
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.fakes import log_entry as entry
 
 from groundhog.core.errors import StoreError
 from groundhog.core.records import LogEntry
@@ -271,8 +271,8 @@ def test_a_night_through_the_cli_pauses_resumes_and_leaves_no_store_process(
     gone when the command returns, and the log holds every day."""
     import json
 
-    from fake_openai import FakeOpenAIServer
-    from strong_model import StrongModel
+    from testkit.fake_openai import FakeOpenAIServer
+    from testkit.strong_model import StrongModel
     from typer.testing import CliRunner
 
     from groundhog.cli import app

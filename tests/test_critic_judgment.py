@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Any
 
-from fakes import FakeChatModel, HashEmbedder
+from testkit.fakes import FakeChatModel, HashEmbedder
 from groundhog.core.records import Idea
 from groundhog.critique.critic import Thresholds
 from groundhog.critique.stage import CritiqueStage

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAIServer, Fault
+from testkit.fake_openai import FakeOpenAIServer, Fault
 from groundhog.core.errors import BadInput, ProviderError
 from groundhog.core.settings import Settings, load_settings
 from groundhog.providers.client import ModelClient

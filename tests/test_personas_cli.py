@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import HashEmbedder
+from testkit.fakes import HashEmbedder
 from groundhog.cli import app
 from typer.testing import CliRunner
 

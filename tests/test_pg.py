@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, ScriptedResearcher, make_services
-from pg_server import PgServer, pg_bindir
+from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
+from testkit.pg_server import PgServer, pg_bindir
 
 from groundhog.core.db import latest_version, transaction
 from groundhog.core.errors import BadInput, StoreError
@@ -239,7 +239,7 @@ def _cli(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
 @postgres
 @pytest.mark.parametrize("case", ["unreachable", "wrong-password"])
 def test_bad_database_url_is_one_line_and_exit_2(tmp_path: Path, pg_server: PgServer, case: str) -> None:
-    from pg_server import free_port
+    from testkit.pg_server import free_port
 
     if case == "unreachable":
         url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from fakes import FakeChatModel
+from testkit.fakes import FakeChatModel
 from pydantic import BaseModel, Field
 from tenacity import RetryCallState, Retrying
 

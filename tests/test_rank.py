@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAIServer
-from fakes import FakeChatModel, HashEmbedder, make_services
+from testkit.fake_openai import FakeOpenAIServer
+from testkit.fakes import FakeChatModel, HashEmbedder, make_services
 from typer.testing import CliRunner
 
 from groundhog.cli import app
@@ -232,7 +232,7 @@ def test_groundhog_rank_on_the_command_line(isolated_home: Path, monkeypatch: py
 
 
 def test_babble_rank_ranks_the_sessions_ideas_at_the_end(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fakes import ScriptedResearcher
+    from testkit.fakes import ScriptedResearcher
 
     from groundhog.commands import babble as babble_cmd
     from groundhog.commands import common

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from groundhog.cli import app
 from groundhog.core.records import stable_id
 from groundhog.loop.babble import make_runner, new_config, run_session

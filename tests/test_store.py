@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import HashEmbedder
+from testkit.fakes import HashEmbedder
 from groundhog.core.errors import StoreError
 from groundhog.core.records import LogEntry
 from groundhog.core.settings import RetrievalSettings

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from groundhog.cli import app
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.sessions import SessionStore

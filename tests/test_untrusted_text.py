@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from groundhog.cli import app
 from groundhog.core.text import json_safe, safe_text
 from groundhog.loop.babble import make_runner, new_config, run_session

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import HashEmbedder
+from testkit.fakes import HashEmbedder
 from web_support import fill, fill_realistic, hostile_text, judgements, services, state
 
 pytestmark = pytest.mark.browser

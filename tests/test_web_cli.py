@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fakes import HashEmbedder
+from testkit.fakes import HashEmbedder
 from typer.testing import CliRunner
 from web_support import fill
 

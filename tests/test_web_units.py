@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, make_services
+from testkit.fakes import FakeChatModel, make_services
 
 from groundhog.core.db import latest_version
 from groundhog.core.errors import BadInput

@@ -1,7 +1,7 @@
 """A session in a child process, with the fake model, for crash tests. Its two personas run at once, so
 its store runs in a process of its own (memory/chroma_process.py), as a `groundhog babble` night's does.
 
-usage: session_child.py HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
+usage (from the repository root): python -m testkit.session_child HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
 KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's entries are in Chroma and
 before the SQLite transaction that commits the day (the window between the two stores).
 """
@@ -15,11 +15,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakes import FakeChatModel, ScriptedResearcher, make_services
 from groundhog.loop.babble import make_runner, new_config, open_services, run_session
 from groundhog.loop.sessions import SessionStore
+from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
 
 PERSONAS = ["doomimir", "simplicia"]
 DEPTH = 4
