@@ -8,7 +8,8 @@ the log. The one-process run is `groundhog babble` as it runs without `--ray` (a
 CPU each: four days in flight per worker node). Prints wall time, persona-days per second, per worker
 node, and whether each run's log equals the one-process run's.
 
-usage: python bench/cluster.py [--personas 32] [--days 2] [--delay-ms 200] [--workers 1,2,4] [--concurrency 16]
+usage (from the repository root): python -m bench.cluster [--personas 32] [--days 2] [--delay-ms 200]
+                                                          [--workers 1,2,4] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the fake endpoint, the scripted researcher, the service starters
 PRESENT = date(2026, 11, 23)
 
 
@@ -34,8 +34,8 @@ def serve(delay_ms: float) -> None:
     """`--serve`: the endpoint process (prints its base URL, then serves until terminated)."""
     import signal
 
-    from fake_openai import FakeOpenAIServer
-    from fakes import ScriptedResearcher, http_responder
+    from testkit.fake_openai import FakeOpenAIServer
+    from testkit.fakes import ScriptedResearcher, http_responder
 
     server = FakeOpenAIServer(http_responder(ScriptedResearcher(by_prompt=True)), delay_ms=delay_ms)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -47,7 +47,10 @@ def serve(delay_ms: float) -> None:
 
 def start_endpoint(delay_ms: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bench.cluster", "--serve", "--delay-ms", str(delay_ms)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
@@ -67,11 +70,10 @@ def night(args: argparse.Namespace, chat_url: str, embed_url: str, cluster: Any 
     """A warm-up night (one day per persona), then the timed night, on a fresh Chroma server; on
     `cluster` when given (one connection: Ray's worker processes and the parts each one built are
     kept between the two), else in this process."""
-    from cluster_services import ChromaServer
-
     from groundhog.core.settings import load_settings
     from groundhog.loop.services import Services
     from groundhog.store.sessions import SessionStore
+    from testkit.cluster_services import ChromaServer
 
     personas = clone_personas(args.personas)
     with tempfile.TemporaryDirectory() as tmp, ChromaServer(Path(tmp) / "chroma") as chroma:
@@ -153,7 +155,7 @@ def main() -> None:
         serve(args.delay_ms)
         return
 
-    from cluster_services import ray_cluster
+    from testkit.cluster_services import ray_cluster
 
     chat, chat_url = start_endpoint(args.delay_ms)
     embed, embed_url = start_endpoint(0.0)

@@ -2,7 +2,7 @@
 session's wall time is the pipeline's own overhead with the embedded model.
 
 Part 1: the bundled embedder, onnxruntime against torch: load time in a fresh process, throughput.
-Part 2: a local OpenAI-compatible server (tests/fake_openai.py) answering every chat request after a
+Part 2: a local OpenAI-compatible server (testkit/fake_openai.py) answering every chat request after a
 fixed delay; N personas x D days at C = 1, 4, 16, 32, in process with the local embedder and with
 embeddings from a second (fast) endpoint, then through the CLI (process start included) with the time
 to the first model call; prints ideas per second and speed-up over C = 1 (runs above C = 1: the median
@@ -11,7 +11,8 @@ above C = 1 the store is served by a `chroma run` of the night's own, as `ground
 Part 3: one persona, one day on the embedded SmolLM2; prints wall time, time inside model calls, and
 the overhead fraction (wall minus model time, over wall).
 
-usage: python bench/concurrency.py [--personas 32] [--days 2] [--delay-ms 200] [--levels 1,4,16,32]
+usage (from the repository root): python -m bench.concurrency [--personas 32] [--days 2] [--delay-ms 200]
+                                                              [--levels 1,4,16,32]
                                    [--repeat 3] [--profile 15] [--skip-local]
 """
 
@@ -29,7 +30,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUNDHOG = ROOT / ".venv" / "bin" / "groundhog"
-sys.path.insert(0, str(ROOT / "tests"))  # the fake endpoint and fakes
 
 
 def clone_personas(n: int) -> list:
@@ -106,7 +106,8 @@ def median_run(times: int, run: Callable[..., tuple[float, int]], *args: Any, **
 
 def start_server(delay_ms: float) -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--port", "0", "--delay-ms", str(delay_ms)],
+        [sys.executable, "-m", "testkit.fake_openai", "--port", "0", "--delay-ms", str(delay_ms)],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -14,7 +14,7 @@ critique entry, as in a real log, so there are entries that are not ideas to ski
 the table also times a full scan (one numpy matrix-vector product over every idea vector): what a
 check costs when it compares against all earlier ideas.
 
-    .venv/bin/python bench/dedup.py [--sizes 1000,10000,100000] [--queries 200] [--others-per-idea 1]
+    .venv/bin/python -m bench.dedup [--sizes 1000,10000,100000] [--queries 200] [--others-per-idea 1]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from groundhog.core.records import LogEntry
 from groundhog.critique.stage import nearest_ideas
 from groundhog.memory.rows import to_metadata

@@ -4,7 +4,7 @@ Each run is a fresh process with a fresh temporary GROUNDHOG_HOME, so it measure
 the first command of a shell: interpreter start, imports, and for doctor loading the embedded model and
 the embedder and creating the stores.
 
-    .venv/bin/python bench/startup.py [--runs N] [--groundhog PATH]
+    .venv/bin/python -m bench.startup [--runs N] [--groundhog PATH]
 """
 
 from __future__ import annotations

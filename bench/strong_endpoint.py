@@ -2,30 +2,24 @@
 with one model call at a time (critique sequential) and with several (a day's ideas critiqued
 concurrently), and how much of the model's window each wake-up used.
 
-    .venv/bin/python bench/strong_endpoint.py [--delay-ms 300] [--days 3] [--ideas 3]
+    .venv/bin/python -m bench.strong_endpoint [--delay-ms 300] [--days 3] [--ideas 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the fake endpoint and the strong-model responder
-
-from fake_openai import FakeOpenAIServer  # noqa: E402
-from fakes import HashEmbedder  # noqa: E402
-from strong_model import StrongModel  # noqa: E402
-
-from groundhog.core.settings import load_settings  # noqa: E402
-from groundhog.loop.babble import make_runner, new_config  # noqa: E402
-from groundhog.loop.services import Services  # noqa: E402
-from groundhog.store.sessions import SessionStore  # noqa: E402
+from groundhog.core.settings import load_settings
+from groundhog.loop.babble import make_runner, new_config
+from groundhog.loop.services import Services
+from groundhog.store.sessions import SessionStore
+from testkit.fake_openai import FakeOpenAIServer
+from testkit.fakes import HashEmbedder
+from testkit.strong_model import StrongModel
 
 
 def run(base_url: str, concurrency: int, days: int, ideas: int, context_tokens: int) -> list[dict[str, float]]:

@@ -2,7 +2,7 @@
 whose preferences follow a hidden true order, M matches per idea. Prints calls and tokens per idea, the
 Spearman correlation of the ratings' order with the true one, and the wall time.
 
-    .venv/bin/python bench/tournament.py [--ideas 30] [--matches 5] [--delay-ms 50] [--concurrency 8] [--both-orders]
+    .venv/bin/python -m bench.tournament [--ideas 30] [--matches 5] [--delay-ms 50] [--concurrency 8] [--both-orders]
 
 Tokens are the fake endpoint's counts (words, roughly); a real tokenizer counts about 1.3x as many.
 """
@@ -13,24 +13,18 @@ import argparse
 import json
 import random
 import re
-import sys
 import tempfile
 import time
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the fake endpoint
-
-from fake_openai import FakeOpenAIServer  # noqa: E402
-from fakes import HashEmbedder  # noqa: E402
-
-from groundhog.core.records import CritiqueResult, Idea, QueueItem, Scores  # noqa: E402
-from groundhog.core.settings import load_settings  # noqa: E402
-from groundhog.loop import rank as ranking  # noqa: E402
-from groundhog.loop.services import Services  # noqa: E402
-from groundhog.review.ratings import spearman  # noqa: E402
+from groundhog.core.records import CritiqueResult, Idea, QueueItem, Scores
+from groundhog.core.settings import load_settings
+from groundhog.loop import rank as ranking
+from groundhog.loop.services import Services
+from groundhog.review.ratings import spearman
+from testkit.fake_openai import FakeOpenAIServer
+from testkit.fakes import HashEmbedder
 
 TITLE = re.compile(r"Idea ([AB]):\nTitle: Proposal (\S+)")
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakes import FakeChatModel, HashEmbedder
-from pg_server import PgServer, shared_server
+from testkit.fakes import FakeChatModel, HashEmbedder
+from testkit.pg_server import PgServer, shared_server
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +56,7 @@ def minilm(shared_cache: Path):
 
 @pytest.fixture(scope="session")
 def pg_server() -> PgServer:
-    """A real PostgreSQL for the run (tests/pg_server.py); skipped, loudly, only when it is not installed."""
+    """A real PostgreSQL for the run (testkit/pg_server.py); skipped, loudly, only when it is not installed."""
     return shared_server()
 
 

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -23,6 +22,7 @@ from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.review.screen import render_item
 from groundhog.review.stats import critic_audit, queue_stats, wilson
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 
 PRESENT = date(2026, 11, 23)
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
-from fakes import log_entry as entry
 
 from groundhog.core.errors import StoreError
 from groundhog.core.records import LogEntry
@@ -30,9 +28,12 @@ from groundhog.memory import chroma_server
 from groundhog.memory.chroma_server import ChromaRun
 from groundhog.memory.store import LogStore, chroma_settings, open_chroma
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.fakes import log_entry as entry
 
 PERSONAS = ["doomimir", "simplicia", "interp-empiricist"]
-CHILD = Path(__file__).with_name("session_child.py")
+ROOT = Path(__file__).resolve().parents[1]
+CHILD = [sys.executable, "-m", "testkit.session_child"]  # run from the root (cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -151,14 +152,14 @@ def test_chromas_own_error_is_not_taken_for_a_dead_server(shared: ChromaRun) -> 
 EMBEDDED_WRITER = """
 import sys
 from pathlib import Path
-from fakes import HashEmbedder, log_entry
+from testkit.fakes import HashEmbedder, log_entry
 from groundhog.memory.store import LogStore, open_chroma
 LogStore(open_chroma(Path(sys.argv[1])), HashEmbedder()).add([log_entry(f"x{i}", f"embedded {i}") for i in range(10)])
 """
 
 
 def test_the_embedded_client_and_the_server_read_each_others_store(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
     subprocess.run([sys.executable, "-c", EMBEDDED_WRITER, str(tmp_path)], check=True, env=env)  # a night of one
     server = ChromaRun(tmp_path / "chroma")
     try:
@@ -394,7 +395,8 @@ def test_ctrl_c_finishes_the_day_in_progress_and_leaves_no_server(tmp_path: Path
     is not in it, so the day in progress still writes its entries before the night ends."""
     home = tmp_path / "home"
     night = subprocess.Popen(
-        [sys.executable, str(CHILD), str(home), "new", "0", "0.1"],
+        [*CHILD, str(home), "new", "0", "0.1"],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -422,11 +424,11 @@ def test_a_night_through_the_cli_pauses_resumes_and_leaves_no_server(
     gone when the command returns, and the log holds every day."""
     import json
 
-    from fake_openai import FakeOpenAIServer
-    from strong_model import StrongModel
     from typer.testing import CliRunner
 
     from groundhog.cli import app
+    from testkit.fake_openai import FakeOpenAIServer
+    from testkit.strong_model import StrongModel
 
     monkeypatch.setattr("groundhog.memory.embeddings.build_embedder", lambda settings: HashEmbedder())
     started: list[int] = []

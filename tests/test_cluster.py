@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_services import ChromaServer, descends_from, parent_of, pid_of_client, ray_cluster
-from fake_openai import FakeOpenAIServer
-from fakes import ScriptedResearcher, http_responder
 
 from groundhog.core.settings import load_settings
 from groundhog.loop.babble import make_runner, new_config, open_services, run_session
 from groundhog.loop.services import Services
 from groundhog.store.sessions import SessionStore
+from testkit.cluster_services import ChromaServer, descends_from, parent_of, pid_of_client, ray_cluster
+from testkit.fake_openai import FakeOpenAIServer
+from testkit.fakes import ScriptedResearcher, http_responder
+from testkit.requests import body_request
 
 pytestmark = pytest.mark.cluster
 
@@ -152,7 +153,7 @@ def test_a_night_on_a_ray_cluster_and_a_chroma_server_equals_the_night_in_one_pr
     babblers: list[tuple[int, int]] = []  # the process behind each babble request, and its raylet
 
     def who_babbles(body: dict[str, Any]) -> None:
-        if "'ideas'" in str(body.get("response_format")):
+        if body_request(body).schema == "BabbleOutput":
             client = endpoint.server.client_address()
             pid = pid_of_client(client[1], endpoint.server.port) if client else None
             babblers.append((pid or 0, parent_of(pid) if pid else 0))
@@ -184,13 +185,11 @@ def test_a_ray_worker_killed_mid_day_has_its_day_redone_nothing_lost_or_doubled(
     def kill_the_worker(body: dict[str, Any]) -> None:
         """Simplicia's first notebook request (the day's last call: its ideas are babbled and judged, none
         committed): SIGKILL the Ray worker process that sent it, before it gets the reply."""
-        messages = body.get("messages", [])
-        system, prompt = str(messages[0].get("content", "")), str(messages[-1].get("content", ""))
-        fmt = str(body.get("response_format"))
-        if "You are Simplicia" not in system or "'tried'" not in fmt:
+        request = body_request(body)
+        if request.persona != "Simplicia" or request.schema != "NotebookOutput":
             return
         with lock:
-            notes.append(prompt)
+            notes.append(request.prompt)
             if killed:
                 return
             client = endpoint.server.client_address()

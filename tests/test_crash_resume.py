@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-CHILD = Path(__file__).with_name("session_child.py")
+from testkit import ROOT
+
+CHILD = [sys.executable, "-m", "testkit.session_child"]  # run from the root (cwd=ROOT)
 
 
 def _run(home: Path, mode: str, kill_at: int = 0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(CHILD), str(home), mode, str(kill_at)],
+        [*CHILD, str(home), mode, str(kill_at)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
@@ -29,11 +32,11 @@ def _last_line(out: str) -> str:
 
 def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
     """The log (id -> persona, kind, day, text, verdict) and the queue (id -> title, status, scores)."""
-    from fakes import HashEmbedder
     from groundhog.memory.store import LogStore, open_chroma
     from groundhog.store.database import open_store
     from groundhog.store.queue import ReviewQueue
     from groundhog.store.sessions import SessionStore
+    from testkit.fakes import HashEmbedder
 
     log = LogStore(open_chroma(home), HashEmbedder())
     entries = {e.id: (e.persona, e.kind, e.day, e.text, e.meta.get("verdict")) for e in log.entries()}
@@ -79,7 +82,8 @@ def test_sigkill_at_a_random_moment_then_resume(
     home = tmp_path / "home"
     rng = random.Random(trial)
     proc = subprocess.Popen(
-        [sys.executable, str(CHILD), str(home), "new"],
+        [*CHILD, str(home), "new"],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

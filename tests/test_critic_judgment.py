@@ -7,13 +7,12 @@ import json
 from datetime import date
 from typing import Any
 
-from fakes import FakeChatModel, HashEmbedder
-
 from groundhog.core.records import Idea
 from groundhog.critique.critic import Thresholds
 from groundhog.critique.stage import CritiqueStage
 from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import PersonaRegistry
+from testkit.fakes import FakeChatModel, HashEmbedder
 
 VERDICT = {
     "reasoning": "It reads well.",

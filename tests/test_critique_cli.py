@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, make_services
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
 
 from groundhog.cli import app
 from groundhog.critique.batch import SESSION, log_id
+from testkit.fakes import FakeChatModel, HashEmbedder, make_services
+from testkit.requests import chat_request
 
 GOOD = {
     "id": "sae-scale",
@@ -96,7 +96,7 @@ def log_of(home: Path) -> Any:
 
 def critic_calls(model: FakeChatModel) -> list[str]:
     """The user prompts of the critic calls made so far."""
-    return [str(m[-1].content) for m, _ in model.calls if "Reason step by step" in str(m[-1].content)]
+    return [str(m[-1].content) for m, kw in model.calls if chat_request(m, kw).critic]
 
 
 # -- the output contract --------------------------------------------------------------------------
@@ -367,10 +367,9 @@ def test_no_critic_runs_the_screens_only(tmp_path: Path, wire: Callable[..., Fak
 
 def _critic_names(model: FakeChatModel) -> list[str]:
     names = []
-    for messages, _ in model.calls:
-        if "Reason step by step" in str(messages[-1].content):
-            found = re.search(r"You are ([^,]+), an AI-alignment researcher", str(messages[0].content))
-            names.append(found.group(1) if found else "?")
+    for messages, kwargs in model.calls:
+        if (request := chat_request(messages, kwargs)).critic:
+            names.append(request.persona or "?")
     return names
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
 
@@ -23,6 +22,8 @@ from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.report import session_report
 from groundhog.researchers.personas import most_different
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.requests import chat_request
 
 PRESENT = date(2026, 11, 23)
 
@@ -79,13 +80,12 @@ def idea_text(persona: str, n: int) -> tuple[str, str]:
     return f"{title}, study {n}", f"{summary} {ANGLES.get(persona, '')}".strip()
 
 
-def is_critique(messages: list[BaseMessage]) -> bool:
-    return "Reason step by step" in str(messages[-1].content)
+def is_critique(messages: list[BaseMessage], kwargs: dict[str, Any]) -> bool:
+    return chat_request(messages, kwargs).critic
 
 
-def critic_name(messages: list[BaseMessage]) -> str:
-    found = re.search(r"You are ([^,]+), an AI-alignment researcher", str(messages[0].content))
-    return found.group(1) if found else "?"
+def critic_name(messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
+    return chat_request(messages, kwargs).persona or "?"
 
 
 def verdict(score: int, reasoning: str) -> str:
@@ -110,12 +110,12 @@ class Lab:
         self.critic = critic
 
     def __call__(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
-        prompt = str(messages[-1].content)
-        title = m.group(1) if (m := re.search(r"Title: (.*)", prompt)) else ""
-        if is_critique(messages):
-            name = critic_name(messages)
+        request = chat_request(messages, kwargs)
+        prompt, title = request.prompt, request.title or ""
+        if request.critic:
+            name = request.persona or "?"
             return verdict(self.critic(name, title), f"{name} weighs '{title}'.")
-        if "Revise the idea" in prompt:
+        if request.schema == "IdeaDraft":  # a revision
             summary = m.group(1) if (m := re.search(r"Summary: (.*)", prompt)) else ""
             return json.dumps(
                 {
@@ -196,7 +196,7 @@ def test_a_failing_idea_is_revised_and_every_version_is_logged(isolated_home: Pa
     assert [i["versions"] for i in day["ideas"]] == [2, 2]
     assert {i["final_id"] for i in day["ideas"]} == {e.id for e in revised}
 
-    revise_prompts = [str(m[-1].content) for m, _ in model.calls if "Revise the idea" in str(m[-1].content)]
+    revise_prompts = [str(m[-1].content) for m, kw in model.calls if chat_request(m, kw).schema == "IdeaDraft"]
     assert len(revise_prompts) == 2
     assert all("Simplicia weighs" in p and "no control condition" in p for p in revise_prompts)
 
@@ -211,7 +211,7 @@ def test_revision_rounds_stop_at_the_configured_number(isolated_home: Path, revi
     originals = {e.id for e in ideas if e.meta["revision"] == 0}
     assert {e.meta["parent_id"] for e in ideas if e.meta["revision"]} <= originals
     assert survivors(svc) == []  # audit items aside (test_audit.py)
-    assert sum(1 for m, _ in model.calls if is_critique(m)) == 2 * (revisions + 1)
+    assert sum(1 for m, kw in model.calls if is_critique(m, kw)) == 2 * (revisions + 1)
 
 
 def test_a_screened_idea_is_never_revised(isolated_home: Path) -> None:
@@ -227,7 +227,7 @@ def test_a_screened_idea_is_never_revised(isolated_home: Path) -> None:
     assert [e.meta["flags"] for e in flagged] == ["degenerate"]
     # Neither the critic nor the author ever saw it again: the screens are a hard gate.
     assert not any("Title: AI in healthcare" in str(m[-1].content) for m, _ in model.calls)
-    assert sum(1 for m, _ in model.calls if is_critique(m)) == 3  # the other idea: three versions
+    assert sum(1 for m, kw in model.calls if is_critique(m, kw)) == 3  # the other idea: three versions
 
 
 # -- cross-persona critique -----------------------------------------------------------------------
@@ -239,13 +239,13 @@ def test_the_cross_critic_judges_in_its_own_voice(isolated_home: Path) -> None:
         isolated_home, ["simplicia"], lab, critique={"revisions": 0, "cross_critic": "doomimir"}
     )
 
-    cross_calls = [m for m, _ in model.calls if is_critique(m) and critic_name(m) == "Doomimir"]
+    cross_calls = [m for m, kw in model.calls if is_critique(m, kw) and critic_name(m, kw) == "Doomimir"]
     assert len(cross_calls) == 2
     for messages in cross_calls:
         system, user = str(messages[0].content), str(messages[-1].content)
         assert system.startswith(f"It is {PRESENT.isoformat()}. You are Doomimir")
         assert "The idea, by Simplicia:" in user
-    own_calls = [m for m, _ in model.calls if is_critique(m) and critic_name(m) == "Simplicia"]
+    own_calls = [m for m, kw in model.calls if is_critique(m, kw) and critic_name(m, kw) == "Simplicia"]
     assert len(own_calls) == 2 and all("The idea, by you:" in str(m[-1].content) for m in own_calls)
 
     # Simplicia passed her own ideas; Doomimir's fail overrules, and both critiques are kept.
@@ -263,7 +263,7 @@ def test_the_cross_critic_runs_only_on_ideas_the_author_passed(isolated_home: Pa
     svc, model, _ = run(
         isolated_home, ["simplicia"], lab, critique={"revisions": 0, "cross_critic": "doomimir"}
     )
-    cross_calls = [m for m, _ in model.calls if is_critique(m) and critic_name(m) == "Doomimir"]
+    cross_calls = [m for m, kw in model.calls if is_critique(m, kw) and critic_name(m, kw) == "Doomimir"]
     assert len(cross_calls) == 1 and "study 1" in str(cross_calls[0][-1].content)
     (item,) = survivors(svc)
     assert item.critique.verdict == "pass" and [c.critic for c in item.critique.cross] == ["doomimir"]
@@ -275,7 +275,7 @@ def test_auto_picks_the_most_different_persona(isolated_home: Path) -> None:
     simplicia = svc.personas.get("simplicia")
     expected = most_different(simplicia, svc.personas.all())
     assert expected.id != "simplicia"
-    critics = {critic_name(m) for m, _ in model.calls if is_critique(m)}
+    critics = {critic_name(m, kw) for m, kw in model.calls if is_critique(m, kw)}
     assert critics == {"Simplicia", expected.name}
     assert all(c.critic == expected.id for item in svc.queue.list() for c in item.critique.cross)
 

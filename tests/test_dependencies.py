@@ -16,10 +16,10 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAIServer
 from packaging.requirements import Requirement
 
 from groundhog.core.extras import EXTRAS
+from testkit.fake_openai import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

@@ -53,7 +53,7 @@ def test_with_embeddings_from_an_endpoint_no_local_model_loads(isolated_home: ob
     import json
     import os
 
-    from fake_openai import FakeOpenAIServer
+    from testkit.fake_openai import FakeOpenAIServer
 
     probe = (
         "import json, sys\n"
@@ -96,10 +96,9 @@ def test_with_embeddings_from_an_endpoint_no_local_model_loads(isolated_home: ob
 
 
 def test_endpoint_embeddings_come_back_in_order_normalised_and_faults_are_retried() -> None:
-    from fake_openai import FakeOpenAIServer, Fault, fake_embedding
-
     from groundhog.core.errors import ProviderError
     from groundhog.memory.embeddings import OpenAIEmbedder
+    from testkit.fake_openai import FakeOpenAIServer, Fault, fake_embedding
 
     texts = ["debate with weak judges", "probes for sycophancy", "debate with weak judges"]
     with FakeOpenAIServer() as srv:

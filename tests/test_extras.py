@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAIServer
 from test_dependencies import write_endpoint_config
 from typer.testing import CliRunner
 
@@ -16,6 +15,7 @@ from groundhog.cli import app
 from groundhog.core import extras
 from groundhog.core.errors import BadInput
 from groundhog.core.extras import BY_NAME, EXTRAS, extras_report, require
+from testkit.fake_openai import FakeOpenAIServer
 
 runner = CliRunner()
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, ScriptedResearcher, make_services
 
 from groundhog.core.errors import BadInput
 from groundhog.core.records import stable_id
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.review.feedback import FEEDBACK_IMPORTANCE, feedback_text, record_decision
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESENT = date(2026, 11, 23)
@@ -124,17 +124,17 @@ def test_the_feedback_survives_a_crash_right_after_the_decision(
     child = textwrap.dedent(
         """
         import os, signal, sys
-        sys.path.insert(0, sys.argv[1] + "/tests")
         from pathlib import Path
-        from fakes import FakeChatModel, make_services
+        from testkit.fakes import FakeChatModel, make_services
         from groundhog.review.feedback import record_decision
-        svc = make_services(Path(sys.argv[2]), FakeChatModel())
-        record_decision(svc.queue, svc.log, sys.argv[3], "reject", "killed right after")
+        svc = make_services(Path(sys.argv[1]), FakeChatModel())
+        record_decision(svc.queue, svc.log, sys.argv[2], "reject", "killed right after")
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", child, str(ROOT), str(isolated_home), item.id],
+        [sys.executable, "-c", child, str(isolated_home), item.id],
+        cwd=ROOT,  # testkit is imported from the root
         capture_output=True,
         text=True,
         timeout=120,

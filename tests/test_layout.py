@@ -89,7 +89,8 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(wheel: Path) -> Non
     assert "groundhog/__init__.py" in names and "groundhog/cli.py" in names
     for package in PACKAGES:
         assert f"groundhog/{package}/__init__.py" in names
-    assert not any(n.startswith(("groundhog/tests/", "groundhog/bench/", "groundhog/scripts/")) for n in names)
+    unshipped = ("groundhog/tests/", "groundhog/testkit/", "groundhog/bench/", "groundhog/scripts/")
+    assert not any(n.startswith(unshipped) for n in names)
     assert not any(n.endswith(("pyproject.toml", "README.md")) for n in names)
     personas = [n for n in names if n.startswith("groundhog/researchers/builtin/") and n.endswith(".toml")]
     assert len(personas) == len(list((ROOT / "researchers" / "builtin").glob("*.toml"))) >= 6

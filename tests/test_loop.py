@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, ScriptedResearcher, make_services
 
 from groundhog.core.errors import BadInput
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.report import session_report
 from groundhog.loop.runner import check_present
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
+from testkit.requests import chat_request
 
 PRESENT = date(2026, 11, 23)
 
@@ -103,7 +103,7 @@ def test_an_unreadable_note_keeps_the_day_with_a_note_written_from_its_outcomes(
     script = ScriptedResearcher()
 
     def responder(messages, kwargs):  # type: ignore[no-untyped-def]
-        if "tried" in json.dumps(kwargs.get("response_format") or {}):
+        if chat_request(messages, kwargs).schema == "NotebookOutput":
             return "Tried: things and more things, no JSON here"
         return script(messages, kwargs)
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAIServer, Fault
 from pydantic import BaseModel, Field
 
 from groundhog.core.errors import BadInput, ProviderError
 from groundhog.core.settings import Settings, load_settings
 from groundhog.providers.client import ModelClient
 from groundhog.providers.factory import MODES_FILE, build_model_client
+from testkit.fake_openai import FakeOpenAIServer, Fault
 
 KEY_ENV = "GROUNDHOG_TEST_OPENAI_KEY"
 KEY = "sk-groundhog-test-4f1c9a7e2b"

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import HashEmbedder
 from typer.testing import CliRunner
 
 from groundhog.cli import app
+from testkit.fakes import HashEmbedder
 
 GOOD = """
 id = "mesa-hunter"

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from fakes import FakeChatModel
 from pydantic import BaseModel, Field
 from tenacity import RetryCallState, Retrying
 
@@ -23,6 +22,7 @@ from groundhog.core.records import Usage
 from groundhog.providers.client import ModelClient, ModeMemory, is_format_rejection
 from groundhog.providers.parsing import extract_json
 from groundhog.providers.retry import RetryPolicy, is_retryable, retry_after_seconds
+from testkit.fakes import FakeChatModel
 
 FAST = RetryPolicy(attempts=3, initial_s=0.001, max_wait_s=0.01)
 VALID = '{"title": "Debate with a weaker judge", "score": 7}'

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from typer.testing import CliRunner
 
 from groundhog.cli import app
@@ -21,6 +20,8 @@ from groundhog.review.questions import record_answer
 from groundhog.store.questions import Question, QuestionStore, answer_entry_id, question_id
 from groundhog.store.recent import RecentIndex
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.requests import chat_request
 
 PRESENT = date(2026, 11, 23)
 QUESTION = "Should I spend a week on probes for sandbagging, or is that covered elsewhere?"
@@ -37,9 +38,9 @@ class Asking:
 
     def __call__(self, messages: list[Any], kwargs: dict[str, Any]) -> str:
         reply = self.script(messages, kwargs)
-        data = json.loads(reply) if reply.startswith("{") else {}
-        if "tried" in data:
-            persona = str(messages[0].content).split("You are ", 1)[1].split(",", 1)[0]
+        request = chat_request(messages, kwargs)
+        if request.schema == "NotebookOutput":
+            data, persona = json.loads(reply), request.persona or ""
             data["question"] = "" if persona in self.asked else self.question
             self.asked.add(persona)
             return json.dumps(data)

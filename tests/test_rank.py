@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAIServer
-from fakes import FakeChatModel, HashEmbedder, make_services
 from typer.testing import CliRunner
 
 from groundhog.cli import app
@@ -23,6 +21,8 @@ from groundhog.loop.services import Services
 from groundhog.review.ratings import Fit, Game, fit_bradley_terry, refresh_ratings, spearman
 from groundhog.store.judgements import JudgementStore
 from groundhog.store.tournaments import TournamentStore
+from testkit.fake_openai import FakeOpenAIServer
+from testkit.fakes import FakeChatModel, HashEmbedder, make_services
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 TITLE = re.compile(r"Idea ([AB]):\nTitle: (.*)")
@@ -232,11 +232,10 @@ def test_groundhog_rank_on_the_command_line(isolated_home: Path, monkeypatch: py
 
 
 def test_babble_rank_ranks_the_sessions_ideas_at_the_end(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fakes import ScriptedResearcher
-
     from groundhog.commands import babble as babble_cmd
     from groundhog.commands import common
     from groundhog.loop import services as services_mod
+    from testkit.fakes import ScriptedResearcher
 
     model = FakeChatModel.with_responder(ScriptedResearcher(ideas_per_call=3, scores=lambda p, n: 4 + n % 6))
     real = services_mod.Services

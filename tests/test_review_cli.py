@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from typer.testing import CliRunner
 
 from groundhog.cli import app
 from groundhog.core.records import stable_id
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 
 PRESENT = date(2026, 11, 23)
 NOTE = "not convincing"

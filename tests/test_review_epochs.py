@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, _schema_props, make_services
 from typer.testing import CliRunner
 
 from groundhog.cli import app
@@ -18,6 +17,8 @@ from groundhog.loop.babble import check_resume, make_runner, new_config, run_ses
 from groundhog.loop.events import Event
 from groundhog.loop.runner import RunOutcome
 from groundhog.store.sessions import MAX_DAY_ATTEMPTS, SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.requests import chat_request
 
 PRESENT = date(2026, 11, 23)
 
@@ -187,10 +188,10 @@ def test_cross_critic_vetoes_count_as_selection(isolated_home: Path) -> None:
 
     def responder(messages: list[Any], kwargs: dict[str, Any]) -> str:
         reply = script(messages, kwargs)
-        cross = "You are Simplicia" in str(messages[0].content) and "The idea, by you" not in str(messages[-1].content)
-        if "reasoning" in _schema_props(kwargs) and cross:
+        request = chat_request(messages, kwargs)
+        if request.cross and request.persona == "Simplicia":
             data = json.loads(reply)
-            title = str(messages[-1].content)
+            title = request.title or ""
             n = int(title.split(" study ")[1].split()[0]) if " study " in title else 0
             if n % 2 == 0:
                 data.update(novelty=1, feasibility=1, relevance=1, clarity=1)
@@ -337,7 +338,7 @@ class FailingDays:
         self.broken = False
 
     def __call__(self, messages: list[Any], kwargs: dict[str, Any]) -> str:
-        if self.broken and "You are Doomimir" in str(messages[0].content):
+        if self.broken and chat_request(messages, kwargs).persona == "Doomimir":
             raise ProviderError("model fake failed with HTTP 503 after retries")
         return self.script(messages, kwargs)
 

@@ -14,11 +14,10 @@ from web_support import fill, state
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = b"[a/r/d/n/s/p/q] > "
-# The CLI, with the deterministic embedder the session was written with.
+# The CLI, with the deterministic embedder the session was written with (run from the root: testkit).
 CLI = (
-    "import sys; sys.path.insert(0, 'tests'); import groundhog.memory.embeddings as e; "
-    "from fakes import HashEmbedder; e.build_embedder = lambda settings: HashEmbedder(); "
-    "from groundhog import cli; cli.main()"
+    "import groundhog.memory.embeddings as e; from testkit.fakes import HashEmbedder; "
+    "e.build_embedder = lambda settings: HashEmbedder(); from groundhog import cli; cli.main()"
 )
 
 

@@ -838,7 +838,7 @@ def test_an_uncalibrated_embedder_gets_bars_derived_from_the_bank(embedder: Embe
 
 
 def test_an_embedder_that_cannot_separate_the_bank_runs_the_patterns_only() -> None:
-    from fakes import HashEmbedder
+    from testkit.fakes import HashEmbedder
 
     screen = ManipulationScreen(HashEmbedder())
     assert screen.bar_cued is None and "does not separate the exemplar bank" in screen.why_off

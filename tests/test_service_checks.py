@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from cluster_services import ChromaServer, free_port
-from fake_openai import FakeOpenAIServer
 from typer.testing import CliRunner
 
 from groundhog.cli import app
+from testkit.cluster_services import ChromaServer, free_port
+from testkit.fake_openai import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,13 +11,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fake_openai import FakeOpenAIServer, Fault
-from fakes import FakeChatModel, ScriptedResearcher, http_responder, make_services
 from groundhog.core.errors import ProviderError
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.events import Event
 from groundhog.loop.runner import RunOutcome
 from groundhog.store.sessions import SessionStore
+from testkit import ROOT
+from testkit.fake_openai import FakeOpenAIServer, Fault
+from testkit.fakes import FakeChatModel, ScriptedResearcher, http_responder, make_services
+from testkit.requests import chat_request
 
 PRESENT = date(2026, 11, 23)
 
@@ -94,7 +96,7 @@ def test_a_persona_that_keeps_failing_is_stopped_and_the_others_go_on(isolated_h
     script = ScriptedResearcher()
 
     def responder(messages: list[Any], kwargs: dict[str, Any]) -> str:
-        if "You are Doomimir" in str(messages[0].content):
+        if chat_request(messages, kwargs).persona == "Doomimir":
             raise ProviderError("model fake failed with HTTP 500 after retries")
         return script(messages, kwargs)
 
@@ -149,13 +151,14 @@ def test_session_against_an_openai_compatible_server_with_faults(isolated_home: 
             assert b"sk-test-123" not in path.read_bytes(), path
 
 
-CHILD = Path(__file__).with_name("session_child.py")
+CHILD = [sys.executable, "-m", "testkit.session_child"]  # run from the root (cwd=ROOT)
 
 
 def child_after_first_day(home: Path, delay_s: float) -> subprocess.Popen[str]:
     """A session in a child process (fake model answering after `delay_s`), once its first day is in."""
     proc = subprocess.Popen(
-        [sys.executable, str(CHILD), str(home), "new", "0", str(delay_s)],
+        [*CHILD, str(home), "new", "0", str(delay_s)],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -167,7 +170,7 @@ def child_after_first_day(home: Path, delay_s: float) -> subprocess.Popen[str]:
 
 def resume_child(home: Path) -> str:
     resumed = subprocess.run(
-        [sys.executable, str(CHILD), str(home), "resume"], capture_output=True, text=True, timeout=120
+        [*CHILD, str(home), "resume"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert resumed.returncode == 0, resumed.stderr
     return resumed.stdout.strip().splitlines()[-1]

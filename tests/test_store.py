@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import HashEmbedder
 
 from groundhog.core.errors import StoreError
 from groundhog.core.records import LogEntry
 from groundhog.core.settings import RetrievalSettings
 from groundhog.memory.store import LogStore, open_chroma
+from testkit.fakes import HashEmbedder
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

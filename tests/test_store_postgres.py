@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, ScriptedResearcher, make_services
-from pg_server import PgServer, pg_bindir
 from sqlalchemy import insert, select, update
 
 from groundhog.core.errors import BadInput, StoreError
@@ -23,6 +21,8 @@ from groundhog.store.migrate import MANAGED, head
 from groundhog.store.postgres import open_postgres, redact
 from groundhog.store.schema import sessions
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
+from testkit.pg_server import PgServer, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESENT = date(2026, 11, 23)
@@ -217,7 +217,7 @@ def _cli(home: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
 @postgres
 @pytest.mark.parametrize("case", ["unreachable", "wrong-password"])
 def test_bad_database_url_is_one_line_and_exit_2(tmp_path: Path, pg_server: PgServer, case: str) -> None:
-    from pg_server import free_port
+    from testkit.pg_server import free_port
 
     if case == "unreachable":
         url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"

@@ -13,11 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAIServer, Reply
-from fakes import HashEmbedder
-from fakes import log_entry as entry
 from sqlalchemy import update
-from strong_model import StrongModel
 
 from groundhog.core.errors import StoreError
 from groundhog.core.records import Idea, LogEntry
@@ -30,6 +26,10 @@ from groundhog.memory.store import LogStore, open_chroma
 from groundhog.store.recent import RecentIndex
 from groundhog.store.schema import days
 from groundhog.store.sessions import SessionStore
+from testkit.fake_openai import FakeOpenAIServer, Reply
+from testkit.fakes import HashEmbedder
+from testkit.fakes import log_entry as entry
+from testkit.strong_model import StrongModel
 
 
 @pytest.fixture
@@ -420,14 +420,15 @@ def test_a_new_session_skips_the_leftover_delete_and_a_resumed_one_clears_a_cut_
 
 
 def test_a_days_work_is_stored_while_its_note_is_written_and_all_of_it_by_the_end(isolated_home: Path) -> None:
-    from fakes import FakeChatModel, ScriptedResearcher, _schema_props, make_services
+    from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
+    from testkit.requests import chat_schema_name
 
     script = ScriptedResearcher()
     services: list[Services] = []
     stored_during_note: list[int] = []
 
     def respond(messages: Any, kwargs: Any) -> str:
-        if "tried" in _schema_props(kwargs):  # the notebook call: the day's work is on its way to the log
+        if chat_schema_name(messages, kwargs) == "NotebookOutput":  # the day's work is on its way to the log
             deadline = time.monotonic() + 10
             while len(services[0].log.entries(session="s1")) < 4 and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -450,12 +451,13 @@ def test_a_days_work_is_stored_while_its_note_is_written_and_all_of_it_by_the_en
 
 
 def test_a_day_whose_note_fails_takes_its_work_back_out_of_the_log(isolated_home: Path) -> None:
-    from fakes import FakeChatModel, ScriptedResearcher, _schema_props, make_services
+    from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
+    from testkit.requests import chat_schema_name
 
     script = ScriptedResearcher()
 
     def respond(messages: Any, kwargs: Any) -> str:
-        if "tried" in _schema_props(kwargs):
+        if chat_schema_name(messages, kwargs) == "NotebookOutput":
             raise ConnectionError("the endpoint went away")  # every try: the day fails
         return script(messages, kwargs)
 

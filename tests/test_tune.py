@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from typer.testing import CliRunner
 
 from groundhog.cli import app
@@ -19,6 +18,7 @@ from groundhog.loop.tune import TuneOptions, analyse, analyse_session, recommend
 from groundhog.loop.tune_vectors import VectorCache, grounding_centroids, grounding_texts, in_character_score
 from groundhog.researchers.personas import PersonaRegistry
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 
 PRESENT = date(2026, 11, 23)
 TOPICS = [

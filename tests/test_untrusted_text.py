@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
 
@@ -25,6 +24,7 @@ from groundhog.core.text import json_safe, safe_text
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.review.export import escape_md
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 
 OSC52 = "\x1b]52;c;aGFja2Vk\x07"  # write "hacked" to the clipboard
 CLEAR = "\x1b[2J"  # clear the screen

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import HashEmbedder
 from web_support import fill, fill_realistic, hostile_text, judgements, services, state
+
+from testkit.fakes import HashEmbedder
 
 pytestmark = pytest.mark.browser
 

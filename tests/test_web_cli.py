@@ -16,13 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fakes import HashEmbedder
 from typer.testing import CliRunner
 from web_support import fill
 
 from groundhog.cli import app
 from groundhog.commands.web import is_loopback, prepare
 from groundhog.review.web import LOOPBACK, allowed_hosts_for
+from testkit.fakes import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 

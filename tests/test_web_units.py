@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fakes import FakeChatModel, make_services
 
 from groundhog.core.errors import BadInput
 from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores, stable_id
@@ -15,6 +14,7 @@ from groundhog.review.undo import DecisionJournal
 from groundhog.review.web_filters import Filters, unjudged_pairs
 from groundhog.store.judgements import JudgementStore
 from groundhog.store.migrate import head
+from testkit.fakes import FakeChatModel, make_services
 
 
 def item(

@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from fakes import FakeChatModel, ScriptedResearcher, make_services
-
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
+from testkit.requests import chat_request
 
 PRESENT = date(2026, 11, 23)
 # Run as script, this would set window.__pwned; shown as text, it does nothing.
@@ -35,10 +35,10 @@ class Revising:
 
     def __call__(self, messages: list[Any], kwargs: dict[str, Any]) -> str:
         reply = self.script(messages, kwargs)
-        prompt = str(messages[-1].content)
-        title = re.search(r"Title: (.*)", prompt)
-        first = title is not None and re.search(r"study 1\b", title.group(1)) and "(revised)" not in title.group(1)
-        if '"reasoning"' in reply and first:
+        request = chat_request(messages, kwargs)
+        title = request.title or ""
+        first = re.search(r"study 1\b", title) and "(revised)" not in title
+        if request.critic and first:
             data = json.loads(reply)
             data.update(novelty=2, feasibility=2, relevance=2, clarity=2, reasoning="Too vague to test.")
             reply = json.dumps(data)
@@ -154,10 +154,10 @@ class Realistic:
 
     def __call__(self, messages: list[Any], kwargs: dict[str, Any]) -> str:
         reply = self.script(messages, kwargs)
-        title = re.search(r"Title: (.*)", str(messages[-1].content))
-        if '"reasoning"' not in reply or title is None:
+        request = chat_request(messages, kwargs)
+        if not request.critic or request.title is None:
             return reply
-        name = title.group(1)
+        name = request.title
         data = json.loads(reply)
         base = 4 + sum(map(ord, name)) % 6
         if "study 1)" in name and "(revised)" not in name:

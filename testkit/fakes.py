@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import threading
@@ -18,6 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
 from groundhog.core.records import LogEntry
+from testkit.requests import ChatRequest, UnknownSchema, chat_request
 
 Responder = Callable[[list[BaseMessage], dict[str, Any]], str]
 
@@ -108,22 +110,17 @@ class HashEmbedder:
         return [x / norm for x in v]
 
 
-# -- a scripted researcher: valid replies for every prompt the loop sends --------------------------
-
-_NAME = re.compile(r"You are ([^,\n]+), an AI-alignment researcher")
-
-
-def _schema_props(kwargs: dict[str, Any]) -> set[str]:
-    fmt = kwargs.get("response_format") or {}
-    schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
-    return set((schema.get("properties") or {}).keys())
+# -- a scripted researcher: valid replies for every schema the loop asks for ----------------------
 
 
 class ScriptedResearcher:
     """A responder for FakeChatModel that plays every role of the loop with valid JSON.
 
-    Ideas are numbered per persona so runs are deterministic whatever order personas interleave in.
-    `scores(persona, n)` decides the critic's rubric; `idea_text(persona, n)` the idea's words.
+    The role is the schema asked for (`testkit.requests`); a schema it has no reply for raises
+    `UnknownSchema` naming it. What it answers with is read from the request's data: the persona of the
+    frame, the idea under judgment. Ideas are numbered per persona so runs are deterministic whatever
+    order personas interleave in. `scores(persona, n)` decides the critic's rubric; `idea_text(persona, n)`
+    the idea's words.
     """
 
     def __init__(
@@ -143,6 +140,15 @@ class ScriptedResearcher:
         self.counters: dict[str, int] = {}
         self.prompts: dict[str, list[str]] = {}  # persona -> babble prompts, in order
         self._lock = threading.Lock()
+        self.replies: dict[str, Callable[[ChatRequest], dict[str, Any]]] = {
+            "BabbleOutput": self._babble,
+            "CriticOutput": self._critique,
+            "CriticJudgment": self._critique,
+            "PairwiseOutput": self._compare,
+            "NotebookOutput": self._notebook,
+            "IdeaDraft": self._revise,
+            "Probe": lambda request: {"word": "hello"},
+        }
 
     @staticmethod
     def _default_text(persona: str, n: int) -> tuple[str, str]:
@@ -169,78 +175,70 @@ class ScriptedResearcher:
         return title, summary
 
     def __call__(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
-        import json
+        request = chat_request(messages, kwargs)
+        if request.schema is None:
+            return "plain reply"
+        reply = self.replies.get(request.schema)
+        if reply is None:
+            raise UnknownSchema("ScriptedResearcher", request.schema)
+        return json.dumps(reply(request))
 
-        system = str(messages[0].content)
-        prompt = str(messages[-1].content)
-        match = _NAME.search(system)
-        persona = match.group(1).strip() if match else "someone"
-        props = _schema_props(kwargs)
-        if "ideas" in props:
-            with self._lock:
-                self.prompts.setdefault(persona, []).append(prompt)
-                ideas = []
-                base = (
-                    int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 10 if self.by_prompt else None
+    def _babble(self, request: ChatRequest) -> dict[str, Any]:
+        persona, prompt = request.persona or "someone", request.prompt
+        with self._lock:
+            self.prompts.setdefault(persona, []).append(prompt)
+            ideas = []
+            base = int(hashlib.sha256(prompt.encode()).hexdigest()[:6], 16) * 10 if self.by_prompt else None
+            for k in range(self.ideas_per_call):
+                if base is not None:
+                    n = base + k
+                else:
+                    n = self.counters.get(persona, 0) + 1
+                    self.counters[persona] = n
+                title, summary = self.idea_text(persona, n)
+                ideas.append(
+                    {
+                        "title": title,
+                        "summary": summary,
+                        "rationale": f"It tests a claim {persona} cares about.",
+                        "builds_on": self.builds_on(persona, prompt),
+                    }
                 )
-                for k in range(self.ideas_per_call):
-                    if base is not None:
-                        n = base + k
-                    else:
-                        n = self.counters.get(persona, 0) + 1
-                        self.counters[persona] = n
-                    title, summary = self.idea_text(persona, n)
-                    ideas.append(
-                        {
-                            "title": title,
-                            "summary": summary,
-                            "rationale": f"It tests a claim {persona} cares about.",
-                            "builds_on": self.builds_on(persona, prompt),
-                        }
-                    )
-            return json.dumps({"thinking": f"{persona} thinks about the notebook.", "ideas": ideas})
-        if "reasoning" in props:
-            title = re.search(r"Title: (.*)", prompt)
-            n = int(m.group(1)) if title and (m := re.search(r"study (\d+)", title.group(1))) else 0
-            author = re.search(r"The idea, by (.*?):", prompt)
-            s = self.scores(author.group(1) if author and author.group(1) != "you" else persona, n)
-            return json.dumps(
-                {
-                    "reasoning": f"{persona} weighs it carefully.",
-                    "novelty": s,
-                    "feasibility": s,
-                    "relevance": s,
-                    "clarity": s,
-                    "weakest_point": "the sample is small",
-                }
-            )
-        if "better" in props:  # a pairwise comparison (groundhog rank): the idea the critic scores higher
-            studies = re.findall(r"Title: (\S+) study (\d+)", prompt)
-            a, b = (self.scores(who, int(n)) for who, n in studies[:2]) if len(studies) >= 2 else (0, 0)
-            better = "B" if b > a else "A"
-            return json.dumps({"comparison": f"{persona} compares them.", "better": better})
-        if "tried" in props:
-            return json.dumps(
-                {
-                    "tried": f"{persona} tried some ideas.",
-                    "failed": "some failed the critique.",
-                    "next": "try a sharper variant.",
-                }
-            )
-        if "title" in props:  # a revision
-            title = re.search(r"Title: (.*)", prompt)
-            base = title.group(1) if title else "idea"
-            return json.dumps(
-                {
-                    "title": f"{base} (revised)",
-                    "summary": f"A sharper version of {base} with controls.",
-                    "rationale": "answers the critique",
-                    "builds_on": [],
-                }
-            )
-        if "word" in props:
-            return json.dumps({"word": "hello"})
-        return "plain reply"
+        return {"thinking": f"{persona} thinks about the notebook.", "ideas": ideas}
+
+    def _critique(self, request: ChatRequest) -> dict[str, Any]:
+        found = re.search(r"study (\d+)", request.title or "")
+        s = self.scores(request.idea_author or "someone", int(found.group(1)) if found else 0)
+        return {
+            "reasoning": f"{request.persona or 'someone'} weighs it carefully.",
+            "novelty": s,
+            "feasibility": s,
+            "relevance": s,
+            "clarity": s,
+            "weakest_point": "the sample is small",
+        }
+
+    def _compare(self, request: ChatRequest) -> dict[str, Any]:
+        """A pairwise comparison (groundhog rank): the idea the critic scores higher."""
+        studies = re.findall(r"Title: (\S+) study (\d+)", request.prompt)
+        a, b = (self.scores(who, int(n)) for who, n in studies[:2]) if len(studies) >= 2 else (0, 0)
+        return {"comparison": f"{request.persona or 'someone'} compares them.", "better": "B" if b > a else "A"}
+
+    def _notebook(self, request: ChatRequest) -> dict[str, Any]:
+        return {
+            "tried": f"{request.persona or 'someone'} tried some ideas.",
+            "failed": "some failed the critique.",
+            "next": "try a sharper variant.",
+        }
+
+    def _revise(self, request: ChatRequest) -> dict[str, Any]:
+        base = request.title or "idea"
+        return {
+            "title": f"{base} (revised)",
+            "summary": f"A sharper version of {base} with controls.",
+            "rationale": "answers the critique",
+            "builds_on": [],
+        }
 
 
 def make_services(home: Any, model: BaseChatModel, embedder: Any = None, **flags: Any) -> Any:

@@ -2,7 +2,7 @@
 its store is served by a `chroma run` of its own (memory/chroma_server.py), as a `groundhog babble`
 night's is.
 
-usage: session_child.py HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
+usage (from the repository root): python -m testkit.session_child HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
 KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's entries are in Chroma and
 before the SQLite transaction that commits the day (the window between the two stores).
 """
@@ -16,12 +16,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakes import FakeChatModel, ScriptedResearcher, make_services
-
 from groundhog.loop.babble import make_runner, new_config, open_services, run_session
 from groundhog.store.sessions import SessionStore
+from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
 
 PERSONAS = ["doomimir", "simplicia"]
 DEPTH = 4

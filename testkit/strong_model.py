@@ -24,7 +24,8 @@ import re
 import threading
 from typing import Any
 
-from fake_openai import Reply
+from testkit.fake_openai import Reply
+from testkit.requests import UnknownSchema, body_request, body_schema
 
 STYLES = ("plain", "think", "fenced", "prose", "reasoning_field")
 
@@ -56,11 +57,6 @@ REASONING = [
 
 def _digest(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-
-
-def _last_user(body: dict[str, Any]) -> str:
-    users = [str(m.get("content", "")) for m in body.get("messages", []) if m.get("role") == "user"]
-    return users[0] if users else ""
 
 
 NOUNS = [
@@ -235,30 +231,31 @@ class StrongModel:
             self.calls[kind] = self.calls.get(kind, 0) + 1
 
     def __call__(self, body: dict[str, Any]) -> Reply:
-        prompt = _last_user(body)
-        if '"thinking" and "ideas"' in prompt:
+        """The reply is the one the requested schema calls for; a schema it does not know raises."""
+        request = body_request(body)
+        if request.schema == "BabbleOutput":
             self._count("babble")
-            return self._wrap(self._babble(prompt))
-        if '"reasoning", "novelty"' in prompt:
+            ideas = (body_schema(body) or {}).get("properties", {}).get("ideas", {})
+            return self._wrap(self._babble(int(ideas.get("minItems", 3))))  # as many as the schema asks
+        if request.critic:
             self._count("critique")
-            title = re.search(r"Title: (.*)", prompt)
-            if title and any(word in title.group(1) for word in self.unreadable):
+            if request.title and any(word in request.title for word in self.unreadable):
                 return Reply(content="I would rather discuss this idea in person than score it.")
-            return self._wrap(self._critique(title.group(1) if title else prompt))
-        if '"title", "summary", "rationale", "builds_on"' in prompt:
+            return self._wrap(self._critique(request.title or request.prompt))
+        if request.schema == "IdeaDraft":
             self._count("revise")
-            return self._wrap(self._revision(prompt))
-        if '"tried", "failed", "next"' in prompt:
+            return self._wrap(self._revision(request.title or "an idea"))
+        if request.schema == "NotebookOutput":
             self._count("notebook")
-            return self._wrap(self._notebook(prompt))
-        self._count("other")
-        return Reply(content=json.dumps({"word": "hello"}))
+            return self._wrap(self._notebook(request.prompt))
+        if request.schema == "Probe":
+            self._count("other")
+            return Reply(content=json.dumps({"word": "hello"}))
+        raise UnknownSchema("StrongModel", request.schema)
 
     # -- replies ------------------------------------------------------------------------------
 
-    def _babble(self, prompt: str) -> dict[str, Any]:
-        found = re.search(r"propose (\d+) new", prompt)
-        k = int(found.group(1)) if found else 3
+    def _babble(self, k: int) -> dict[str, Any]:
         ideas = []
         for _ in range(k):
             with self._lock:
@@ -288,9 +285,7 @@ class StrongModel:
         )  # a long chain of thought, well past any limit sized for a small model
         return {**scores, "reasoning": reasoning, "weakest_point": "The labels may measure the annotators. " * 8}
 
-    def _revision(self, prompt: str) -> dict[str, Any]:
-        title = re.search(r"Title: (.*)", prompt)
-        base = title.group(1) if title else "an idea"
+    def _revision(self, base: str) -> dict[str, Any]:
         n = _digest(base) % len(TOPICS)
         return {
             "title": f"{base} (revised)",

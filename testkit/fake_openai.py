@@ -12,7 +12,7 @@ In a test::
 
 For a benchmark, as its own process (prints the base URL on its first stdout line)::
 
-    python tests/fake_openai.py --port 0 --delay-ms 200
+    python -m testkit.fake_openai --port 0 --delay-ms 200   # from the repository root
 
 Streaming (``"stream": true``) is answered with a complete Server-Sent Events body: a role chunk,
 the content split into a few chunks, a finish chunk, an optional usage chunk
@@ -38,10 +38,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, TypedDict
+
+from testkit.requests import body_schema_name
 
 __all__ = [
     "DEFAULT_SENTENCE",
@@ -698,6 +700,8 @@ class FakeOpenAIServer:
         self._faults: dict[str, deque[Fault]] = {path: deque() for path in _ENDPOINT_PATHS.values()}
         self._closing = threading.Event()
         self._local = threading.local()  # the request this handler thread is answering
+        self._in_flight: dict[str | None, int] = {}
+        self._peak: dict[str | None, int] = {}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -776,6 +780,29 @@ class FakeOpenAIServer:
         """Recorded requests to ``/v1/chat/completions``."""
         return [r for r in self.requests if r["path"] == CHAT_PATH]
 
+    def peak_in_flight(self, schema: str | None = None) -> int:
+        """The most chat requests being answered at once (delay included), of one schema when named:
+        how a test sees that calls ran concurrently without timing them."""
+        with self._lock:
+            if schema is None:
+                return self._peak.get("", 0)
+            return self._peak.get(schema, 0)
+
+    @contextlib.contextmanager
+    def _answering(self, body: Any) -> Iterator[None]:
+        """Count a chat request as in flight, overall ("") and under its schema's name, while answered."""
+        keys = ["", body_schema_name(body) if isinstance(body, dict) else None]
+        with self._lock:
+            for key in keys:
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+                self._peak[key] = max(self._peak.get(key, 0), self._in_flight[key])
+        try:
+            yield
+        finally:
+            with self._lock:
+                for key in keys:
+                    self._in_flight[key] -= 1
+
     # -- request handling ---------------------------------------------------------------------
 
     def _handle(self, handler: _Handler, method: str) -> None:
@@ -839,10 +866,13 @@ class FakeOpenAIServer:
         if fault is not None and self._apply_fault(handler, fault, model):
             return
 
-        self._sleep(self.delay_ms / 1000.0)
         if path == CHAT_PATH:
-            self._chat(handler, request_body, model)
-        elif path == EMBEDDINGS_PATH:
+            with self._answering(request_body):
+                self._sleep(self.delay_ms / 1000.0)
+                self._chat(handler, request_body, model)
+            return
+        self._sleep(self.delay_ms / 1000.0)
+        if path == EMBEDDINGS_PATH:
             self._embeddings(handler, request_body, model)
         else:
             self._list_models(handler)
