@@ -203,7 +203,7 @@ class ModelClient:
         loop = asyncio.get_running_loop()
         if self._async_loop is not loop:
             self._async_model, self._async_loop = self._async_model_factory(), loop
-            owned = [getattr(self._async_model, name, None) for name in ("poster", "http_async_client")]
+            owned = [getattr(self._async_model, name, None) for name in ("http_async_client",)]
             self._closers = []
             for http in filter(None, owned):  # closed in this loop when the loop ends (asyncio.run, a Runner)
                 closer = _close_at_loop_end(http)

@@ -41,35 +41,18 @@ def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> An
     if ms.provider == "openai":
         if not ms.model:
             raise BadInput("--model: the openai provider needs a model name (e.g. --model gpt-4o-mini)")
-        from openai import DefaultHttpxClient
-
-        from groundhog.providers.endpoint import ChatEndpoint
+        from groundhog.providers.endpoint import chat_endpoint
 
         key = read_api_key(ms.api_key_env, required=ms.base_url is None)
-        # One TLS context for every client of the process: building one reads the CA bundle, ~0.1 s of
-        # CPU, and each event loop gets clients of its own (below).
-        extra: dict[str, Any] = {"http_client": DefaultHttpxClient(timeout=ms.timeout_s, verify=tls_context())}
-        if own_async_client:
-            from openai import DefaultAioHttpClient
-
-            from groundhog.providers.endpoint import AioPost
-
-            # langchain-openai shares one async HTTP client per process, bound to the first event loop;
-            # a second asyncio.run (a resumed session, a depth sweep) would find it closed. These belong
-            # to one loop: the SDK's client (on aiohttp, a third of httpx's CPU per request with dozens
-            # in flight), and the session the requests are posted on (bench/concurrency.py).
-            extra["http_async_client"] = DefaultAioHttpClient(timeout=ms.timeout_s, verify=tls_context())
-            extra["poster"] = AioPost(ms.base_url, key or "not-needed", timeout_s=ms.timeout_s, tls=tls_context())
-        return ChatEndpoint(
+        return chat_endpoint(
             model=ms.model,
             base_url=ms.base_url,
-            api_key=SecretStr(key or "not-needed"),  # local servers (vLLM, llama.cpp, Ollama) often take no key
+            api_key=key or "not-needed",  # local servers (vLLM, llama.cpp, Ollama) often take no key
             temperature=ms.temperature,
-            max_completion_tokens=ms.reply_tokens,
-            timeout=ms.timeout_s,
-            max_retries=0,  # retries live in providers.retry, in one place
-            seed=ms.seed,  # a field of its own (in model_kwargs it warns)
-            **extra,
+            reply_tokens=ms.reply_tokens,
+            timeout_s=ms.timeout_s,
+            seed=ms.seed,
+            tls=tls_context(),  # one per process: building one reads the CA bundle, ~0.1 s of CPU
         )
     raise BadInput(f"--provider: unknown provider '{ms.provider}' (choose local or openai)")
 

@@ -2,6 +2,11 @@
 
 Retried: 429 (honouring Retry-After), 5xx, timeouts, dropped connections, garbled replies.
 Never retried: 401/403/404/400/422, which fail at once with a message that says what to fix.
+
+Errors are told apart by type: the openai SDK's (`APIStatusError.status_code`, `APIConnectionError`,
+`APITimeoutError`), LangChain's model errors (`ModelError.is_retryable`), httpx's transport errors, and
+the built-in `TimeoutError` and `ConnectionError`. A library's types are looked at only when the library
+is loaded: no error of its type can exist otherwise, and a failure never pays for an import.
 """
 
 from __future__ import annotations
@@ -9,9 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import ModuleType
+from typing import Any, Literal, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -26,6 +35,8 @@ from groundhog.core.errors import ProviderError
 T = TypeVar("T")
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
+HTTPX = ("httpx2", "httpx")  # the openai SDK's HTTP library, and the one other clients are built on
+Kind = Literal["status", "timeout", "connection", "garbled", "other"]
 
 
 class RetryPolicy:
@@ -55,45 +66,103 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-def status_of(exc: BaseException) -> int | None:
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        return status
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    return status if isinstance(status, int) else None
+def _loaded(name: str) -> ModuleType | None:
+    return sys.modules.get(name)
 
 
-def retry_after_seconds(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    for name in ("retry-after-ms", "retry-after"):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            return None  # an HTTP date: fall back to our own backoff
-        return value / 1000 if name.endswith("-ms") else value
+def _response(exc: BaseException) -> Any:
+    """The HTTP response an error came with: the SDK's status errors and httpx's `HTTPStatusError`."""
+    openai = _loaded("openai")
+    if openai is not None and isinstance(exc, openai.APIStatusError):
+        return exc.response
+    for name in HTTPX:
+        httpx = _loaded(name)
+        if httpx is not None and isinstance(exc, httpx.HTTPStatusError):
+            return exc.response
     return None
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status of an error that came with one."""
+    openai = _loaded("openai")
+    if openai is not None and isinstance(exc, openai.APIStatusError):
+        return exc.status_code
+    response = _response(exc)
+    return response.status_code if response is not None else None
+
+
+def kind_of(exc: BaseException) -> Kind:
+    """What went wrong, by the error's type."""
+    if status_of(exc) is not None:
+        return "status"
+    openai = _loaded("openai")
+    if openai is not None:
+        if isinstance(exc, openai.APITimeoutError):  # before its base class, APIConnectionError
+            return "timeout"
+        if isinstance(exc, openai.APIConnectionError):
+            return "connection"
+        if isinstance(exc, openai.APIResponseValidationError):
+            return "garbled"
+    core = _loaded("langchain_core.exceptions")
+    if core is not None:
+        if isinstance(exc, core.ModelTimeoutError):
+            return "timeout"
+        if isinstance(exc, core.ModelConnectionError):
+            return "connection"
+    for name in HTTPX:
+        httpx = _loaded(name)
+        if httpx is not None:
+            if isinstance(exc, httpx.TimeoutException):
+                return "timeout"
+            if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+                return "connection"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, ConnectionError):
+        return "connection"
+    # a reply body that is not JSON: the SDK raises the decoder's error (with the 200 response attached)
+    if isinstance(exc, json.JSONDecodeError):
+        return "garbled"
+    return "other"
 
 
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ProviderError):
         return False
-    # A garbled reply body (not JSON) surfaces as a decode error from the client: transient. Checked
-    # before the status, because the client attaches the (200) response to the decode error.
-    if isinstance(exc, json.JSONDecodeError):
+    kind = kind_of(exc)
+    if kind == "status":
+        return status_of(exc) in RETRYABLE_STATUS
+    if kind != "other":
         return True
-    status = status_of(exc)
-    if status is not None:
-        return status in RETRYABLE_STATUS
-    name = type(exc).__name__
-    transient = ("Timeout", "Connection", "RemoteProtocol", "ReadError", "APIResponseValidation")
-    return any(t in name for t in transient)
+    core = _loaded("langchain_core.exceptions")
+    return core is not None and isinstance(exc, core.ModelError) and exc.is_retryable
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """The wait a server asked for (Retry-After-Ms, Retry-After in seconds or as an HTTP date)."""
+    response = _response(exc)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return float(raw_ms) / 1000
+        except ValueError:
+            return None
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    left = (when - datetime.now(UTC)).total_seconds() if when.tzinfo else None
+    return left if left is not None and left > 0 else None  # a date gone by: our own backoff
 
 
 def describe_failure(exc: BaseException, what: str, base_url: str | None = None) -> str:
@@ -110,10 +179,13 @@ def describe_failure(exc: BaseException, what: str, base_url: str | None = None)
         return f"the endpoint{where} rejected the request for {what} (HTTP {status}): {_short(exc)}"
     if status is not None:
         return f"{what}{where} failed with HTTP {status} after retries: {_short(exc)}"
-    if "Connection" in type(exc).__name__:
+    kind = kind_of(exc)
+    if kind == "connection":
         return f"cannot reach {what}{where}: {_short(exc)}"
-    if "Timeout" in type(exc).__name__:
+    if kind == "timeout":
         return f"{what}{where} timed out after retries"
+    if kind == "garbled":
+        return f"{what}{where} sent replies that are not valid JSON, after retries: {_short(exc)}"
     return f"{what}{where} failed: {type(exc).__name__}: {_short(exc)}"
 
 

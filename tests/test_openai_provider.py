@@ -19,7 +19,7 @@ from groundhog.core.errors import BadInput, ProviderError
 from groundhog.core.settings import Settings, load_settings
 from groundhog.providers.client import ModelClient
 from groundhog.providers.factory import MODES_FILE, build_model_client
-from testkit.fake_openai import FakeOpenAIServer, Fault
+from testkit.fake_openai import FakeOpenAIServer, Fault, Reply
 
 KEY_ENV = "GROUNDHOG_TEST_OPENAI_KEY"
 KEY = "sk-groundhog-test-4f1c9a7e2b"
@@ -250,19 +250,97 @@ def test_a_nights_async_request_is_the_body_the_sync_call_sends(server: FakeOpen
     client.structured(messages, Verdict)
     asyncio.run(client.astructured(messages, Verdict))
     sync, night = (r["json"] for r in server.chat_requests)
-    assert night == sync  # the same JSON, key for key, on the loop's own aiohttp session
+    assert night == sync  # the same JSON, key for key, on the SDK's aiohttp transport
 
 
-def test_the_async_calls_find_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    from groundhog.providers.endpoint import env_proxy
+@pytest.mark.parametrize("fmt", [None, {"type": "json_schema", "json_schema": {"name": "S", "schema": {}}}])
+def test_the_body_posted_is_the_one_chatopenai_sends(fmt: dict[str, Any] | None) -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_openai import ChatOpenAI
 
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+    from groundhog.providers.endpoint import ChatEndpoint
+
+    messages = [
+        SystemMessage("You are a researcher."),
+        HumanMessage("Say hi."),
+        AIMessage("Hi."),
+        HumanMessage("Again."),
+    ]
+    kwargs: dict[str, Any] = {"max_tokens": 77, "extra_body": {"max_tokens": 77}, "stop": ["\n\n"]}
+    if fmt:
+        kwargs["response_format"] = fmt
+    with FakeOpenAIServer(lambda body: '{"hi": 1}') as srv:
+        common: dict[str, Any] = {"model": "m", "base_url": srv.base_url, "api_key": "k", "max_retries": 0}
+        common |= {"seed": 3, "temperature": 0.3, "max_completion_tokens": 50}
+        ChatOpenAI(**common).invoke(messages, **kwargs)
+        ChatEndpoint(**common).invoke(messages, **kwargs)
+        asyncio.run(ChatEndpoint(**common).ainvoke(messages, **kwargs))
+        theirs, ours, night = (r["json"] for r in srv.chat_requests)
+    assert ours == theirs and night == theirs
+    assert ours["max_completion_tokens"] == 77 and ours["max_tokens"] == 77 and ours["seed"] == 3
+
+
+def test_the_reply_reads_as_chatopenai_reads_it_and_keeps_the_reasoning() -> None:
+    from langchain_openai import ChatOpenAI
+
+    from groundhog.providers.endpoint import ChatEndpoint
+
+    reply = Reply(content='{"hi": 1}', reasoning_content="first I think", finish_reason="length")
+    with FakeOpenAIServer(lambda body: reply) as srv:
+        common: dict[str, Any] = {"model": "m", "base_url": srv.base_url, "api_key": "k", "max_retries": 0}
+        ours, theirs = ChatEndpoint(**common).invoke("hi"), ChatOpenAI(**common).invoke("hi")
+    assert ours.content == theirs.content == '{"hi": 1}'
+    assert ours.usage_metadata == theirs.usage_metadata
+    for key in ("finish_reason", "model_name", "system_fingerprint", "model_provider"):
+        assert ours.response_metadata[key] == theirs.response_metadata[key], key
+    assert ours.response_metadata["id"].startswith("chatcmpl-")
+    usage = {k: v for k, v in theirs.response_metadata["token_usage"].items() if v is not None}
+    assert ours.response_metadata["token_usage"] == usage
+    assert ours.additional_kwargs == {"reasoning_content": "first I think"}  # ChatOpenAI drops it
+    assert {k: v for k, v in theirs.additional_kwargs.items() if v is not None} == {}
+
+
+@WAYS
+def test_a_structured_reply_cut_short_is_kept_for_the_repair(server: FakeOpenAIServer, way: str) -> None:
+    """The SDK's typed parse raises on a reply the token limit cut short; here it comes back (and is
+    repaired, or counted as truncated), as from any other endpoint."""
+    replies = iter([Reply(content='{"verdict": "pass", "confid', finish_reason="length")])
+    server.responder = lambda body: next(replies, '{"verdict": "pass", "confidence": 7}')
+    client = client_for(server)
+    messages = [("user", "judge this")]
+    result = (
+        client.structured(messages, Verdict) if way == "sync" else asyncio.run(client.astructured(messages, Verdict))
+    )
+    assert result.value == Verdict(verdict="pass", confidence=7)
+    assert len(server.chat_requests) == 2  # the cut reply, then its repair
+
+
+def test_the_async_client_is_closed_with_its_event_loop(server: FakeOpenAIServer) -> None:
+    client = client_for(server)
+    asyncio.run(client.acomplete([("user", "hi")]))
+    first = client._async_model
+    assert first.http_async_client.is_closed  # asyncio.run shut the loop's async generators down, closing it
+    asyncio.run(client.acomplete([("user", "hi")]))  # a second loop gets a client of its own
+    assert client._async_model is not first and client._async_model.http_async_client.is_closed
+    assert len(server.chat_requests) == 2
+
+
+@WAYS
+def test_requests_go_through_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch, way: str) -> None:
+    """The proxy stands in for the endpoint here: it sees the absolute URL a forward proxy is sent."""
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    assert env_proxy("https://api.example.com/v1") is None
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert env_proxy("https://api.example.com/v1") == "http://proxy.internal:3128"
-    assert env_proxy("http://gpu-box:8000/v1") is None  # an http endpoint: only an http proxy applies
-    monkeypatch.setenv("NO_PROXY", "api.example.com")
-    assert env_proxy("https://api.example.com/v1") is None
+    with FakeOpenAIServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        settings = load_settings(
+            babble={
+                "provider": "openai",
+                "base_url": "http://endpoint.invalid/v1",
+                "model": "m",
+                "api_key_env": KEY_ENV,
+            },
+            retry={"attempts": 1},
+        )
+        with pytest.raises(ProviderError, match="not found"):  # the fake answers 404 to a proxy's request line
+            complete(build_model_client(settings), way, [("user", "hello")])
+        assert [r["path"] for r in proxy.requests] == ["http://endpoint.invalid/v1/chat/completions"]

@@ -26,7 +26,7 @@ from groundhog.memory.store import LogStore, open_chroma
 from groundhog.store.recent import RecentIndex
 from groundhog.store.schema import days
 from groundhog.store.sessions import SessionStore
-from testkit.fake_openai import FakeOpenAIServer, Reply
+from testkit.fake_openai import FakeOpenAIServer
 from testkit.fakes import HashEmbedder
 from testkit.fakes import log_entry as entry
 from testkit.strong_model import StrongModel
@@ -288,58 +288,6 @@ def endpoint_services(home: Path, base_url: str, **loop: Any) -> Services:
         critique={"revisions": 0},
     )
     return Services(settings, embedder=HashEmbedder())
-
-
-def test_the_body_posted_is_the_one_chatopenai_sends(isolated_home: Path) -> None:
-    from langchain_core.messages import HumanMessage, SystemMessage
-    from langchain_openai import ChatOpenAI
-
-    from groundhog.providers.endpoint import ChatEndpoint
-
-    fmt = {"type": "json_schema", "json_schema": {"name": "S", "schema": {"type": "object"}, "strict": False}}
-    messages = [SystemMessage("You are a researcher."), HumanMessage("Say hi as JSON.")]
-    kwargs = {"response_format": fmt, "max_tokens": 77, "extra_body": {"max_tokens": 77}}
-    with FakeOpenAIServer(lambda body: '{"hi": 1}') as srv:
-        common: dict[str, Any] = {"model": "m", "base_url": srv.base_url, "api_key": "k", "max_retries": 0, "seed": 3}
-        ChatOpenAI(**common).invoke(messages, **kwargs)
-        ChatEndpoint(**common).invoke(messages, **kwargs)
-        sent = [r["json"] for r in srv.chat_requests]
-    assert sent[0] == sent[1]
-    assert sent[1]["max_completion_tokens"] == 77 and sent[1]["max_tokens"] == 77 and sent[1]["seed"] == 3
-
-
-def test_the_reply_reads_as_chatopenai_reads_it(isolated_home: Path) -> None:
-    from langchain_openai import ChatOpenAI
-
-    from groundhog.providers.endpoint import ChatEndpoint
-
-    reply = Reply(content='{"hi": 1}', reasoning_content="first I think", finish_reason="length")
-    with FakeOpenAIServer(lambda body: reply) as srv:
-        common: dict[str, Any] = {"model": "m", "base_url": srv.base_url, "api_key": "k", "max_retries": 0}
-        ours, theirs = ChatEndpoint(**common).invoke("hi"), ChatOpenAI(**common).invoke("hi")
-    assert ours.content == theirs.content == '{"hi": 1}'
-    assert ours.usage_metadata == theirs.usage_metadata
-    assert ours.response_metadata["finish_reason"] == theirs.response_metadata["finish_reason"] == "length"
-    assert ours.additional_kwargs == {k: v for k, v in theirs.additional_kwargs.items() if v is not None}
-
-
-def test_the_async_client_is_closed_with_its_event_loop(isolated_home: Path) -> None:
-    with FakeOpenAIServer(lambda body: '{"word": "hi"}') as srv:
-        svc = endpoint_services(isolated_home, srv.base_url)
-        model = svc.babble_model
-
-        async def call() -> Any:
-            return await model.acomplete([("user", "hi")])
-
-        asyncio.run(call())
-        first = model._async_model
-        assert first.poster._session is not None  # the request went out on the loop's own session
-        assert first.poster.is_closed  # asyncio.run shut the loop's async generators down, closing them
-        assert first.http_async_client.is_closed
-        asyncio.run(call())  # a second loop gets clients of its own
-        assert model._async_model is not first and model._async_model.poster is not first.poster
-        assert model._async_model.poster.is_closed and model._async_model.http_async_client.is_closed
-        svc.close()
 
 
 def test_many_personas_on_a_strong_endpoint_share_writes_and_store_every_day(isolated_home: Path) -> None:
