@@ -2,7 +2,7 @@
 review queue.
 
 The command line is `groundhog` (`groundhog.cli`). As a library, build the parts from settings with
-`groundhog.loop.services.build_services` and run sessions with `groundhog.loop.babble`; nothing heavy is
+`groundhog.compose.services.build_services` and run sessions with `groundhog.loop.babble`; nothing heavy is
 imported until it is used.
 """
 

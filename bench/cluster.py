@@ -70,8 +70,8 @@ def night(args: argparse.Namespace, chat_url: str, embed_url: str, cluster: Any 
     """A warm-up night (one day per persona), then the timed night, on a fresh Chroma server; on
     `cluster` when given (one connection: Ray's worker processes and the parts each one built are
     kept between the two), else in this process."""
+    from groundhog.compose.services import Services
     from groundhog.core.settings import load_settings
-    from groundhog.loop.services import Services
     from groundhog.store.sessions import SessionStore
     from testkit.cluster_services import ChromaServer
 
@@ -88,7 +88,7 @@ def night(args: argparse.Namespace, chat_url: str, embed_url: str, cluster: Any 
         svc = Services(settings)
         started = time.perf_counter()
         if cluster is not None:
-            from groundhog.loop.cluster import connect
+            from groundhog.cluster.executor import connect
 
             connect(cluster.address)
         try:
@@ -120,7 +120,7 @@ def one_session(svc: Any, personas: list[Any], name: str, depth: int, *, cluster
     store.create(config)
     days = None
     if cluster:
-        from groundhog.loop.cluster import RayDays
+        from groundhog.cluster.executor import RayDays
 
         days = RayDays(settings, config, personas, joined="the bench's cluster")
         days.check_workers()
@@ -172,7 +172,7 @@ def main() -> None:
             proc.wait()
 
     reference = rows[0][2]["log"]
-    from groundhog.loop.cluster import DAY_TASK_CPUS
+    from groundhog.cluster.executor import DAY_TASK_CPUS
 
     head = f"{'run':12} {'workers':>7} {'at once':>7} {'days':>5} {'warm-up s':>9} {'night s':>8} {'days/s':>7}"
     print(f"\n{head} {'per worker':>10}  log")

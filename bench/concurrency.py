@@ -49,10 +49,10 @@ def run_remote(
 ) -> tuple[float, int]:
     """One session in this process; the embedder is passed in (loaded once), or comes from an
     OpenAI-compatible embeddings endpoint."""
+    from groundhog.compose.services import Services
     from groundhog.core.settings import load_settings
     from groundhog.loop.babble import new_config, open_services
     from groundhog.loop.runner import SessionRunner
-    from groundhog.loop.services import Services
     from groundhog.store.sessions import SessionStore
 
     with tempfile.TemporaryDirectory() as home:
@@ -276,16 +276,16 @@ def profile_part(args: argparse.Namespace, base_url: str, embed_url: str) -> Non
 def local_part() -> None:
     import asyncio
 
+    from groundhog.compose.services import Services
     from groundhog.core.settings import load_settings
     from groundhog.loop.babble import make_runner, new_config
-    from groundhog.loop.services import Services
     from groundhog.store.sessions import SessionStore
 
     with tempfile.TemporaryDirectory() as home:
         settings = load_settings(home, loop={"depth": 1, "ideas_per_day": 2})
         svc = Services(settings)
         svc.babble_model.structured(
-            [("user", 'Say hi as JSON {"word": ...}.')], __import__("groundhog.loop.doctor").loop.doctor.Probe
+            [("user", 'Say hi as JSON {"word": ...}.')], __import__("groundhog.compose.doctor").loop.doctor.Probe
         )
         svc.embedder.embed(["warm up"])
         model = svc.babble_model

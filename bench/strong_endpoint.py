@@ -13,9 +13,9 @@ import tempfile
 import time
 from datetime import date
 
+from groundhog.compose.services import Services
 from groundhog.core.settings import load_settings
 from groundhog.loop.babble import make_runner, new_config
-from groundhog.loop.services import Services
 from groundhog.store.sessions import SessionStore
 from testkit.fake_openai import FakeOpenAIServer
 from testkit.fakes import HashEmbedder

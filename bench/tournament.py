@@ -18,11 +18,11 @@ import time
 from datetime import date
 from typing import Any
 
+from groundhog.compose.services import Services
 from groundhog.core.records import CritiqueResult, Idea, QueueItem, Scores
 from groundhog.core.settings import load_settings
-from groundhog.loop import rank as ranking
-from groundhog.loop.services import Services
-from groundhog.review.ratings import spearman
+from groundhog.rank import run as ranking
+from groundhog.rank.ratings import spearman
 from testkit.fake_openai import FakeOpenAIServer
 from testkit.fakes import HashEmbedder
 

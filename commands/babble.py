@@ -106,9 +106,9 @@ def babble(
     Each persona wakes at the same present, reads its notebook, babbles ideas, critiques them in
     character, and writes tomorrow's note; survivors go to the review queue.
     """
+    from groundhog.compose.services import Services
     from groundhog.core.errors import BadInput
     from groundhog.loop.babble import check_resume, make_runner, new_config, open_services, run_session, settings_for
-    from groundhog.loop.services import Services
     from groundhog.store.locks import session_lock
     from groundhog.store.sessions import SessionStore
 
@@ -150,7 +150,12 @@ def babble(
     else:
         names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
         config = new_config(svc.settings, list(dict.fromkeys(names)), session=session, present=parse_date(present))
-    days = open_services(svc, config, ray)  # the Chroma server, the Ray cluster: checked before any work
+    cluster = None
+    if ray is not None:
+        from groundhog.cluster.executor import joining
+
+        cluster = joining(svc, config, ray)
+    days = open_services(svc, config, cluster)  # the Chroma server, the Ray cluster: checked before any work
     if days is not None:
         echo(f"groundhog: persona-days run as Ray tasks on {days.joined}", err=True)
     if not resume:

@@ -24,12 +24,18 @@ def doctor(
     ] = None,
 ) -> None:
     """Check the model, embedder and stores; run one tiny generation and one embedding; list the extras."""
+    from groundhog.compose.doctor import run_checks
     from groundhog.core.extras import extras_report
-    from groundhog.loop.doctor import run_checks
 
     svc = services(home)
     try:
-        checks = run_checks(svc, ray=ray)
+        cluster = None
+        if ray is not None:
+            from groundhog.cluster.executor import check_cluster
+
+            settings, address = svc.settings, ray
+            cluster = lambda: check_cluster(settings, address)  # noqa: E731
+        checks = run_checks(svc, cluster)
     finally:
         svc.close()
     ok = all(c.ok for c in checks)

@@ -12,7 +12,7 @@ from groundhog.commands import common
 from groundhog.commands.common import echo
 
 if TYPE_CHECKING:
-    from groundhog.loop.services import Services
+    from groundhog.compose.services import Services
     from groundhog.store.sessions import SessionConfig
 
 
@@ -37,7 +37,7 @@ def calibrated_services(svc: Services, home: Path | None, flags: dict[str, Any],
 def rank_after(svc: Services, config: SessionConfig, matches: int, as_json: bool) -> None:
     """A tournament of the session's open ideas, within what the session's --max-tokens left."""
     from groundhog.core.errors import BadInput
-    from groundhog.loop import rank as ranking
+    from groundhog.rank import run as ranking
     from groundhog.store.sessions import SessionStore
 
     budget = None

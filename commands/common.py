@@ -16,7 +16,7 @@ from groundhog.core.errors import GroundhogError
 from groundhog.core.text import json_safe, safe_text
 
 if TYPE_CHECKING:
-    from groundhog.loop.services import Services
+    from groundhog.compose.services import Services
 
 
 class GroundhogGroup(TyperGroup):
@@ -62,8 +62,8 @@ def sub_app(help_text: str) -> typer.Typer:
 
 
 def services(home: Path | None, **flags: Any) -> Services:
+    from groundhog.compose.services import Services
     from groundhog.core.settings import load_settings
-    from groundhog.loop.services import Services
 
     return Services(load_settings(home, **flags))
 

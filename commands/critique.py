@@ -14,8 +14,8 @@ from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, prin
 from groundhog.core.text import json_safe
 
 if TYPE_CHECKING:
+    from groundhog.compose.services import Services
     from groundhog.critique.batch import InputIdea, Reviewed
-    from groundhog.loop.services import Services
     from groundhog.researchers.personas import Persona
 
 

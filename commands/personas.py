@@ -91,7 +91,7 @@ def add(
     home: HomeOpt = None,
 ) -> None:
     """Install a persona into the home and ingest its grounding writings into the log."""
-    from groundhog.loop.runner import ingest_corpus
+    from groundhog.loop.start import ingest_corpus
 
     svc = services(home)
     svc.ensure_home()

@@ -46,7 +46,7 @@ def list_(
     if not found:
         console().print("No questions." if status != "open" else "No open questions.")
         return
-    from groundhog.review.question_screen import render_question
+    from groundhog.terminal.questions import render_question
 
     out = console()
     for q in found:

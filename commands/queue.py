@@ -23,7 +23,7 @@ from groundhog.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from groundhog.loop.services import Services
+    from groundhog.compose.services import Services
     from groundhog.review.stats import GroupStats, ScoreMeans
 
 app = sub_app("The review queue: ideas that survived the critique, waiting for a human decision.")
@@ -106,7 +106,7 @@ def list_(
 def show(idea_id: IdArg, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Show one queued idea in full: text, scores, the critic's reasoning, provenance ids."""
     from groundhog.review.export import to_record
-    from groundhog.review.screen import render_item
+    from groundhog.terminal.screen import render_item
 
     svc = services(home)
     try:
@@ -340,7 +340,7 @@ def review(
         serve(home, host=host, port=port, open_browser=open_page, session=session, persona=persona)
         return
     from groundhog.review.feedback import record_decision
-    from groundhog.review.screen import ReviewScreen, review_items
+    from groundhog.terminal.screen import ReviewScreen, review_items
 
     svc = services(home)
     try:
@@ -361,9 +361,9 @@ def review(
 
 def _questions(svc: Services, session: str | None, persona: str | None) -> None:
     """The personas' open questions, after the ideas."""
-    from groundhog.review.question_screen import QuestionScreen
     from groundhog.review.questions import record_answer
     from groundhog.store.questions import QuestionStore
+    from groundhog.terminal.questions import QuestionScreen
 
     store = QuestionStore(svc.db)
     questions = store.list(status="open", session=session, persona=persona)

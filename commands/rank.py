@@ -10,8 +10,8 @@ from groundhog.commands import common
 from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, plain, print_json
 
 if TYPE_CHECKING:
-    from groundhog.critique.tournament import RankReport
-    from groundhog.loop.services import Services
+    from groundhog.compose.services import Services
+    from groundhog.rank.tournament import RankReport
 
 
 def rank(
@@ -45,7 +45,7 @@ def rank(
     --resume ID (give a larger --max-tokens to lift a spent budget).
     """
     from groundhog.core.errors import BadInput
-    from groundhog.loop import rank as ranking
+    from groundhog.rank import run as ranking
 
     svc = common.services(home)  # through the module: tests wire fakes there
     try:

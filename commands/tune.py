@@ -10,8 +10,7 @@ import typer
 from groundhog.commands.common import HomeOpt, JsonOpt, console, esc, parse_date, print_json, proportion, services
 
 if TYPE_CHECKING:
-    from groundhog.loop.sweep import SweepReport
-    from groundhog.loop.tune import TuneReport
+    from groundhog.tune.report import SweepReport, TuneReport
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -180,8 +179,8 @@ def tune(
     from groundhog.core.errors import BadInput
     from groundhog.loop.events import ignore
     from groundhog.loop.sweep import parse_depths, run_sweep, sweep_names
-    from groundhog.loop.tune import TuneOptions, analyse
-    from groundhog.loop.tune_plot import plot_report, plot_sweep
+    from groundhog.tune.depth import TuneOptions, analyse
+    from groundhog.tune.plot import plot_report, plot_sweep
 
     if not 0 < plateau_fraction <= 1:
         raise BadInput(f"--plateau-fraction: must be above 0 and at most 1 (got {plateau_fraction:g})")
@@ -240,8 +239,8 @@ def tune(
             else:
                 _render_sweep(result)
         else:
-            from groundhog.loop.tune_audit import audit_days, session_audit
             from groundhog.store.sessions import SessionStore
+            from groundhog.tune.audit import audit_days, session_audit
 
             store = SessionStore(svc.db)
             report = analyse(svc, session or _latest(store), options)

@@ -102,7 +102,8 @@ def prepare(
     require("web", feature="review --web")
     import uvicorn
 
-    from groundhog.review.web import allowed_hosts_for, create_app
+    from groundhog.web.app import create_app
+    from groundhog.web.guard import allowed_hosts_for
 
     svc = services(home)
     query = {}

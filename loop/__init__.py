@@ -1,1 +1,2 @@
-"""The groundhog-day loop, the session runner, and the factory that wires the parts together."""
+"""The night: the groundhog-day loop (wake, day, critique, notes), the session runner with its budgets,
+pauses, checkpoints and resume, review epochs, re-judging, progress events, and the depth sweep."""

@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+from groundhog.compose.services import Services
 from groundhog.core.errors import BadInput
 from groundhog.core.records import utcnow
 from groundhog.core.settings import ModelSettings, Settings
 from groundhog.loop.epochs import Epochs
 from groundhog.loop.events import EventSink, ignore
 from groundhog.loop.rejudge import Rejudged
-from groundhog.loop.runner import RunOutcome, SessionRunner, check_present, ingest_corpus
-from groundhog.loop.services import Services
+from groundhog.loop.runner import RunOutcome, SessionRunner
+from groundhog.loop.start import check_present, ingest_corpus
 from groundhog.loop.work import DayExecutor
 from groundhog.memory.store import LogStore
 from groundhog.researchers.personas import Persona
@@ -101,20 +102,20 @@ def check_resume(store: SessionStore, queue: ReviewQueue, row: SessionRow, *, no
         )
 
 
-def open_services(services: Services, config: SessionConfig, ray_address: str | None = None) -> DayExecutor | None:
+def open_services(
+    services: Services, config: SessionConfig, cluster: Callable[[], DayExecutor] | None = None
+) -> DayExecutor | None:
     """Before any work starts: the Chroma server answers (`chroma_url`), or the home's store gets a
-    server of the night's own (`chroma_process`); with `--ray`, the cluster is joined and a worker on
-    each node checked. Each failure is one line naming the setting, exit 2. Returns the executor for
-    `make_runner(days=...)` (close it after the night), or None: in-process."""
+    server of the night's own (`chroma_process`); with a `cluster` (the command's: `--ray`), that joins
+    the cluster and checks a worker on each node. Each failure is one line naming the setting, exit 2.
+    Returns the executor for `make_runner(days=...)` (close it after the night), or None: in-process."""
     from groundhog.core.extras import require_settings
 
     require_settings(services.settings)  # a missing extra (the embedded model, ...): one line, no session
-    if ray_address is not None:
-        from groundhog.loop.cluster import open_ray_days
-
+    if cluster is not None:
         if services.settings.chroma_url:
             services.chroma  # noqa: B018 -- the heartbeat, from the driver first
-        return open_ray_days(services.settings, config, services.personas.all(), ray_address)
+        return cluster()
     if services.settings.chroma_url:
         services.chroma  # noqa: B018
     elif chroma_process_wanted(services.settings.chroma_process, config):

@@ -10,12 +10,12 @@ Each day row carries its epoch, so a failed day redone later counts in the epoch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, field_serializer
+from pydantic import BaseModel
 
-from groundhog.core.records import QueueItem, selection_bits
+from groundhog.core.records import QueueItem
 from groundhog.store.epochs import EpochRow, EpochStore
 from groundhog.store.queue import ReviewQueue
 from groundhog.store.sessions import (
@@ -43,38 +43,6 @@ class Waiting(BaseModel):
             f"{self.persona} waits for review of {n} undecided idea{'s' if n != 1 else ''} queued up to day "
             f"{self.pause.last_day} ({self.pause.reason}): {shown}{more}"
         )
-
-
-class EpochBits(BaseModel):
-    """The selection bits of one review epoch of a persona: its days between two reviews."""
-
-    epoch: int
-    days: list[int]
-    generated: int = 0
-    drafts: int = 0
-    surviving: int = 0
-    selection_bits: float = 0.0
-
-    @field_serializer("selection_bits")
-    def _bits(self, value: float) -> float | str:
-        return bits_json(value)
-
-
-def epoch_bits(days: Sequence[Any]) -> list[EpochBits]:
-    """Selection bits per review epoch from `tune` day stats (anything with epoch, day, status and counts)."""
-    out: dict[int, EpochBits] = {}
-    for d in days:
-        if d.epoch is None:
-            continue
-        e = out.setdefault(d.epoch, EpochBits(epoch=d.epoch, days=[]))
-        if d.status == "done":
-            e.days.append(d.day)
-        e.generated += d.generated
-        e.drafts += d.drafts
-        e.surviving += d.surviving
-    for e in out.values():
-        e.selection_bits = selection_bits(e.drafts, e.surviving)
-    return [out[k] for k in sorted(out)]
 
 
 class Epochs:

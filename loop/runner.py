@@ -19,11 +19,10 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
-from groundhog.core.errors import BadInput, GroundhogError, ProviderError, StoreError
+from groundhog.core.errors import GroundhogError, ProviderError, StoreError
 from groundhog.core.interfaces import Embedder
-from groundhog.core.records import Usage, stable_id, today
+from groundhog.core.records import Usage
 from groundhog.core.settings import RetrievalSettings
 from groundhog.critique.screens import TextScreens
 from groundhog.critique.stage import CritiqueStage
@@ -31,64 +30,17 @@ from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
+from groundhog.loop.start import ingest_corpus
 from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
 from groundhog.memory.group_commit import GATHER_S, GroupWriter
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
-from groundhog.researchers.personas import Persona, chunk_text, corpus_files
+from groundhog.researchers.personas import Persona
 from groundhog.store.queue import ReviewQueue
 from groundhog.store.recent import RecentIndex
 from groundhog.store.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
 
-FAR_FUTURE_DAYS = 366
 MAX_FAILED_DAYS_IN_A_ROW = 3
-
-
-def check_present(
-    present: date, depth: int, drift_days: int, *, allow_far_future: bool, now: date | None = None
-) -> None:
-    """Simulate, don't predict: refuse a present (first or last day) more than a year past today."""
-    now = now or today()
-    last = present + timedelta(days=(depth - 1) * drift_days)
-    if allow_far_future:
-        return
-    if present - now > timedelta(days=FAR_FUTURE_DAYS):
-        raise BadInput(
-            f"--present: {present} is more than a year after today ({now}); personas simulate the present, "
-            "they do not predict the future (use --allow-far-future to force it)"
-        )
-    if last - now > timedelta(days=FAR_FUTURE_DAYS):
-        raise BadInput(
-            f"--drift-days: with depth {depth} the present drifts to {last}, more than a year after today ({now}); "
-            "lower --drift-days or --depth, or use --allow-far-future"
-        )
-
-
-def ingest_corpus(log: LogStore, *personas: Persona) -> int:
-    """Put personas' grounding writings into the log as `corpus` entries (idempotent): one lookup and
-    one write for all of them, so a night of many personas does not start with one round trip each."""
-    from groundhog.core.records import LogEntry
-
-    entries = []
-    for persona in personas:
-        for path in corpus_files(persona):
-            for n, chunk in enumerate(chunk_text(path.read_text(encoding="utf-8"))):
-                entries.append(
-                    LogEntry(
-                        id=stable_id("corpus", persona.id, path.name, n),
-                        persona=persona.id,
-                        kind="corpus",
-                        text=chunk,
-                        importance=0.3,
-                        meta={"source": path.name, "chunk": n},
-                    )
-                )
-    if entries:
-        existing = {e.id for e in log.get_many([e.id for e in entries])}
-        fresh = [e for e in entries if e.id not in existing]
-        if fresh:
-            log.add(fresh)
-    return len(entries)
 
 
 @dataclass

@@ -12,43 +12,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from groundhog.core.errors import BadInput
 from groundhog.loop.events import EventSink, ignore
-from groundhog.loop.tune import Recommendation, TuneOptions, TuneReport, analyse
 from groundhog.store.sessions import SessionStore
+from groundhog.tune.depth import TuneOptions, analyse
+from groundhog.tune.report import SweepReport, SweepRun
 
 if TYPE_CHECKING:
-    from groundhog.loop.services import Services
-
-
-class SweepRun(BaseModel):
-    """One fresh session of the sweep, summed up."""
-
-    depth: int
-    session: str
-    home: str
-    status: str  # the session's status, or "skipped" when the budget was spent before it started
-    reason: str
-    days_done: int = 0  # highest day any persona finished
-    generated: int = 0
-    unique_surviving: int = 0
-    tokens: int = 0
-    survivors_per_1k_tokens: float | None = None
-    recommendation: Recommendation | None = None
-    report: TuneReport | None = None
-
-
-class SweepReport(BaseModel):
-    """What `groundhog tune --sweep --json` prints."""
-
-    base: str
-    depths: list[int]
-    personas: list[str]
-    runs: list[SweepRun]
-    best_depth: int | None  # the depth with the most unique survivors per 1k tokens
-    summary: str
+    from groundhog.compose.services import Services
 
 
 def parse_depths(text: str) -> list[int]:
@@ -92,7 +63,7 @@ def sweep_services(parent: Services, name: str) -> Services:
     Each depth starts from nothing but the personas' grounding: in the parent's log a deeper run would
     wake with the shallower runs' notebooks and see their ideas as duplicates, which biases the comparison.
     """
-    from groundhog.loop.services import Services
+    from groundhog.compose.services import Services
 
     settings = parent.settings.model_copy(update={"home": sweep_home(parent.settings.home, name)})
     child = Services(settings)

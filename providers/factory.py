@@ -7,8 +7,6 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from groundhog.core.errors import BadInput
 from groundhog.core.settings import ModelSettings, Settings, read_api_key
 from groundhog.providers.client import ModelClient, ModeMemory

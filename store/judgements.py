@@ -2,7 +2,7 @@
 
 The review page's compare mode writes one row per choice into `pairwise_judgements`, a tournament one per
 match (store/tournaments.py); `winner` is `a`, `b` or `tie`, always relative to the (idea_a, idea_b) order
-the judge saw. The ratings fitted from them (review/ratings.py) are kept in `ratings` (`replace_ratings`).
+the judge saw. The ratings fitted from them (rank/ratings.py) are kept in `ratings` (`replace_ratings`).
 """
 
 from __future__ import annotations

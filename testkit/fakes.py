@@ -243,8 +243,8 @@ class ScriptedResearcher:
 
 def make_services(home: Any, model: BaseChatModel, embedder: Any = None, **flags: Any) -> Any:
     """Services wired with fakes at the model boundary and real stores in `home`."""
+    from groundhog.compose.services import Services
     from groundhog.core.settings import load_settings
-    from groundhog.loop.services import Services
 
     settings = load_settings(home, **flags)
     return Services(settings, chat_model=model, embedder=embedder or HashEmbedder())

@@ -19,9 +19,9 @@ from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores
 from groundhog.critique.audit import audit_draw, audited, is_candidate
 from groundhog.critique.calibrate import calibrate
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.review.screen import render_item
 from groundhog.review.stats import critic_audit, queue_stats, wilson
 from groundhog.store.sessions import SessionStore
+from groundhog.terminal.screen import render_item
 from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 
 PRESENT = date(2026, 11, 23)
@@ -226,7 +226,7 @@ def test_calibration_learns_thresholds_that_predict_the_decisions() -> None:
 def test_babble_calibrated_uses_the_fitted_thresholds(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from groundhog.commands import babble as babble_cmd
     from groundhog.commands import common
-    from groundhog.loop import services as services_mod
+    from groundhog.compose import services as services_mod
 
     model = FakeChatModel.with_responder(ScriptedResearcher(ideas_per_call=1))
     real = services_mod.Services

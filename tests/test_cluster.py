@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from groundhog.cluster.executor import joining
+from groundhog.compose.services import Services
 from groundhog.core.settings import load_settings
 from groundhog.loop.babble import make_runner, new_config, open_services, run_session
-from groundhog.loop.services import Services
 from groundhog.store.sessions import SessionStore
 from testkit.cluster_services import ChromaServer, descends_from, parent_of, pid_of_client, ray_cluster
 from testkit.fake_openai import FakeOpenAIServer
@@ -82,7 +83,7 @@ def night(home: Path, srv: FakeOpenAIServer, ray_address: str | None = None, **m
     """The night, as `groundhog babble [--ray ADDRESS]` runs it: services checked, then the session."""
     svc = Services(load_settings(home, **flags(srv, **more)))
     config = new_config(svc.settings, PERSONAS, session="night", present=PRESENT)
-    days = open_services(svc, config, ray_address)
+    days = open_services(svc, config, joining(svc, config, ray_address) if ray_address is not None else None)
     SessionStore(svc.db).create(config)
     try:
         outcome = run_session(make_runner(svc, config, days=days), handle_signals=False)

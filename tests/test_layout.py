@@ -6,20 +6,40 @@ import ast
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "memory", "providers", "store", "researchers", "critique", "review", "loop", "commands")
-# cli.py -> commands/ -> loop/ -> researchers/ critique/ review/ -> memory/ providers/ store/ -> core/
-LAYER = {"core": 0, "memory": 1, "providers": 1, "store": 1, "researchers": 2, "critique": 2, "review": 2, "loop": 3}
-LAYER |= {"commands": 4, "cli": 5}
+# The rooms, layer by layer, bottom first. Imports point down only; two rooms of one layer import each
+# other only where SIDEWAYS says so, and then one way.
+#   cli -> commands -> cluster web terminal -> loop -> compose -> rank tune
+#       -> researchers critique review -> memory store providers -> core
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("core",),
+    ("memory", "store", "providers"),
+    ("researchers", "critique", "review"),
+    ("rank", "tune"),
+    ("compose",),
+    ("loop",),
+    ("cluster", "web", "terminal"),
+    ("commands",),
+    ("cli",),
+)
+LAYER = {room: n for n, rooms in enumerate(LAYERS) for room in rooms}
+PACKAGES = tuple(room for room in LAYER if room != "cli")
+SIDEWAYS = {
+    ("critique", "researchers"),  # the critic speaks in a persona's voice, with the personas' prompts
+    ("review", "critique"),  # feedback entries are written in the critique's log shape
+    ("memory", "providers"),  # endpoint embeddings go through the one retry policy of model calls
+}
+MAX_LINES = 400
 
 
 def _imports(path: Path) -> set[str]:
-    """The groundhog subpackages a module imports, at any depth of the file (lazy imports count too)."""
+    """The groundhog rooms a module imports, at any depth of the file (lazy and type-only imports too)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
@@ -27,40 +47,48 @@ def _imports(path: Path) -> set[str]:
             names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
         for name in names:
             parts = name.split(".")
-            if parts[0] == "groundhog" and len(parts) > 1 and parts[1] in LAYER:
+            if parts[0] == "groundhog" and len(parts) > 1:
+                assert parts[1] in LAYER, f"{path.relative_to(ROOT)} imports groundhog.{parts[1]}, not a room"
                 found.add(parts[1])
     return found
 
 
-def _package_graph() -> dict[str, set[str]]:
+def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
-    for package in (*PACKAGES, "cli"):
-        files = [ROOT / "cli.py"] if package == "cli" else sorted((ROOT / package).rglob("*.py"))
-        graph[package] = set().union(*(_imports(f) for f in files)) - {package}
+    for room in LAYER:
+        files = [ROOT / "cli.py"] if room == "cli" else sorted((ROOT / room).rglob("*.py"))
+        graph[room] = set().union(*(_imports(f) for f in files)) - {room}
     return graph
 
 
+def test_every_folder_of_the_package_is_a_room_with_a_layer() -> None:
+    shipped = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    rooms = {name.split(".")[1] for name in shipped if name.count(".") >= 1}
+    assert rooms == set(PACKAGES)
+
+
 def test_imports_point_down_the_layers() -> None:
-    upward = [
-        f"{src} imports {dst}" for src, deps in _package_graph().items() for dst in deps if LAYER[dst] > LAYER[src]
-    ]
+    upward = [f"{src} imports {dst}" for src, deps in _graph().items() for dst in deps if LAYER[dst] > LAYER[src]]
     assert upward == []
 
 
-def test_no_import_cycle_between_packages() -> None:
-    graph = _package_graph()
-    for src, deps in graph.items():
-        for dst in deps:
-            assert src not in graph[dst], f"{src} and {dst} import each other"
+def test_rooms_of_one_layer_import_each_other_only_where_declared() -> None:
+    sideways = {(src, dst) for src, deps in _graph().items() for dst in deps if LAYER[dst] == LAYER[src]}
+    assert sideways - SIDEWAYS == set(), "undeclared imports within a layer"
+    assert all((dst, src) not in SIDEWAYS for src, dst in SIDEWAYS), "a declared pair may point one way only"
+
+
+def test_the_layers_themselves_are_real() -> None:
+    """Each layer above core uses the one below it: no room floats where its imports do not put it."""
+    graph = _graph()
+    floating = [r for r in PACKAGES if LAYER[r] > 0 and not graph[r]]
+    assert floating == []
 
 
 def test_no_module_is_over_400_lines() -> None:
-    sizes = {
-        str(f.relative_to(ROOT)): len(f.read_text(encoding="utf-8").splitlines())
-        for package in PACKAGES
-        for f in (ROOT / package).rglob("*.py")
-    }
-    assert {name: n for name, n in sizes.items() if n > 420} == {}
+    files = [ROOT / "cli.py", ROOT / "__init__.py", *(f for room in PACKAGES for f in (ROOT / room).rglob("*.py"))]
+    sizes = {str(f.relative_to(ROOT)): len(f.read_text(encoding="utf-8").splitlines()) for f in files}
+    assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
 
 
 @pytest.fixture(scope="module")

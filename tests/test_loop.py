@@ -10,7 +10,7 @@ import pytest
 from groundhog.core.errors import BadInput
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.report import session_report
-from groundhog.loop.runner import check_present
+from groundhog.loop.start import check_present
 from groundhog.store.sessions import SessionStore
 from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
 from testkit.requests import chat_request

@@ -101,9 +101,9 @@ class Checker(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         root, names = _path(node)
-        if isinstance(root, ast.Name) and root.id in self.bound and any(private(n) for n in names):
-            self.flag(node, ast.unparse(node))
-        elif isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "super" and private(node.attr):
+        if (isinstance(root, ast.Name) and root.id in self.bound and any(private(n) for n in names)) or (
+            isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "super" and private(node.attr)
+        ):
             self.flag(node, ast.unparse(node))
         elif isinstance(node.value, ast.Name) and node.value.id == "self" and private(node.attr):
             own = next((c for c in reversed(self.classes) if c is not None), None)

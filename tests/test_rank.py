@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from groundhog.cli import app
+from groundhog.compose.services import Services
 from groundhog.core.records import CritiqueResult, Idea, QueueItem, Scores, stable_id
-from groundhog.critique.tournament import swiss_pairs
-from groundhog.loop import rank as ranking
-from groundhog.loop.services import Services
-from groundhog.review.ratings import Fit, Game, fit_bradley_terry, refresh_ratings, spearman
+from groundhog.rank import run as ranking
+from groundhog.rank.ratings import Fit, Game, fit_bradley_terry, refresh_ratings, spearman
+from groundhog.rank.tournament import swiss_pairs
 from groundhog.store.judgements import JudgementStore
 from groundhog.store.tournaments import TournamentStore
 from testkit.fake_openai import FakeOpenAIServer
@@ -234,7 +234,7 @@ def test_groundhog_rank_on_the_command_line(isolated_home: Path, monkeypatch: py
 def test_babble_rank_ranks_the_sessions_ideas_at_the_end(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from groundhog.commands import babble as babble_cmd
     from groundhog.commands import common
-    from groundhog.loop import services as services_mod
+    from groundhog.compose import services as services_mod
     from testkit.fakes import ScriptedResearcher
 
     model = FakeChatModel.with_responder(ScriptedResearcher(ideas_per_call=3, scores=lambda p, n: 4 + n % 6))

@@ -257,7 +257,7 @@ class _CliModel:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, model: Any) -> None:
         from groundhog.commands import babble as babble_cmd
-        from groundhog.loop import services as services_mod
+        from groundhog.compose import services as services_mod
 
         real = services_mod.Services
 

@@ -234,7 +234,7 @@ def test_bad_database_url_is_one_line_and_exit_2(tmp_path: Path, pg_server: PgSe
 
 @postgres
 def test_doctor_checks_the_database(isolated_home: Path, pg_url: str, pg_server: PgServer) -> None:
-    from groundhog.loop.doctor import run_checks
+    from groundhog.compose.doctor import run_checks
 
     model = FakeChatModel.with_responder(lambda m, k: '{"word": "hello"}')
     good = {c.name: c for c in run_checks(make_services(isolated_home, model, database_url=pg_url))}

@@ -19,7 +19,7 @@ from legacy_home import insert_sql, rows, sqlite_home
 
 from groundhog.core.records import Usage
 from groundhog.core.settings import ModelSettings
-from groundhog.review.ratings import refresh_ratings
+from groundhog.rank.ratings import refresh_ratings
 from groundhog.store.database import Database
 from groundhog.store.epochs import EpochStore
 from groundhog.store.judgements import JudgementStore

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from groundhog.cli import app
+from groundhog.compose.services import Services
 from groundhog.core.settings import load_settings
 from groundhog.loop.babble import make_runner, new_config, run_session
-from groundhog.loop.services import Services
 from groundhog.store.sessions import SessionStore
 from testkit.fake_openai import FakeOpenAIServer
 from testkit.fakes import HashEmbedder

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from groundhog.compose.services import Services
 from groundhog.core.errors import StoreError
 from groundhog.core.records import Idea, LogEntry
 from groundhog.core.settings import RetrievalSettings, load_settings
 from groundhog.critique.stage import DuplicateScreen, nearest_ideas, nearest_ideas_many
 from groundhog.loop.babble import make_runner, new_config
-from groundhog.loop.services import Services
 from groundhog.memory.group_commit import GroupWriter
 from groundhog.memory.store import LogStore, open_chroma
 from groundhog.store.recent import RecentIndex

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from groundhog.cli import app
 from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.sweep import run_sweep
-from groundhog.loop.tune import TuneOptions, analyse, analyse_session, recommend
-from groundhog.loop.tune_vectors import VectorCache, grounding_centroids, grounding_texts, in_character_score
 from groundhog.researchers.personas import PersonaRegistry
 from groundhog.store.sessions import SessionStore
+from groundhog.tune.depth import TuneOptions, analyse, analyse_session, recommend
+from groundhog.tune.vectors import VectorCache, grounding_centroids, grounding_texts, in_character_score
 from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 
 PRESENT = date(2026, 11, 23)
@@ -86,7 +86,7 @@ def test_no_plateau_no_drift_recommends_the_full_depth(isolated_home: Path) -> N
 
 
 def test_recommend_picks_whichever_comes_first() -> None:
-    from groundhog.loop.tune import DayStats
+    from groundhog.tune.report import DayStats
 
     def day(n: int, rate: float, rise: float) -> DayStats:
         return DayStats(persona="p", day=n, survivors_per_1k_tokens=rate, drift_rise=rise)
@@ -181,7 +181,13 @@ def test_sweep_runs_one_fresh_session_per_depth_within_the_token_budget(isolated
 
     # The token budget bounds the whole sweep: a budget checked before each day lets the first day run.
     capped = run_sweep(
-        svc, [1, 2], base="u", personas=["doomimir"], present=PRESENT, ideas_per_day=2, max_tokens=1,
+        svc,
+        [1, 2],
+        base="u",
+        personas=["doomimir"],
+        present=PRESENT,
+        ideas_per_day=2,
+        max_tokens=1,
         handle_signals=False,
     )
     assert [(r.status, r.days_done) for r in capped.runs] == [("completed", 1), ("skipped", 0)]
@@ -229,7 +235,15 @@ def test_json_has_the_documented_keys(tune_home: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {
-        "session", "status", "depth", "days_analysed", "embedder", "options", "personas", "days", "totals",
+        "session",
+        "status",
+        "depth",
+        "days_analysed",
+        "embedder",
+        "options",
+        "personas",
+        "days",
+        "totals",
         "recommendation",
     }
     assert data["session"] == "s1" and data["options"] == {"plateau_fraction": 0.25, "max_drift": 0.15}
@@ -250,8 +264,17 @@ def test_json_has_the_documented_keys(tune_home: Path) -> None:
     assert {d["persona"] for d in data["days"]} == {"*"}
     assert set(data["recommendation"]) == RECOMMENDATION_KEYS
     assert set(data["totals"]) == {
-        "generated", "drafts", "unique", "surviving", "unique_surviving", "accepted", "rejected", "tokens",
-        "survivors_per_1k_tokens", "selection_bits", "acceptance_rate",
+        "generated",
+        "drafts",
+        "unique",
+        "surviving",
+        "unique_surviving",
+        "accepted",
+        "rejected",
+        "tokens",
+        "survivors_per_1k_tokens",
+        "selection_bits",
+        "acceptance_rate",
     }
     day1 = data["personas"][0]["days"][0]
     assert day1["drift_rise"] == 0.0 and day1["drift_from_day1"] == 0.0 and day1["cumulative_bits"] == 0.0

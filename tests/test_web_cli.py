@@ -21,7 +21,7 @@ from web_support import fill
 
 from groundhog.cli import app
 from groundhog.commands.web import is_loopback, prepare
-from groundhog.review.web import LOOPBACK, allowed_hosts_for
+from groundhog.web.guard import LOOPBACK, allowed_hosts_for
 from testkit.fakes import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,10 +122,8 @@ def test_the_command_serves_until_ctrl_c(isolated_home: Path) -> None:
 
 def test_templates_and_assets_ship_as_package_data() -> None:
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    patterns = globs["groundhog.review"]
+    patterns = globs["groundhog.web"]
     files = [
-        p.relative_to(ROOT / "review").as_posix()
-        for d in ("web_templates", "web_static")
-        for p in (ROOT / "review" / d).iterdir()
+        p.relative_to(ROOT / "web").as_posix() for d in ("templates", "static") for p in (ROOT / "web" / d).iterdir()
     ]
     assert files and all(any(fnmatch(f, pattern) for pattern in patterns) for f in files), files

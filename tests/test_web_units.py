@@ -11,9 +11,9 @@ from groundhog.core.errors import BadInput
 from groundhog.core.records import CritiqueResult, Flag, Idea, QueueItem, Scores, stable_id
 from groundhog.review.provenance import context_lines
 from groundhog.review.undo import DecisionJournal
-from groundhog.review.web_filters import Filters, unjudged_pairs
 from groundhog.store.judgements import JudgementStore
 from groundhog.store.migrate import head
+from groundhog.web.filters import Filters, unjudged_pairs
 from testkit.fakes import FakeChatModel, make_services
 
 

@@ -76,7 +76,7 @@ def services(home: Path) -> Any:
 
 def app_for(home: Path, **kwargs: Any) -> tuple[Any, Any]:
     """The review page over a fresh set of services for `home` (opened on the page's worker thread)."""
-    from groundhog.review.web import create_app
+    from groundhog.web.app import create_app
 
     svc = services(home)
     return create_app(lambda: (svc.queue, svc.log), close_stores=svc.close, **kwargs), svc

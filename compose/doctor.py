@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from groundhog.compose.services import Services
 from groundhog.core.errors import GroundhogError
-from groundhog.loop.services import Services
 
 
 class Check(BaseModel):
@@ -46,8 +46,8 @@ def _run(name: str, fn: Callable[[], tuple[str, dict[str, Any]]]) -> Check:
         return Check(name=name, ok=False, detail=detail, seconds=time.perf_counter() - start)
 
 
-def run_checks(services: Services, ray: str | None = None) -> list[Check]:
-    """Every part's check; with `ray` (an address, or auto) also the Ray cluster and its workers."""
+def run_checks(services: Services, cluster: Callable[[], tuple[str, dict[str, Any]]] | None = None) -> list[Check]:
+    """Every part's check; with `cluster` (the command's `--ray` check) also the Ray cluster and its workers."""
     s = services.settings
 
     def home() -> tuple[str, dict[str, Any]]:
@@ -91,12 +91,6 @@ def run_checks(services: Services, ray: str | None = None) -> list[Check]:
         n = services.log.count()
         return f"{where}: {n} entries", {"entries": n, "chromadb": _version("chromadb"), "where": where}
 
-    def cluster() -> tuple[str, dict[str, Any]]:
-        from groundhog.loop.cluster import check_cluster
-
-        assert ray is not None
-        return check_cluster(s, ray)
-
     def sqlite() -> tuple[str, dict[str, Any]]:
         found = services.db.describe()  # PostgreSQL: `where` is database_url, password redacted
         counts = services.queue.counts()
@@ -110,6 +104,6 @@ def run_checks(services: Services, ray: str | None = None) -> list[Check]:
     if s.critic is not None:
         checks.append(_run("critic model", chat("critic")))
     checks += [_run("embedder", embedder), _run("vector store", chroma), _run("queue database", sqlite)]
-    if ray is not None:
+    if cluster is not None:
         checks.append(_run("ray cluster", cluster))
     return checks

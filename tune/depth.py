@@ -11,139 +11,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
-from pydantic import BaseModel, Field, field_serializer
 
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import FLAG_NAMES, LogEntry, selection_bits
-from groundhog.loop.epochs import EpochBits, epoch_bits
-from groundhog.loop.tune_vectors import VectorCache, centroid, grounding_centroids, in_character_score, novelty_by_day
-from groundhog.store.sessions import DayRow, SessionStore, bits_json
+from groundhog.store.sessions import DayRow, SessionStore
+from groundhog.tune.epochs import epoch_bits
+from groundhog.tune.report import (
+    Cause,
+    DayStats,
+    PersonaTune,
+    Recommendation,
+    TuneOptions,
+    TuneReport,
+    TuneTotals,
+    rounded,
+)
+from groundhog.tune.vectors import VectorCache, centroid, grounding_centroids, in_character_score, novelty_by_day
 
 if TYPE_CHECKING:
-    from groundhog.loop.services import Services
     from groundhog.memory.store import LogStore
-    from groundhog.researchers.personas import Persona
+    from groundhog.researchers.personas import Persona, PersonaRegistry
+    from groundhog.store.database import Database
     from groundhog.store.queue import ReviewQueue
 
-DEFAULT_PLATEAU_FRACTION = 0.25
-DEFAULT_MAX_DRIFT = 0.15
 SESSION = "*"  # the `persona` of the rows that pool every persona of a session
-
-Cause = Literal["plateau", "drift", "none", "no-survivors", "no-data"]
-
-
-def _r(value: float | None, digits: int = 4) -> float | None:
-    """Rounded for the report; + 0.0 turns a rounded -0.0 into 0.0."""
-    return None if value is None else round(float(value), digits) + 0.0
-
-
-# -- records ------------------------------------------------------------------------------------
-
-
-class TuneOptions(BaseModel):
-    """When more days stop paying: the plateau fraction and the drift bound."""
-
-    plateau_fraction: float = Field(default=DEFAULT_PLATEAU_FRACTION, gt=0, le=1)
-    max_drift: float = Field(default=DEFAULT_MAX_DRIFT, gt=0, le=2)
-
-
-class DayStats(BaseModel):
-    """One day of one persona (or, with persona "*", of every persona together)."""
-
-    persona: str
-    day: int
-    status: Literal["done", "failed"] = "done"
-    epoch: int | None = None  # the review epoch the day ran in (None for the pooled rows)
-    generated: int = 0
-    drafts: int = 0  # every version the critic saw: an idea revised twice counts 3
-    unique: int = 0  # not flagged `duplicate`
-    surviving: int = 0  # passed the screens and the critic
-    unique_surviving: int = 0
-    accepted: int = 0  # human decisions on this day's survivors
-    rejected: int = 0
-    tokens: int = 0
-    survivors_per_1k_tokens: float | None = None  # the marginal yield of this extra day
-    novelty: float | None = None  # mean distance of the day's ideas to the nearest earlier idea
-    drift_from_grounding: float | None = None  # 1 - cos(day output, grounding centroid)
-    drift_from_day1: float | None = None  # 1 - cos(day output, day-1 output)
-    drift_rise: float | None = None  # drift_from_grounding minus day 1's: what the bound applies to
-    in_character: float | None = None  # cos to own grounding minus max cos to any other persona's
-    flags: dict[str, int] = Field(default_factory=dict)
-    flag_rates: dict[str, float] = Field(default_factory=dict)
-    cumulative_bits: float = 0.0  # log2(drafts / surviving) over days 1..day
-    critic: dict[str, Any] | None = None  # the audit of the critic's verdicts on the day's ideas (tune_audit)
-
-    @field_serializer("cumulative_bits")
-    def _bits(self, value: float) -> float | str:
-        return bits_json(value)
-
-    @property
-    def decided(self) -> int:
-        return self.accepted + self.rejected
-
-
-class Recommendation(BaseModel):
-    """A depth and why, in words."""
-
-    depth: int
-    cause: Cause
-    reason: str
-    plateau_day: int | None = None  # first day of the plateau (yield stays below the fraction from here)
-    drift_day: int | None = None  # first day whose drift rise crossed the bound
-    drift_persona: str | None = None
-
-
-class TuneTotals(BaseModel):
-    """Sums over days (of one persona, or of all)."""
-
-    generated: int = 0
-    drafts: int = 0
-    unique: int = 0
-    surviving: int = 0
-    unique_surviving: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    tokens: int = 0
-    survivors_per_1k_tokens: float | None = None
-    selection_bits: float = 0.0
-    acceptance_rate: float | None = None  # accepted / decided, where a human decided
-
-    @field_serializer("selection_bits")
-    def _bits(self, value: float) -> float | str:
-        return bits_json(value)
-
-
-class PersonaTune(BaseModel):
-    persona: str
-    days: list[DayStats]
-    epochs: list[EpochBits]
-    totals: TuneTotals
-    recommendation: Recommendation
-
-
-class TuneReport(BaseModel):
-    """What `groundhog tune --json` prints for one session."""
-
-    session: str
-    status: str
-    depth: int  # configured depth
-    days_analysed: int  # highest day with a row
-    embedder: str
-    options: TuneOptions
-    personas: list[PersonaTune]
-    days: list[DayStats]  # every persona pooled, per day
-    totals: TuneTotals
-    recommendation: Recommendation
 
 
 # -- analysis -----------------------------------------------------------------------------------
 
 
 def _per_1k(survivors: int, tokens: int) -> float | None:
-    return _r(1000.0 * survivors / tokens) if tokens > 0 else None
+    return rounded(1000.0 * survivors / tokens) if tokens > 0 else None
 
 
 def _rates(flags: Mapping[str, int], generated: int) -> dict[str, float]:
@@ -197,13 +98,13 @@ def _totals(days: Sequence[DayStats]) -> TuneTotals:
     t.survivors_per_1k_tokens = _per_1k(t.unique_surviving, t.tokens)
     t.selection_bits = selection_bits(t.drafts, t.surviving)
     decided = t.accepted + t.rejected
-    t.acceptance_rate = _r(t.accepted / decided) if decided else None
+    t.acceptance_rate = rounded(t.accepted / decided) if decided else None
     return t
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return _r(sum(present) / len(present)) if present else None
+    return rounded(sum(present) / len(present)) if present else None
 
 
 _COUNTS = ("generated", "drafts", "unique", "surviving", "unique_surviving", "accepted", "rejected", "tokens")
@@ -225,7 +126,7 @@ def _pool(by_persona: Mapping[str, list[DayStats]], novelty: Mapping[int, float]
         s.flags = {k: sum(d.flags.get(k, 0) for d in group) for k in FLAG_NAMES}
         s.flag_rates = _rates(s.flags, s.generated)
         s.survivors_per_1k_tokens = _per_1k(s.unique_surviving, s.tokens)
-        s.novelty = _r(novelty.get(day))
+        s.novelty = rounded(novelty.get(day))
         for field in ("drift_from_grounding", "drift_from_day1", "drift_rise", "in_character"):
             setattr(s, field, _mean(getattr(d, field) for d in group))
         pooled.append(s)
@@ -365,20 +266,20 @@ def analyse_session(
         first: np.ndarray | None = None
         first_drift: float | None = None
         for d in days:
-            d.novelty = _r(novelty.get((pid, d.day)))
+            d.novelty = rounded(novelty.get((pid, d.day)))
             texts = day_output.get((pid, d.day), [])
             out = centroid(cache.embed(texts)) if texts else None
             if out is None:
                 continue
             if first is None:
                 first = out
-            d.drift_from_day1 = _r(1.0 - float(out @ first))
+            d.drift_from_day1 = rounded(1.0 - float(out @ first))
             if own is not None:
                 drift = 1.0 - float(out @ own)
                 first_drift = drift if first_drift is None else first_drift
-                d.drift_from_grounding = _r(drift)
-                d.drift_rise = _r(drift - first_drift)
-                d.in_character = _r(in_character_score(out[None, :], own, others))
+                d.drift_from_grounding = rounded(drift)
+                d.drift_rise = rounded(drift - first_drift)
+                d.in_character = rounded(in_character_score(out[None, :], own, others))
         _cumulative_bits(days)
         by_persona[pid] = days
 
@@ -407,7 +308,23 @@ def analyse_session(
     )
 
 
-def analyse(services: Services, session_id: str, options: TuneOptions | None = None) -> TuneReport:
+class Home(Protocol):
+    """What `analyse` reads of a home: its stores, embedder and personas, as the composition root
+    (`compose.services.Services`) holds them."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def log(self) -> LogStore: ...
+    @property
+    def queue(self) -> ReviewQueue: ...
+    @property
+    def embedder(self) -> Embedder: ...
+    @property
+    def personas(self) -> PersonaRegistry: ...
+
+
+def analyse(services: Home, session_id: str, options: TuneOptions | None = None) -> TuneReport:
     """`analyse_session` over a home's stores."""
     return analyse_session(
         sessions=SessionStore(services.db),

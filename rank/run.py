@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from groundhog.core.errors import BadInput
 from groundhog.core.records import utcnow
-from groundhog.critique.tournament import RankReport, Tournament
-from groundhog.loop.services import Services
+from groundhog.rank.tournament import RankReport, Tournament
 from groundhog.store.locks import session_lock
 from groundhog.store.tournaments import TournamentRow, TournamentStore
 
+if TYPE_CHECKING:
+    from groundhog.core.settings import Settings
+    from groundhog.providers.client import ModelClient
+    from groundhog.store.database import Database
+    from groundhog.store.queue import ReviewQueue
+
 DEFAULT_MATCHES = 5
+
+
+class Services(Protocol):
+    """What a tournament uses of a home, as the composition root (`compose.services.Services`) holds it."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def queue(self) -> ReviewQueue: ...
+    @property
+    def critic_model(self) -> ModelClient: ...
 
 
 def entrants(svc: Services, session: str | None) -> list[str]:

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from groundhog.loop.sweep import SweepReport
-    from groundhog.loop.tune import TuneReport
+    from groundhog.tune.report import SweepReport, TuneReport
 
 _PANELS = (
     ("survivors_per_1k_tokens", "new unique survivors / 1k tokens"),

@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from groundhog.core.records import QueueItem
-from groundhog.loop.tune import TuneReport
 from groundhog.review.stats import CriticAudit, critic_audit
+from groundhog.tune.report import TuneReport
 
 
 def audit_days(report: TuneReport, items: Sequence[QueueItem]) -> TuneReport:

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from groundhog.core.records import QueueItem
-from groundhog.review.screen import Reader, escape
 from groundhog.store.questions import Question
+from groundhog.terminal.screen import Reader, escape
 
 Answerer = Callable[[str, str], Question]  # (question id, answer) -> the answered question
 PROMPT = "[a/s/q] > "

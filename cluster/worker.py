@@ -13,11 +13,11 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from groundhog.compose.services import Services
 from groundhog.core.errors import GroundhogError
 from groundhog.core.settings import Settings
 from groundhog.critique.screens import TextScreens
 from groundhog.loop.day import DayPlan, DayResult, DayRunner
-from groundhog.loop.services import Services
 from groundhog.loop.work import NewestSnapshot, build_stage
 from groundhog.researchers.personas import Persona
 from groundhog.store.sessions import SessionConfig

@@ -7,7 +7,7 @@ from typing import Any
 
 from groundhog.core.errors import BadInput
 from groundhog.review.questions import record_answer
-from groundhog.review.web_filters import Filters
+from groundhog.web.filters import Filters
 
 SHOW = ("open", "answered", "all")
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from groundhog.core.errors import StructuredOutputError
 from groundhog.core.records import QueueItem, Usage, stable_id
 from groundhog.providers.client import ModelClient
+from groundhog.rank.ratings import Fit, refresh_ratings
 from groundhog.researchers.prompts import render_plain
 from groundhog.researchers.schemas import pairwise_schema
-from groundhog.review.ratings import Fit, refresh_ratings
 from groundhog.store.tournaments import TournamentRow, TournamentStore
 
 CHARS_PER_TOKEN = 4

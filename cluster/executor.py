@@ -19,13 +19,14 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from groundhog.cluster.worker import DayJob, Night, probe, run_day
 from groundhog.core.errors import BadInput, GroundhogError, ProviderError
 from groundhog.core.extras import require
 from groundhog.core.settings import Settings
 from groundhog.loop.work import cross_critic_for
-from groundhog.loop.worker import DayJob, Night, probe, run_day
 
 if TYPE_CHECKING:
     from groundhog.loop.day import DayPlan, DayResult, DayRunner
@@ -269,3 +270,9 @@ def _shutdown() -> None:
     import ray
 
     ray.shutdown()
+
+
+def joining(services: Any, config: SessionConfig, address: str) -> Callable[[], RayDays]:
+    """What `babble --ray ADDRESS` hands to `open_services`: join the cluster when the night's other
+    services are checked, with the settings and personas of `services` (the composition root)."""
+    return lambda: open_ray_days(services.settings, config, services.personas.all(), address)
