@@ -3,6 +3,7 @@ it calls, which are imported inside the commands so `groundhog --help` stays ins
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Annotated
 
@@ -52,8 +53,17 @@ app.add_typer(questions.app, name="questions")
 
 
 def main() -> None:
-    """Run the command; its exit status is the process's, through a normal interpreter exit."""
-    app()
+    """Run the command; its exit status is the process's, through a normal interpreter exit.
+
+    Before the exit every object left is frozen out of the garbage collector (`gc.freeze`): the
+    interpreter's final collections would otherwise walk the whole heap a night leaves behind, 2.5-3.5 s
+    after a two-persona `babble` on an endpoint here, against 0.2 s frozen. Objects are still released
+    and exit handlers still run (closing the store's server, flushing logs); only those passes go.
+    """
+    try:
+        app()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":
