@@ -3,7 +3,9 @@
 The same tables and migrations as SQLite. A connection that fails when opening is one line naming
 `database_url` (BadInput, exit 2), before any work starts, with the password redacted. The pool checks
 a connection before handing it out (`pool_pre_ping`), so a restarted server is reconnected to on the next
-transaction; a connection lost inside a transaction raises StoreError (nothing of it was committed).
+transaction, and a new connection is retried for `RECONNECT_S` seconds while the server comes back (the
+engine's `do_connect` hook; only after the first open, which fails at once); a connection lost inside a
+transaction raises StoreError (nothing of it was committed).
 psycopg is imported by SQLAlchemy only when an engine is made, so `groundhog --help` stays instant.
 """
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 SETTING = "database_url"
 CONNECT_TIMEOUT_S = 5
+RECONNECT_S = 30.0
 
 
 def redact(url: str) -> str:
@@ -67,9 +70,37 @@ def translate(err: DBAPIError, where: str) -> Exception | None:
 
 
 def postgres_engine(url: str) -> Any:
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, event
 
-    return create_engine(engine_url(url), pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    engine = create_engine(engine_url(url), pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    opened = False
+
+    @event.listens_for(engine, "first_connect")
+    def _first(_dbapi_connection: Any, _record: Any) -> None:
+        nonlocal opened
+        opened = True
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        if not opened:
+            return None  # the first open fails at once: one BadInput line before any work
+        return _retrying(lambda: dialect.loaded_dbapi.connect(*cargs, **cparams))
+
+    return engine
+
+
+def _retrying(connect: Any) -> Any:
+    """A server restarting mid-session: keep trying to connect for RECONNECT_S seconds."""
+    import psycopg
+    from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+    policy = retry(
+        retry=retry_if_exception_type(psycopg.OperationalError),
+        stop=stop_after_delay(RECONNECT_S),
+        wait=wait_fixed(0.5),
+        reraise=True,
+    )
+    return policy(connect)()
 
 
 def open_postgres(url: str) -> Database:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
 
     log = LogStore(open_chroma(home), HashEmbedder())
     entries = {e.id: (e.persona, e.kind, e.day, e.text, e.meta.get("verdict")) for e in log.entries()}
-    db = open_store(home)
+    db = open_store(home, os.environ.get("GROUNDHOG_DATABASE_URL"))  # the child's database
     try:
         queue = {
             q.idea.id: (q.idea.title, q.status, q.critique.scores.model_dump() if q.critique.scores else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -187,7 +188,7 @@ def test_first_sigterm_finishes_the_day_and_resume_completes(tmp_path: Path) -> 
     from groundhog.store.database import open_store
     from groundhog.store.sessions import SessionStore
 
-    db = open_store(home)
+    db = open_store(home, os.environ.get("GROUNDHOG_DATABASE_URL"))  # the child's database
     try:
         done = SessionStore(db).totals("crash").days_done
         status = SessionStore(db).get("crash").status

@@ -184,6 +184,7 @@ def test_a_restart_mid_session_is_survived(isolated_home: Path, own_server: PgSe
 def test_a_server_down_too_long_stops_with_the_reason_then_resumes(
     isolated_home: Path, own_server: PgServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("groundhog.store.postgres.RECONNECT_S", 1.0)
     url = own_server.new_database()
     model = FakeChatModel.with_responder(_OnCall(7, lambda: own_server.stop("immediate")))
     svc, config = _session(isolated_home, url, model, depth=3)
