@@ -3,9 +3,8 @@ it calls, which are imported inside the commands so `groundhog --help` stays ins
 
 from __future__ import annotations
 
-import contextlib
+import gc
 import os
-import sys
 from typing import Annotated
 
 import typer
@@ -54,30 +53,16 @@ app.add_typer(questions.app, name="questions")
 
 
 def main() -> None:
-    """Run the command, then leave without the interpreter's teardown.
+    """Run the command; the interpreter then exits as usual (exit handlers, flushes, teardown).
 
-    By the time a command returns, what it opened is closed or flushed (the SQLite commits, the log's
-    writes, the progress stream, which is line-buffered). What is left is Python dismantling a large
-    module graph and native libraries one object at a time: about 0.8 s after a `babble` on an endpoint
-    (bench/concurrency.py), paid by every command. The exit handlers still run (flushing logs, closing
-    a Ray connection); only that teardown is skipped. A crash or --debug traceback exits normally.
+    `gc.freeze()` moves every object alive at the end into the permanent generation, which the
+    collections of the interpreter's exit do not walk: after a night that graph is large (LangChain,
+    the openai SDK, Chroma, pydantic models) and walking it was most of the exit's time.
     """
     try:
         app()
-        code = 0
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            code = exc.code or 0
-        else:  # a message instead of a status: what Python would print, and status 1
-            sys.stderr.write(f"{exc.code}\n")
-            code = 1
-    import atexit
-
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

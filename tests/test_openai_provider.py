@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAIServer, Fault, Reply
+from pydantic import BaseModel, Field
+
 from groundhog.core.errors import BadInput, ProviderError
 from groundhog.core.settings import Settings, load_settings
 from groundhog.providers.client import ModelClient
 from groundhog.providers.factory import MODES_FILE, build_model_client
-from pydantic import BaseModel, Field
 
 KEY_ENV = "GROUNDHOG_TEST_OPENAI_KEY"
 KEY = "sk-groundhog-test-4f1c9a7e2b"
@@ -224,9 +225,10 @@ def test_async_calls_work_across_event_loops(monkeypatch: pytest.MonkeyPatch, tm
     """A resumed session or a depth sweep runs asyncio.run more than once in one process."""
     import asyncio
 
+    from pydantic import BaseModel
+
     from groundhog.core.settings import load_settings
     from groundhog.providers.factory import build_model_client
-    from pydantic import BaseModel
 
     class Word(BaseModel):
         word: str
@@ -258,7 +260,12 @@ def test_the_body_posted_is_the_one_chatopenai_sends(fmt: dict[str, Any] | None)
 
     from groundhog.providers.endpoint import ChatEndpoint
 
-    messages = [SystemMessage("You are a researcher."), HumanMessage("Say hi."), AIMessage("Hi."), HumanMessage("Again.")]
+    messages = [
+        SystemMessage("You are a researcher."),
+        HumanMessage("Say hi."),
+        AIMessage("Hi."),
+        HumanMessage("Again."),
+    ]
     kwargs: dict[str, Any] = {"max_tokens": 77, "extra_body": {"max_tokens": 77}, "stop": ["\n\n"]}
     if fmt:
         kwargs["response_format"] = fmt
@@ -301,7 +308,9 @@ def test_a_structured_reply_cut_short_is_kept_for_the_repair(server: FakeOpenAIS
     server.responder = lambda body: next(replies, '{"verdict": "pass", "confidence": 7}')
     client = client_for(server)
     messages = [("user", "judge this")]
-    result = client.structured(messages, Verdict) if way == "sync" else asyncio.run(client.astructured(messages, Verdict))
+    result = (
+        client.structured(messages, Verdict) if way == "sync" else asyncio.run(client.astructured(messages, Verdict))
+    )
     assert result.value == Verdict(verdict="pass", confidence=7)
     assert len(server.chat_requests) == 2  # the cut reply, then its repair
 
@@ -324,7 +333,12 @@ def test_requests_go_through_the_proxy_the_environment_names(monkeypatch: pytest
     with FakeOpenAIServer() as proxy:
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         settings = load_settings(
-            babble={"provider": "openai", "base_url": "http://endpoint.invalid/v1", "model": "m", "api_key_env": KEY_ENV},
+            babble={
+                "provider": "openai",
+                "base_url": "http://endpoint.invalid/v1",
+                "model": "m",
+                "api_key_env": KEY_ENV,
+            },
             retry={"attempts": 1},
         )
         with pytest.raises(ProviderError, match="not found"):  # the fake answers 404 to a proxy's request line
