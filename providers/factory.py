@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MODES_FILE = "structured_modes.json"
 
 
-def build_chat_model(ms: ModelSettings, *, own_async_client: bool = False) -> Any:
+def build_chat_model(ms: ModelSettings) -> Any:
     """A LangChain chat model for the settings (not yet loaded: the local model loads on first call)."""
     if ms.provider == "local":
         from groundhog.core.extras import require_model
@@ -88,8 +88,6 @@ def build_model_client(settings: Settings, role: str = "babble", chat_model: Any
         limits=ms.output_limits,
         legacy_max_tokens=ms.provider == "openai" and ms.base_url is not None,
         async_model_factory=(
-            (lambda: build_chat_model(ms, own_async_client=True))
-            if chat_model is None and ms.provider == "openai"
-            else None
+            (lambda: build_chat_model(ms)) if chat_model is None and ms.provider == "openai" else None
         ),
     )
