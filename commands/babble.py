@@ -108,8 +108,8 @@ def babble(
     """
     from groundhog.core.errors import BadInput
     from groundhog.loop.babble import check_resume, make_runner, new_config, open_services, run_session, settings_for
-    from groundhog.store.locks import session_lock
     from groundhog.loop.services import Services
+    from groundhog.store.locks import session_lock
     from groundhog.store.sessions import SessionStore
 
     loop_flags: dict[str, Any] = {
@@ -248,8 +248,8 @@ def sessions_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Per persona and day: entries read at wake-up, ideas and verdicts, the notebook, token usage."""
-    from groundhog.store.locks import effective_status
     from groundhog.loop.report import session_report
+    from groundhog.store.locks import effective_status
     from groundhog.store.sessions import SessionStore
 
     svc = services(home)

@@ -236,8 +236,8 @@ def tune(
             else:
                 _render_sweep(result)
         else:
-            from groundhog.store.sessions import SessionStore
             from groundhog.loop.tune_audit import audit_days, session_audit
+            from groundhog.store.sessions import SessionStore
 
             store = SessionStore(svc.db)
             report = analyse(svc, session or _latest(store), options)
