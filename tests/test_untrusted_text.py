@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -25,6 +26,7 @@ from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.review.export import escape_md
 from groundhog.store.sessions import SessionStore
 from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.pg_server import shared_server
 
 OSC52 = "\x1b]52;c;aGFja2Vk\x07"  # write "hacked" to the clipboard
 CLEAR = "\x1b[2J"  # clear the screen
@@ -91,9 +93,12 @@ def assert_terminal_clean(data: bytes, what: str) -> str:
 def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One session of hostile text, a hostile reviewer note and a hostile persona, in one home."""
     home = tmp_path_factory.mktemp("hostile") / "home"
+    database_url = shared_server().new_database() if os.environ.get("TEST_DATABASE") == "postgres" else None
     with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in __import__("os").environ if n.startswith("GROUNDHOG_")]:
+        for name in [n for n in os.environ if n.startswith("GROUNDHOG_")]:
             mp.delenv(name)
+        if database_url:  # the suite on PostgreSQL: the night's database, which each test's CLI then reads
+            mp.setenv("GROUNDHOG_DATABASE_URL", database_url)
         svc = make_services(home, FakeChatModel.with_responder(HostileModel()), loop={"depth": 2, "ideas_per_day": 2})
         try:
             config = new_config(svc.settings, ["doomimir"], session="s1", present=PRESENT)
@@ -104,12 +109,19 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         finally:
             svc.close()
     assert items, "the hostile ideas should reach the queue"
-    yield {"home": home, "ids": [i.id for i in items], "titles": {i.id: i.idea.title for i in items}}
+    yield {
+        "home": home,
+        "database_url": database_url,
+        "ids": [i.id for i in items],
+        "titles": {i.id: i.idea.title for i in items},
+    }
 
 
 @pytest.fixture
 def home(night: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr("groundhog.memory.embeddings.build_embedder", lambda settings: HashEmbedder())
+    if night["database_url"]:
+        monkeypatch.setenv("GROUNDHOG_DATABASE_URL", night["database_url"])
     for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
         monkeypatch.delenv(name, raising=False)
     return Path(night["home"])
