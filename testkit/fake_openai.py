@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, TypedDict
 
-from testkit.requests import body_schema_name
+from testkit.requests import body_request
 
 __all__ = [
     "DEFAULT_SENTENCE",
@@ -791,7 +791,7 @@ class FakeOpenAIServer:
     @contextlib.contextmanager
     def _answering(self, body: Any) -> Iterator[None]:
         """Count a chat request as in flight, overall ("") and under its schema's name, while answered."""
-        keys = ["", body_schema_name(body) if isinstance(body, dict) else None]
+        keys = ["", body_request(body).schema if isinstance(body, dict) else None]
         with self._lock:
             for key in keys:
                 self._in_flight[key] = self._in_flight.get(key, 0) + 1

@@ -63,22 +63,10 @@ def schema_name(response_format: Any, texts: Sequence[str] = ()) -> str | None:
     return title if isinstance(title, str) else None
 
 
-def chat_schema_name(messages: Sequence[Any], kwargs: dict[str, Any]) -> str | None:
-    """`schema_name` of a LangChain call (its messages and keyword arguments)."""
-    return schema_name(kwargs.get("response_format"), [str(m.content) for m in messages])
-
-
 def body_schema(body: dict[str, Any]) -> dict[str, Any] | None:
     """`requested_schema` of an OpenAI chat request body."""
     texts = [m.get("content") for m in body.get("messages") or [] if isinstance(m, dict)]
     return requested_schema(body.get("response_format"), [t for t in texts if isinstance(t, str)])
-
-
-def body_schema_name(body: dict[str, Any]) -> str | None:
-    """`schema_name` of an OpenAI chat request body."""
-    schema = body_schema(body)
-    title = schema.get("title") if schema else None
-    return title if isinstance(title, str) else None
 
 
 CRITIC_SCHEMAS = ("CriticOutput", "CriticJudgment")

@@ -17,7 +17,7 @@ from groundhog.providers.retry import RetryPolicy
 from groundhog.researchers.schemas import babble_schema, idea_schema, notebook_schema, pairwise_schema
 from testkit.fake_openai import FakeOpenAIServer
 from testkit.fakes import FakeChatModel, ScriptedResearcher
-from testkit.requests import UnknownSchema, body_schema_name, schema_name
+from testkit.requests import UnknownSchema, body_request, schema_name
 from testkit.strong_model import StrongModel
 
 FAST = RetryPolicy(attempts=1, initial_s=0.001, max_wait_s=0.01)
@@ -97,7 +97,7 @@ def test_the_strong_model_answers_by_schema_and_fails_on_an_unknown_one() -> Non
             "json_schema": {"name": babble.__name__, "schema": babble.model_json_schema()},
         },
     }
-    assert body_schema_name(body) == "BabbleOutput"
+    assert body_request(body).schema == "BabbleOutput"
     assert len(babble.model_validate_json(model(body).content).ideas) == 4  # as many as the schema asks
     body["response_format"]["json_schema"] = {"name": "Forecast", "schema": Forecast.model_json_schema()}
     with pytest.raises(UnknownSchema, match="StrongModel has no reply for schema 'Forecast'"):

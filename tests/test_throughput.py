@@ -369,14 +369,14 @@ def test_a_new_session_skips_the_leftover_delete_and_a_resumed_one_clears_a_cut_
 
 def test_a_days_work_is_stored_while_its_note_is_written_and_all_of_it_by_the_end(isolated_home: Path) -> None:
     from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
-    from testkit.requests import chat_schema_name
+    from testkit.requests import chat_request
 
     script = ScriptedResearcher()
     services: list[Services] = []
     stored_during_note: list[int] = []
 
     def respond(messages: Any, kwargs: Any) -> str:
-        if chat_schema_name(messages, kwargs) == "NotebookOutput":  # the day's work is on its way to the log
+        if chat_request(messages, kwargs).schema == "NotebookOutput":  # the day's work is on its way to the log
             deadline = time.monotonic() + 10
             while len(services[0].log.entries(session="s1")) < 4 and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -400,12 +400,12 @@ def test_a_days_work_is_stored_while_its_note_is_written_and_all_of_it_by_the_en
 
 def test_a_day_whose_note_fails_takes_its_work_back_out_of_the_log(isolated_home: Path) -> None:
     from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
-    from testkit.requests import chat_schema_name
+    from testkit.requests import chat_request
 
     script = ScriptedResearcher()
 
     def respond(messages: Any, kwargs: Any) -> str:
-        if chat_schema_name(messages, kwargs) == "NotebookOutput":
+        if chat_request(messages, kwargs).schema == "NotebookOutput":
             raise ConnectionError("the endpoint went away")  # every try: the day fails
         return script(messages, kwargs)
 
