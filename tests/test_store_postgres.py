@@ -274,5 +274,6 @@ def test_the_session_lock_is_an_advisory_lock(tmp_path: Path, pg_url: str) -> No
 def _kill_lock_holders(db: Database) -> None:
     with db.begin() as conn:
         conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+            # with a timeout it waits until the backend is gone (and its locks with it), not just signalled
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
         )
