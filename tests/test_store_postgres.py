@@ -275,5 +275,6 @@ def _kill_lock_holders(db: Database) -> None:
     with db.begin() as conn:
         conn.exec_driver_sql(
             # with a timeout it waits until the backend is gone (and its locks with it), not just signalled
-            "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
         )
