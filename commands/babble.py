@@ -7,7 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from groundhog.commands.common import HomeOpt, JsonOpt, console, echo, esc, parse_date, print_json, services, sub_app
+from groundhog.commands.common import (
+    HomeOpt,
+    JsonOpt,
+    console,
+    critique_option,
+    echo,
+    esc,
+    loop_option,
+    parse_date,
+    print_json,
+    services,
+    sub_app,
+)
 
 sessions_app = sub_app("Sessions: what ran, how it stopped, and what each persona did each day.")
 
@@ -17,46 +29,21 @@ def babble(
         list[str] | None,
         typer.Option("--persona", "-p", metavar="NAME", help="Persona to run (repeat for several). Default: all."),
     ] = None,
-    depth: Annotated[
-        int | None, typer.Option(metavar="N", min=1, help="Days each persona lives (loop depth). Default 3.")
-    ] = None,
-    ideas_per_day: Annotated[
-        int | None, typer.Option(metavar="K", min=1, max=10, help="Ideas babbled per day. Default 3.")
-    ] = None,
+    depth: Annotated[int | None, loop_option("depth", metavar="N")] = None,
+    ideas_per_day: Annotated[int | None, loop_option("ideas_per_day", metavar="K")] = None,
     present: Annotated[
         str | None, typer.Option(metavar="DATE", help="The fixed present, YYYY-MM-DD. Default: today.")
     ] = None,
-    drift_days: Annotated[
-        int | None, typer.Option(metavar="D", min=0, help="Days the present moves forward per loop day.")
-    ] = None,
-    review_every: Annotated[
-        int | None,
-        typer.Option(metavar="N", min=1, help="Pause for human review every N days (status awaiting-review)."),
-    ] = None,
-    max_selection_bits: Annotated[
-        float | None,
-        typer.Option(metavar="B", help="Stop for review when log2(generated/surviving) reaches B bits."),
-    ] = None,
-    hours: Annotated[float | None, typer.Option(metavar="H", help="Wall-clock budget in hours.")] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option(metavar="T", min=1, help="Token budget (prompt + completion, all calls).")
-    ] = None,
-    max_ideas: Annotated[
-        int | None, typer.Option(metavar="N", min=1, help="Stop after this many surviving ideas.")
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(metavar="C", min=1, help="Model calls in flight at once. Default 4.")
-    ] = None,
-    revisions: Annotated[
-        int | None, typer.Option(metavar="R", min=0, help="Revision rounds for an idea the critic fails.")
-    ] = None,
-    cross_critic: Annotated[
-        str | None,
-        typer.Option(metavar="NAME", help="Second critic in another persona's voice: a persona id, or 'auto'."),
-    ] = None,
-    allow_far_future: Annotated[
-        bool, typer.Option("--allow-far-future", help="Allow a present more than a year past today.")
-    ] = False,
+    drift_days: Annotated[int | None, loop_option("drift_days", metavar="D")] = None,
+    review_every: Annotated[int | None, loop_option("review_every", metavar="N")] = None,
+    max_selection_bits: Annotated[float | None, loop_option("max_selection_bits", metavar="B")] = None,
+    hours: Annotated[float | None, loop_option("hours", metavar="H")] = None,
+    max_tokens: Annotated[int | None, loop_option("max_tokens", metavar="T")] = None,
+    max_ideas: Annotated[int | None, loop_option("max_ideas", metavar="N")] = None,
+    concurrency: Annotated[int | None, loop_option("concurrency", metavar="C")] = None,
+    revisions: Annotated[int | None, critique_option("revisions", metavar="R")] = None,
+    cross_critic: Annotated[str | None, critique_option("cross_critic", metavar="NAME")] = None,
+    allow_far_future: Annotated[bool, loop_option("allow_far_future", "--allow-far-future")] = False,
     provider: Annotated[
         str | None,
         typer.Option(metavar="NAME", help="local (embedded, offline) or openai (any compatible endpoint)."),

@@ -16,6 +16,8 @@ from groundhog.core.errors import GroundhogError
 from groundhog.core.text import json_safe, safe_text
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from groundhog.compose.services import Services
 
 
@@ -55,6 +57,49 @@ HomeOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def setting_option(model: type[BaseModel], name: str, *param_decls: str, metavar: str | None = None) -> Any:
+    """A typer option for the settings field `model.name`: its help text, shown default and bounds come
+    from the field, so the flag never restates them. The flag's own default stays None ("not given"), so
+    groundhog.toml and GROUNDHOG_* still apply when it is left out."""
+    field = model.model_fields[name]
+    if field.description is None:
+        raise TypeError(f"{model.__name__}.{name}: a setting behind a flag needs a description")
+    # annotated_types' Ge(ge=1), Le(le=10), Gt(gt=0): each bound is an attribute named after its class
+    bounds = {type(m).__name__.lower(): getattr(m, type(m).__name__.lower(), None) for m in field.metadata}
+    help_text = field.description
+    default = field.get_default(call_default_factory=True)
+    if not (default is None or default is False or default == []):  # "no limit" and "off" go unsaid
+        help_text += f" Default {default}."
+    if "gt" in bounds:  # click's ranges take an open bound, typer's options do not: shown, checked by the model
+        help_text += f"  [x>{bounds['gt']}]"
+    return typer.Option(
+        *param_decls,
+        metavar=metavar,
+        help=help_text,
+        show_default=False,
+        min=_number(bounds.get("ge")),
+        max=_number(bounds.get("le")),
+    )
+
+
+def _number(value: object) -> int | float | None:
+    return value if isinstance(value, int | float) else None
+
+
+def loop_option(name: str, *param_decls: str, metavar: str | None = None) -> Any:
+    """`setting_option` for a field of `LoopSettings` (the `loop` table)."""
+    from groundhog.core.settings import LoopSettings
+
+    return setting_option(LoopSettings, name, *param_decls, metavar=metavar)
+
+
+def critique_option(name: str, *param_decls: str, metavar: str | None = None) -> Any:
+    """`setting_option` for a field of `CritiqueSettings` (the `critique` table)."""
+    from groundhog.core.settings import CritiqueSettings
+
+    return setting_option(CritiqueSettings, name, *param_decls, metavar=metavar)
 
 
 def sub_app(help_text: str) -> typer.Typer:

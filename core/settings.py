@@ -121,14 +121,23 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=40, ge=1, le=1000)
 
 
-class CritiqueSettings(BaseModel):
-    """Screens and critic. Thresholds left unset are calibrated per provider (see `thresholds_for`)."""
+class CritiqueOptions(BaseModel):
+    """The critique options a session saves with itself (`SessionConfig` inherits them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    revisions: int = Field(default=1, ge=0, le=5)
-    cross_critic: str | None = None  # a persona id, or "auto": the persona whose stances differ most
-    duplicate_threshold: float = Field(default=0.8, gt=0, le=1)
+    revisions: int = Field(default=1, ge=0, le=5, description="Revision rounds for an idea the critic fails.")
+    cross_critic: str | None = Field(
+        default=None, description="Second critic in another persona's voice: a persona id, or 'auto'."
+    )
+    duplicate_threshold: float = Field(
+        default=0.8, gt=0, le=1, description="Cosine similarity at which an idea counts as a duplicate."
+    )
+
+
+class CritiqueSettings(CritiqueOptions):
+    """Screens and critic. Thresholds left unset are calibrated per provider (see `thresholds_for`)."""
+
     # The critic as a third manipulation layer; None: on for endpoint models, off for the embedded one.
     critic_judges_manipulation: bool | None = None
     min_mean: float | None = Field(default=None, ge=1, le=10)
@@ -148,22 +157,38 @@ CALIBRATED_THRESHOLDS: dict[str, dict[str, float]] = {
 }
 
 
-class LoopSettings(BaseModel):
-    """The groundhog-day loop and the overnight session's budgets."""
+SharedKind = Literal["feedback", "corpus", "notebook", "idea", "critique"]
+
+
+class LoopOptions(BaseModel):
+    """The loop's options and budgets, declared once: a session saves them (`SessionConfig` inherits
+    them) and the `babble` flags take their help, default and bounds from these fields."""
 
     model_config = ConfigDict(extra="forbid")
 
-    depth: int = Field(default=3, ge=1, le=1000)
-    ideas_per_day: int = Field(default=3, ge=1, le=10)
-    drift_days: int = Field(default=0, ge=0, le=365)
-    allow_far_future: bool = False
-    review_every: int | None = Field(default=None, ge=1)
-    max_selection_bits: float | None = Field(default=None, gt=0)
-    hours: float | None = Field(default=None, gt=0)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_ideas: int | None = Field(default=None, ge=1)
-    concurrency: int = Field(default=4, ge=1, le=256)
-    shared_kinds: list[Literal["feedback", "corpus", "notebook", "idea", "critique"]] = Field(default_factory=list)
+    depth: int = Field(default=3, ge=1, le=1000, description="Days each persona lives (loop depth).")
+    ideas_per_day: int = Field(default=3, ge=1, le=10, description="Ideas babbled per day.")
+    drift_days: int = Field(default=0, ge=0, le=365, description="Days the present moves forward per loop day.")
+    review_every: int | None = Field(
+        default=None, ge=1, description="Pause for human review every N days (status awaiting-review)."
+    )
+    max_selection_bits: float | None = Field(
+        default=None, gt=0, description="Stop for review when log2(generated/surviving) reaches B bits."
+    )
+    hours: float | None = Field(default=None, gt=0, description="Wall-clock budget in hours.")
+    max_tokens: int | None = Field(default=None, ge=1, description="Token budget (prompt + completion, all calls).")
+    max_ideas: int | None = Field(default=None, ge=1, description="Stop after this many surviving ideas.")
+    concurrency: int = Field(default=4, ge=1, le=256, description="Model calls in flight at once.")
+    shared_kinds: list[SharedKind] = Field(
+        default_factory=list, description="Kinds of log entry every persona reads, not only its own."
+    )
+
+
+class LoopSettings(LoopOptions):
+    """The groundhog-day loop and the overnight session's budgets; what is checked only when a session
+    starts (not saved with it) is added here."""
+
+    allow_far_future: bool = Field(default=False, description="Allow a present more than a year past today.")
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,7 @@ from typing import Any
 from groundhog.compose.services import Services
 from groundhog.core.errors import BadInput
 from groundhog.core.records import utcnow
-from groundhog.core.settings import ModelSettings, Settings
+from groundhog.core.settings import CritiqueOptions, LoopOptions, ModelSettings, Settings
 from groundhog.loop.epochs import Epochs
 from groundhog.loop.events import EventSink, ignore
 from groundhog.loop.rejudge import Rejudged
@@ -45,31 +45,18 @@ def new_config(
     name = session or utcnow().strftime("s%Y%m%d-%H%M%S")
     if not SESSION_NAME.match(name):
         raise BadInput(f"--session: '{name}' must be 1-64 letters, digits, '.', '_' or '-'")
+    critique = settings.critique
+    judges = critique.critic_judges_manipulation
     return SessionConfig(
         id=name,
         personas=personas,
-        depth=loop.depth,
-        ideas_per_day=loop.ideas_per_day,
         present=present,
-        drift_days=loop.drift_days,
-        review_every=loop.review_every,
-        max_selection_bits=loop.max_selection_bits,
-        hours=loop.hours,
-        max_tokens=loop.max_tokens,
-        max_ideas=loop.max_ideas,
-        concurrency=loop.concurrency,
-        revisions=settings.critique.revisions,
-        cross_critic=settings.critique.cross_critic,
-        duplicate_threshold=settings.critique.duplicate_threshold,
-        critic_judges_manipulation=(
-            settings.critique.critic_judges_manipulation
-            if settings.critique.critic_judges_manipulation is not None
-            else settings.critic_model.provider == "openai"
-        ),
+        **loop.model_dump(include=set(LoopOptions.model_fields)),
+        **critique.model_dump(include=set(CritiqueOptions.model_fields)),
+        critic_judges_manipulation=settings.critic_model.provider == "openai" if judges is None else judges,
         thresholds=settings.thresholds(),
         babble=settings.babble,
         critic=settings.critic,
-        shared_kinds=list(loop.shared_kinds),
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
 
 from groundhog.core.errors import BadInput
 from groundhog.core.records import QueueItem, Usage, selection_bits, utcnow
-from groundhog.core.settings import ModelSettings
+from groundhog.core.settings import CritiqueOptions, LoopOptions, ModelSettings
 from groundhog.store.database import Database
 from groundhog.store.queue import ReviewQueue
 from groundhog.store.schema import days, epochs, sessions
@@ -30,31 +30,20 @@ PauseCause = Literal["review-every", "selection-bits"]
 MAX_DAY_ATTEMPTS = 3  # a failed day is redone on resume until it has been tried this many times
 
 
-class SessionConfig(BaseModel):
-    """Everything needed to run or resume a session. Saved with it; holds no API key."""
+class SessionConfig(LoopOptions, CritiqueOptions):
+    """Everything needed to run or resume a session. Saved with it as flat JSON; holds no API key.
+
+    The loop's and the critique's options are inherited from the settings, so each is declared once."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
     personas: list[str] = Field(min_length=1)
-    depth: int = Field(ge=1)
-    ideas_per_day: int = Field(ge=1)
     present: date
-    drift_days: int = 0
-    review_every: int | None = None
-    max_selection_bits: float | None = None
-    hours: float | None = None
-    max_tokens: int | None = None
-    max_ideas: int | None = None
-    concurrency: int = 4
-    revisions: int = 1
-    cross_critic: str | None = None
-    duplicate_threshold: float = 0.8
-    critic_judges_manipulation: bool = False
+    critic_judges_manipulation: bool = False  # resolved from the settings when the session starts
     thresholds: dict[str, float] = Field(default_factory=dict)
     babble: ModelSettings
     critic: ModelSettings | None = None
-    shared_kinds: list[str] = Field(default_factory=list)
 
     def present_on(self, day: int) -> date:
         from datetime import timedelta
