@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -231,7 +230,9 @@ def side_by_side(rows: list[Row], runs: dict[tuple[str, Row], Runs], all_sides: 
         a, b = runs[(old.name, row)], runs[(new.name, row)]
         ra, rb = a.median(), b.median()
         if ra.failed or rb.failed:
-            print(f"{row.label:<42} previous: {ra.failed or f'{ra.rate:.2f}'}; current: {rb.failed or f'{rb.rate:.2f}'}")
+            print(
+                f"{row.label:<42} previous: {ra.failed or f'{ra.rate:.2f}'}; current: {rb.failed or f'{rb.rate:.2f}'}"
+            )
             continue
         spread = " / ".join(
             f"{min(x.rate for x in r.results if not x.failed):.2f}-{max(x.rate for x in r.results if not x.failed):.2f}"
@@ -247,7 +248,9 @@ def profile(args: argparse.Namespace, side: Side, chat: FakeOpenAIServer, embed_
     command += ["--personas", str(args.personas), "--days", str(args.days), "--concurrency", str(args.levels[-1])]
     command += [f"--revisions={args.revisions}", f"--profile={args.profile}"]
     command += [f"--cross-critic={args.cross_critic}"] if args.cross_critic else []
-    done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(side.path)}, capture_output=True, text=True)
+    done = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(side.path)}, capture_output=True, text=True
+    )
     lines = done.stdout.splitlines()
     night = json.loads(lines[0]) if lines and lines[0].startswith("{") else {}
     print(f"\nprofile: C={args.levels[-1]}, embeddings endpoint, CPU time of every thread of the night's process")
