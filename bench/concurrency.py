@@ -29,6 +29,7 @@ usage (from the repository root): python -m bench.concurrency [--workload real] 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -51,19 +52,28 @@ WORKLOADS = ("real", "screened-out")
 
 
 class Counted:
-    """A responder that notes which ideas a critic judged (by title, a revision counted as its idea)."""
+    """A responder that notes the ideas it babbled and which of them a critic judged (by title, a
+    revision counted as its idea; the audit items a night also judges are not the night's ideas)."""
 
     def __init__(self, responder: Callable[[dict[str, Any]], Any]) -> None:
         self.responder = responder
-        self.judged: set[str] = set()
-        self.critic_calls = 0
+        self.babbled: set[str] = set()
+        self.critiqued: set[str] = set()
 
     def __call__(self, body: dict[str, Any]) -> Any:
         request = body_request(body)
         if request.critic:
-            self.critic_calls += 1
-            self.judged.add((request.title or request.prompt[:200]).replace(" (revised)", ""))
-        return self.responder(body)
+            self.critiqued.add((request.title or "").replace(" (revised)", ""))
+        reply = self.responder(body)
+        if request.schema == "BabbleOutput":
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                content = reply if isinstance(reply, str) else reply.content
+                self.babbled.update(str(i.get("title")) for i in json.loads(content).get("ideas", []))
+        return reply
+
+    @property
+    def judged(self) -> set[str]:
+        return self.critiqued & self.babbled
 
 
 def responder(workload: str) -> Counted:

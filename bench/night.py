@@ -103,7 +103,8 @@ def run_night(args: argparse.Namespace, embedder: object = None) -> dict[str, An
         "children_cpu": children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime,
         "generated": totals.generated,
         "surviving": totals.surviving,
-        "queued": queued,
+        "queued": totals.surviving,  # the survivors, each filed in the queue
+        "queue_rows": queued,  # the survivors and the day's audit items
         "days_failed": totals.days_failed,
         "errors": errors,
     }
