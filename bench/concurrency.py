@@ -23,7 +23,7 @@ the highest level's night (endpoint embeddings, current tree, every thread timed
 
 usage (from the repository root): python -m bench.concurrency [--workload real] [--personas 32] [--days 1]
     [--delay-ms 200] [--levels 1,4,16,32] [--repeat 3] [--baseline dcdcf52] [--revisions 0]
-    [--cross-critic auto] [--profile 25] [--embedder] [--local-model]
+    [--cross-critic auto] [--rows local,endpoint,cli] [--profile 25] [--embedder] [--local-model]
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from testkit.strong_model import StrongModel
 ROOT = Path(__file__).resolve().parent.parent
 GROUNDHOG = ROOT / ".venv" / "bin" / "groundhog"
 WORKLOADS = ("real", "screened-out")
+MODES = ("local", "endpoint", "cli")
 
 
 class Counted:
@@ -196,8 +197,8 @@ def shares(r: Result) -> str:
 
 
 def measure(args: argparse.Namespace, all_sides: list[Side]) -> None:
-    rows = [Row(mode, c) for mode in ("local", "endpoint") for c in args.levels]
-    rows += [Row("cli", args.levels[0]), Row("cli", args.levels[-1])]
+    rows = [Row(mode, c) for mode in ("local", "endpoint") if mode in args.rows for c in args.levels]
+    rows += [Row("cli", c) for c in (args.levels[0], args.levels[-1]) if "cli" in args.rows]
     runs = {(s.name, row): Runs() for s in all_sides for row in rows}
     with servers(args) as (chat, embed_url):
         for rep in range(args.repeat):
@@ -280,6 +281,9 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=float, default=200.0)
     parser.add_argument("--levels", type=lambda s: sorted(int(x) for x in s.split(",")), default=[1, 4, 16, 32])
     parser.add_argument("--embed-delay-ms", type=float, default=5.0, help="delay of the embeddings endpoint")
+    parser.add_argument(
+        "--rows", type=lambda s: s.split(","), default=list(MODES), help=f"which of {','.join(MODES)} to run"
+    )
     parser.add_argument("--revisions", type=int, default=0, help="revision rounds for a failed idea")
     parser.add_argument("--cross-critic", default=None, help="a persona id, or auto")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row above the lowest level (median shown)")
@@ -290,6 +294,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.repeat < 1 or not args.levels or args.levels[0] < 1:
         parser.error("--repeat and --levels must be positive")
+    if unknown := set(args.rows) - set(MODES):
+        parser.error(f"--rows: unknown {', '.join(sorted(unknown))} (choose from {', '.join(MODES)})")
     if args.embedder or args.local_model:
         from bench.embedded import embedder_part, local_part
 
