@@ -100,6 +100,7 @@ class Result:
     wall: float = float("nan")
     ideas: int = 0
     judged: int = 0
+    babbled: int = 0
     queued: int = 0
     failed: str = ""  # why the row could not run on this side
 
@@ -139,7 +140,7 @@ def run_row(args: argparse.Namespace, side: Side, row: Row, chat: FakeOpenAIServ
         result = Result(wall=night["wall"], ideas=night["generated"], queued=night["queued"])
         if night["status"] != "completed" or night["days_failed"]:
             result.failed = f"{night['days_failed']} days failed: {night['errors'][:1]} {night['reason'] or ''}"
-    result.judged = len(counted.judged)
+    result.judged, result.babbled = len(counted.judged), len(counted.babbled)
     return result
 
 
@@ -191,9 +192,10 @@ def servers(args: argparse.Namespace) -> Iterator[tuple[FakeOpenAIServer, str]]:
 
 
 def shares(r: Result) -> str:
+    """The critic's share is of every idea babbled during the run (the child's untimed night included)."""
     if not r.ideas:
         return ""
-    return f"{r.judged / r.ideas:>7.0%} {r.queued / r.ideas:>7.0%}"
+    return f"{r.judged / max(r.babbled, 1):>7.0%} {r.queued / r.ideas:>7.0%}"
 
 
 def measure(args: argparse.Namespace, all_sides: list[Side]) -> None:
