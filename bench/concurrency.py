@@ -1,210 +1,154 @@
-"""How session throughput grows with --concurrency against a remote endpoint, and how much of a
-session's wall time is the pipeline's own overhead with the embedded model.
+"""How a night's throughput grows with --concurrency against a remote endpoint, on the current tree and,
+with --baseline REF, on an earlier release side by side in the same run.
 
-Part 1: the bundled embedder, onnxruntime against torch: load time in a fresh process, throughput.
-Part 2: a local OpenAI-compatible server (testkit/fake_openai.py) answering every chat request after a
-fixed delay; N personas x D days at C = 1, 4, 16, 32, in process with the local embedder and with
-embeddings from a second (fast) endpoint, then through the CLI (process start included) with the time
-to the first model call; prints ideas per second and speed-up over C = 1 (runs above C = 1: the median
-of --repeat), then the top --profile entries of a CPU profile of the highest level (this process only:
-above C = 1 the store is served by a `chroma run` of the night's own, as `groundhog babble` runs it).
-Part 3: one persona, one day on the embedded SmolLM2; prints wall time, time inside model calls, and
-the overhead fraction (wall minus model time, over wall).
+A loopback OpenAI-compatible server (testkit/fake_openai.py, in this process) answers every chat
+request after --delay-ms; a second one (its own process) serves embeddings after --embed-delay-ms.
+Rows: N personas x D days at each of --levels, in process with the local MiniLM and with endpoint
+embeddings (`python -m bench.night`, a child per run, the embedder loaded before the clock starts),
+then through the CLI (`groundhog babble`, process start included) at the lowest and highest level.
 
-usage (from the repository root): python -m bench.concurrency [--personas 32] [--days 2] [--delay-ms 200]
-                                                              [--levels 1,4,16,32]
-                                   [--repeat 3] [--profile 15] [--skip-local]
+Workloads (--workload):
+- ``real`` (the default): a strong model's replies (testkit/strong_model.py): summaries of 400-1,200
+  characters in varied words, an angle per persona, most of them passing the screens, so the critic,
+  the cross critic (--cross-critic), revisions (--revisions) and the queue writes are on the path;
+- ``screened-out``: the minimal valid reply to each schema, as the earlier benchmark used; every idea
+  fails the screens, so no critic call is made.
+Each row shows the share of ideas that reached the critic and the share queued.
+
+--baseline REF checks REF out in a temporary `git worktree` (removed after) and runs every row on it and
+on the current tree, alternating run by run so that the machine's drift hits both; both sides run this
+tree's benchmark, only the package differs. A row the earlier release cannot run says so in its line.
+Above the lowest level each row is the median of --repeat runs. --profile N ends with a CPU profile of
+the highest level's night (endpoint embeddings, current tree, every thread timed by its own CPU time).
+
+usage (from the repository root): python -m bench.concurrency [--workload real] [--personas 32] [--days 1]
+    [--delay-ms 200] [--levels 1,4,16,32] [--repeat 3] [--baseline dcdcf52] [--revisions 0]
+    [--cross-critic auto] [--rows local,endpoint,cli] [--profile 25] [--embedder] [--local-model]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.sides import Side, sides
+from testkit.fake_openai import FakeOpenAIServer, default_responder
+from testkit.requests import body_request
+from testkit.strong_model import StrongModel
+
 ROOT = Path(__file__).resolve().parent.parent
 GROUNDHOG = ROOT / ".venv" / "bin" / "groundhog"
+WORKLOADS = ("real", "screened-out")
+MODES = ("local", "endpoint", "cli")
 
 
-def clone_personas(n: int) -> list:
-    from groundhog.researchers.personas import builtin_dir, load_persona_file
+class Counted:
+    """A responder that notes the ideas it babbled and which of them a critic judged (by title, a
+    revision counted as its idea; the audit items a night also judges are not the night's ideas)."""
 
-    base = [load_persona_file(p) for p in sorted(builtin_dir().glob("*.toml"))]
-    return [base[i % len(base)].model_copy(update={"id": f"{base[i % len(base)].id}-{i}"}) for i in range(n)]
+    def __init__(self, responder: Callable[[dict[str, Any]], Any]) -> None:
+        self.responder = responder
+        self.babbled: set[str] = set()
+        self.critiqued: set[str] = set()
 
+    def __call__(self, body: dict[str, Any]) -> Any:
+        request = body_request(body)
+        if request.critic:
+            self.critiqued.add((request.title or "").replace(" (revised)", ""))
+        reply = self.responder(body)
+        if request.schema == "BabbleOutput":
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                content = reply if isinstance(reply, str) else reply.content
+                self.babbled.update(str(i.get("title")) for i in json.loads(content).get("ideas", []))
+        return reply
 
-def run_remote(
-    base_url: str,
-    personas: list,
-    days: int,
-    concurrency: int,
-    embedder: object = None,
-    embeddings_url: str | None = None,
-) -> tuple[float, int]:
-    """One session in this process; the embedder is passed in (loaded once), or comes from an
-    OpenAI-compatible embeddings endpoint."""
-    from groundhog.compose.services import Services
-    from groundhog.core.settings import load_settings
-    from groundhog.loop.babble import new_config, open_services
-    from groundhog.loop.runner import SessionRunner
-    from groundhog.store.sessions import SessionStore
-
-    with tempfile.TemporaryDirectory() as home:
-        embedding = {"provider": "openai", "model": "fake-embed", "base_url": embeddings_url} if embeddings_url else {}
-        settings = load_settings(
-            home,
-            babble={"provider": "openai", "model": "fake-model", "base_url": base_url},
-            loop={"depth": days, "ideas_per_day": 2, "concurrency": concurrency},
-            critique={"revisions": 0},
-            embedding=embedding,
-        )
-        svc = Services(settings, embedder=embedder)  # type: ignore[arg-type]
-        config = new_config(settings, [p.id for p in personas], session="bench", present=date(2026, 11, 23))
-        store = SessionStore(svc.db)
-        store.create(config)
-        open_services(svc, config)  # as `groundhog babble` does: the store's own process above C=1
-        runner = SessionRunner(
-            config=config,
-            personas=personas,
-            all_personas=personas,
-            log=svc.log,
-            sessions=store,
-            queue=svc.queue,
-            babble_model=svc.babble_model,
-            critic_model=svc.critic_model,
-            embedder=svc.embedder,
-            fresh=True,  # as `groundhog babble` makes it for a new session
-        )
-        import asyncio
-
-        start = time.perf_counter()
-        outcome = asyncio.run(runner.run())
-        wall = time.perf_counter() - start
-        totals = store.totals("bench")
-        generated = totals.generated
-        if totals.days_failed:
-            errors = {d.error for d in store.days("bench") if d.status == "failed"}
-            print(f"  {totals.days_failed} days failed: {sorted(errors)[:3]}", flush=True)
-        svc.close()
-        if outcome.status != "completed":
-            raise SystemExit(f"session did not complete: {outcome.reason}")
-        return wall, generated
+    @property
+    def judged(self) -> set[str]:
+        return self.critiqued & self.babbled
 
 
-def median_run(times: int, run: Callable[..., tuple[float, int]], *args: Any, **kwargs: Any) -> tuple[float, int]:
-    """The run of median wall time out of `times`: the short, concurrent runs vary by ±15% on a shared
-    2-core machine; the long sequential ones much less, so those run once."""
-    runs = sorted((run(*args, **kwargs) for _ in range(times)), key=lambda r: r[0])
-    return runs[len(runs) // 2]
+def responder(workload: str) -> Counted:
+    """A fresh responder per run: both sides are asked the same ideas in the same words."""
+    if workload == "real":
+        return Counted(StrongModel("plain", summary_chars=(400, 1200), angles=True))
+    return Counted(default_responder)
 
 
-def start_server(delay_ms: float) -> tuple[subprocess.Popen[str], str]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "testkit.fake_openai", "--port", "0", "--delay-ms", str(delay_ms)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None
-    return server, server.stdout.readline().strip()
+@dataclass(frozen=True)
+class Row:
+    mode: str  # "local" (MiniLM in process), "endpoint" (embeddings endpoint), "cli" (groundhog babble)
+    level: int
+
+    @property
+    def label(self) -> str:
+        where = {"local": "in process, local MiniLM", "endpoint": "in process, embeddings endpoint"}
+        return f"{where.get(self.mode, 'CLI, local MiniLM')}, C={self.level}"
 
 
-def embedder_part() -> None:
-    """Load time and throughput of the bundled MiniLM: onnxruntime (the default) against torch."""
-    texts = [
-        f"Idea {i}: train linear probes on layer {i % 12} of a small chat model to detect sycophantic "
-        f"agreement, compare with a behavioural baseline over {100 + i} prompts, and report when the probe "
-        "generalises across prompt styles; a label-swap control separates the signal from the annotators."
-        for i in range(256)
-    ]
-    rows = []
-    for backend in ("onnx", "torch"):
-        code = (
-            "import time; t = time.perf_counter(); "
-            "from groundhog.memory.embeddings import build_embedder; "
-            "from groundhog.core.settings import EmbeddingSettings; "
-            f"e = build_embedder(EmbeddingSettings(backend='{backend}')); e.embed(['warm up']); "
-            "print(time.perf_counter() - t)"
-        )
-        load = min(
-            float(
-                subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[
-                    -1
-                ]
-            )
-            for _ in range(2)
-        )
-        from groundhog.core.settings import EmbeddingSettings
-        from groundhog.memory.embeddings import build_embedder
+@dataclass
+class Result:
+    wall: float = float("nan")
+    ideas: int = 0
+    judged: int = 0
+    babbled: int = 0
+    queued: int = 0
+    failed: str = ""  # why the row could not run on this side
 
-        embedder = build_embedder(EmbeddingSettings(backend=backend))  # type: ignore[arg-type]
-        embedder.embed(texts[:8])
-        start = time.perf_counter()
-        embedder.embed(texts)
-        rows.append((backend, load, len(texts) / (time.perf_counter() - start)))
-    print("\nembedder (all-MiniLM-L6-v2): load in a fresh process (import + load + first text), 256 idea texts")
-    for backend, load, rate in rows:
-        print(f"  {backend:>5}: load {load:.2f} s, {rate:.0f} texts/s")
-    print(f"  onnx over torch: {rows[0][2] / rows[1][2]:.1f}x throughput, {rows[1][1] / rows[0][1]:.1f}x faster load")
+    @property
+    def rate(self) -> float:
+        return self.ideas / self.wall if self.ideas else 0.0
 
 
-def remote_part(args: argparse.Namespace) -> None:
-    from groundhog.memory.onnx_embedder import OnnxMiniLMEmbedder
+@dataclass
+class Runs:
+    results: list[Result] = field(default_factory=list)
 
-    server, base_url = start_server(args.delay_ms)
-    embed_server, embed_url = start_server(args.embed_delay_ms)
-    try:
-        personas = clone_personas(args.personas)
-        local = OnnxMiniLMEmbedder()
-        local.embed(["warm up"])
-        for label, kwargs in (
-            ("local MiniLM (onnxruntime)", {"embedder": local}),
-            (f"embeddings endpoint ({args.embed_delay_ms:.0f} ms)", {"embeddings_url": embed_url}),
-        ):
-            print(f"\n{args.personas} personas x {args.days} days, {args.delay_ms:.0f} ms per chat request, {label}")
-            print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9}")
-            base = None
-            for c in args.levels:
-                times = args.repeat if c > 1 else 1
-                wall, ideas = median_run(times, run_remote, base_url, personas, args.days, c, **kwargs)
-                rate = ideas / wall
-                base = base or rate
-                print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x", flush=True)
-        cli_part(args, base_url)
-        if args.profile:
-            profile_part(args, base_url, embed_url)
-    finally:
-        for s in (server, embed_server):
-            s.terminate()
-            s.wait(timeout=10)
+    def median(self) -> Result:
+        done = sorted((r for r in self.results if not r.failed), key=lambda r: r.wall)
+        if not done:
+            return self.results[0] if self.results else Result(failed="not run")
+        return done[len(done) // 2]
 
 
-def cli_part(args: argparse.Namespace, base_url: str) -> None:
-    """The same night through the command line: process start, imports and model loads included; and
-    the time from process start to the first model call (the first day's "babble" step)."""
-    print(f"\nthrough the CLI (groundhog babble, local MiniLM), {args.personas} personas x {args.days} days")
-    print(f"{'C':>4} {'wall s':>8} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9} {'first call s':>13}")
-    base = None
-    for c in (args.levels[0], args.levels[-1]):
-        runs = sorted(cli_run(args, base_url, c) for _ in range(args.repeat if c > 1 else 1))
-        wall, ideas, first = runs[len(runs) // 2]
-        rate = ideas / wall
-        base = base or rate
-        print(f"{c:>4} {wall:>8.1f} {ideas:>6} {rate:>8.2f} {rate / base:>8.1f}x {first:>13.2f}", flush=True)
+def run_row(args: argparse.Namespace, side: Side, row: Row, chat: FakeOpenAIServer, embed_url: str) -> Result:
+    counted = responder(args.workload)
+    chat.responder = counted
+    chat.clear()
+    env = {**os.environ, "PYTHONPATH": str(side.path)}
+    options = [f"--revisions={args.revisions}"] + ([f"--cross-critic={args.cross_critic}"] if args.cross_critic else [])
+    if row.mode == "cli":
+        result = cli_run(args, row.level, chat.base_url, env, options)
+    else:
+        where = ["--local-embedder"] if row.mode == "local" else ["--embed-url", embed_url]
+        command = [sys.executable, "-m", "bench.night", "--chat-url", chat.base_url, *where, *options]
+        command += ["--personas", str(args.personas), "--days", str(args.days), "--concurrency", str(row.level)]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            return Result(failed=f"cannot run: {(done.stderr.strip().splitlines() or ['no output'])[-1][:120]}")
+        night = json.loads(lines[0])
+        result = Result(wall=night["wall"], ideas=night["generated"], queued=night["queued"])
+        if night["status"] != "completed" or night["days_failed"]:
+            result.failed = f"{night['days_failed']} days failed: {night['errors'][:1]} {night['reason'] or ''}"
+    result.judged, result.babbled = len(counted.judged), len(counted.babbled)
+    return result
 
 
-def cli_run(args: argparse.Namespace, base_url: str, c: int) -> tuple[float, int, float]:
-    """One `groundhog babble` in a fresh home: (wall s, ideas, s from process start to the first call)."""
-    import json
-    import os
-    from datetime import datetime
+def cli_run(args: argparse.Namespace, level: int, base_url: str, env: dict[str, str], options: list[str]) -> Result:
+    """One `groundhog babble` in a fresh home, process start included; queued: the survivors it reports."""
+    import tempfile
 
+    from bench.night import clone_personas
     from groundhog.researchers.personas import persona_to_toml
 
     with tempfile.TemporaryDirectory() as home:
@@ -215,109 +159,156 @@ def cli_run(args: argparse.Namespace, base_url: str, c: int) -> tuple[float, int
             corpus = p.corpus_dir()
             (folder / f"{p.id}.toml").write_text(persona_to_toml(p, corpus=str(corpus) if corpus else None))
             names += ["--persona", p.id]
-        env = {**os.environ, "GROUNDHOG_HOME": home}
-        options = ["--depth", str(args.days), "--ideas-per-day", "2", "--revisions", "0", "--concurrency", str(c)]
+        knobs = ["--depth", str(args.days), "--ideas-per-day", "2", "--concurrency", str(level), *options]
         endpoint = ["--provider", "openai", "--model", "fake-model", "--base-url", base_url]
-        command = [str(GROUNDHOG), "babble", *names, *options, *endpoint, "--json", "--session", f"cli-c{c}"]
-        start_wall = time.time()
+        command = [str(GROUNDHOG), "babble", *names, *knobs, *endpoint, "--json", "--session", f"cli-c{level}"]
         start = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        done = subprocess.run(command, env={**env, "GROUNDHOG_HOME": home}, capture_output=True, text=True)
         wall = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"groundhog babble failed: {done.stderr[-500:]}")
+        return Result(failed=f"cannot run: {(done.stderr.strip().splitlines() or ['no output'])[-1][:120]}")
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    ideas = sum(e.get("data", {}).get("generated", 0) for e in events if e.get("type") == "day_finished")
-    babbles = [  # the "babble" step is announced right before the day's first model call
-        datetime.fromisoformat(e["at"]).timestamp()
-        for e in events
-        if e.get("type") == "step" and e.get("message") == "babble"
-    ]
-    return wall, ideas, (min(babbles) - start_wall if babbles else float("nan"))
+    finished = [e.get("data", {}) for e in events if e.get("type") == "day_finished"]
+    ideas = sum(d.get("generated", 0) for d in finished)
+    return Result(wall=wall, ideas=ideas, queued=sum(d.get("surviving", 0) for d in finished))
 
 
-def profile_part(args: argparse.Namespace, base_url: str, embed_url: str) -> None:
-    """One session at the highest level with embeddings from the endpoint, under cProfile in every
-    thread (the event loop's and the executor's, where Chroma and the embedder run), timed by each
-    thread's CPU time; the top entries by CPU spent in the function itself."""
-    import cProfile
-    import io
-    import pstats
-    import threading
-
-    profiles: list[cProfile.Profile] = []
-
-    def start_profiling(*_: object) -> None:  # the first event of each new thread: a profiler of its own
-        profile = cProfile.Profile(time.thread_time)
-        profiles.append(profile)
-        profile.enable()
-
-    personas = clone_personas(args.personas)
-    run_remote(base_url, personas, args.days, args.levels[-1], embeddings_url=embed_url)  # warm: imports
-    threading.setprofile(start_profiling)
-    main = cProfile.Profile(time.thread_time)  # CPU time of each thread: a thread waiting costs nothing
-    main.enable()
-    try:
-        run_remote(base_url, personas, args.days, args.levels[-1], embeddings_url=embed_url)
-    finally:
-        main.disable()
-        threading.setprofile(None)  # type: ignore[arg-type]
-    stats = pstats.Stats(main, stream=(out := io.StringIO()))
-    for profile in profiles:
-        stats.add(profile)
-    stats.sort_stats("tottime").print_stats(args.profile)
-    print(
-        f"\nprofile: C={args.levels[-1]}, embeddings endpoint, CPU time of every thread; top {args.profile} by own time"
+@contextmanager
+def servers(args: argparse.Namespace) -> Iterator[tuple[FakeOpenAIServer, str]]:
+    """The chat endpoint in this process (its responder swapped per run), embeddings in a process."""
+    embed = subprocess.Popen(
+        [sys.executable, "-m", "testkit.fake_openai", "--port", "0", "--delay-ms", str(args.embed_delay_ms)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    lines = out.getvalue().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip().startswith("ncalls"))
-    print("\n".join(line for line in lines[start:] if line.strip()))
+    assert embed.stdout is not None
+    try:
+        with FakeOpenAIServer(delay_ms=args.delay_ms) as chat:
+            yield chat, embed.stdout.readline().strip()
+    finally:
+        embed.terminate()
+        embed.wait(timeout=10)
 
 
-def local_part() -> None:
-    import asyncio
+def shares(r: Result) -> str:
+    """The critic's share is of every idea babbled during the run (the child's untimed night included)."""
+    if not r.ideas:
+        return ""
+    return f"{r.judged / max(r.babbled, 1):>7.0%} {r.queued / r.ideas:>7.0%}"
 
-    from groundhog.compose.services import Services
-    from groundhog.core.settings import load_settings
-    from groundhog.loop.babble import make_runner, new_config
-    from groundhog.store.sessions import SessionStore
 
-    with tempfile.TemporaryDirectory() as home:
-        settings = load_settings(home, loop={"depth": 1, "ideas_per_day": 2})
-        svc = Services(settings)
-        svc.babble_model.structured(
-            [("user", 'Say hi as JSON {"word": ...}.')], __import__("groundhog.compose.doctor").loop.doctor.Probe
+def measure(args: argparse.Namespace, all_sides: list[Side]) -> None:
+    rows = [Row(mode, c) for mode in ("local", "endpoint") if mode in args.rows for c in args.levels]
+    rows += [Row("cli", c) for c in (args.levels[0], args.levels[-1]) if "cli" in args.rows]
+    runs = {(s.name, row): Runs() for s in all_sides for row in rows}
+    with servers(args) as (chat, embed_url):
+        for rep in range(args.repeat):
+            for row in rows:
+                if rep and row.level == args.levels[0]:
+                    continue  # the long sequential runs vary little: once
+                for side in all_sides if rep % 2 == 0 else all_sides[::-1]:
+                    result = run_row(args, side, row, chat, embed_url)
+                    runs[(side.name, row)].results.append(result)
+                    note = result.failed or f"{result.wall:.1f} s, {result.ideas} ideas"
+                    print(f"  run {rep + 1} {side.name:>8} {row.label}: {note}", file=sys.stderr, flush=True)
+        what = f"{args.personas} personas x {args.days} days x 2 ideas, {args.delay_ms:.0f} ms per chat request"
+        print(f"\n{what}, workload {args.workload!r}, revisions {args.revisions}, cross critic {args.cross_critic}")
+        print(f"medians of {args.repeat} runs above C={args.levels[0]}; critic, queued: shares of the ideas")
+        if len(all_sides) == 1:
+            table(rows, runs, all_sides[0], args.levels[0])
+        else:
+            side_by_side(rows, runs, all_sides)
+        if args.profile:
+            profile(args, all_sides[-1], chat, embed_url)
+
+
+def table(rows: list[Row], runs: dict[tuple[str, Row], Runs], side: Side, first: int) -> None:
+    print(f"{'row':<42} {'wall s':>7} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9} {'critic':>7} {'queued':>7}")
+    for row in rows:
+        r = runs[(side.name, row)].median()
+        base = runs[(side.name, Row(row.mode, first))].median().rate
+        if r.failed:
+            print(f"{row.label:<42} {r.failed}")
+            continue
+        speed = f"{r.rate / base:>8.1f}x" if base else ""
+        print(f"{row.label:<42} {r.wall:>7.1f} {r.ideas:>6} {r.rate:>8.2f} {speed:>9} {shares(r)}")
+
+
+def side_by_side(rows: list[Row], runs: dict[tuple[str, Row], Runs], all_sides: list[Side]) -> None:
+    old, new = all_sides
+    print(f"ideas/s: {old.name} = {old.ref}, {new.name} = this tree; ratio = current / previous")
+    print(f"{'row':<42} {'previous':>9} {'current':>9} {'ratio':>7} {'critic':>7} {'queued':>7}  spread (min-max)")
+    for row in rows:
+        a, b = runs[(old.name, row)], runs[(new.name, row)]
+        ra, rb = a.median(), b.median()
+        if ra.failed or rb.failed:
+            print(
+                f"{row.label:<42} previous: {ra.failed or f'{ra.rate:.2f}'}; current: {rb.failed or f'{rb.rate:.2f}'}"
+            )
+            continue
+        spread = " / ".join(
+            f"{min(x.rate for x in r.results if not x.failed):.2f}-{max(x.rate for x in r.results if not x.failed):.2f}"
+            for r in (a, b)
         )
-        svc.embedder.embed(["warm up"])
-        model = svc.babble_model
-        before = model.model_seconds
-        config = new_config(settings, ["simplicia"], session="bench-local", present=date(2026, 11, 23))
-        SessionStore(svc.db).create(config)
-        runner = make_runner(svc, config)
-        start = time.perf_counter()
-        asyncio.run(runner.run())
-        wall = time.perf_counter() - start
-        inside = model.model_seconds - before
-        print("\nembedded SmolLM2, 1 persona x 1 day, 2 ideas")
-        print(f"wall {wall:.1f} s, inside model calls {inside:.1f} s, pipeline overhead {(wall - inside) / wall:.1%}")
-        svc.close()
+        print(f"{row.label:<42} {ra.rate:>9.2f} {rb.rate:>9.2f} {rb.rate / ra.rate:>6.2f}x {shares(rb)}  {spread}")
 
 
-def main() -> None:
+def profile(args: argparse.Namespace, side: Side, chat: FakeOpenAIServer, embed_url: str) -> None:
+    """The highest level's night with endpoint embeddings under cProfile, after one untimed night."""
+    chat.responder = responder(args.workload)
+    command = [sys.executable, "-m", "bench.night", "--chat-url", chat.base_url, "--embed-url", embed_url]
+    command += ["--personas", str(args.personas), "--days", str(args.days), "--concurrency", str(args.levels[-1])]
+    command += [f"--revisions={args.revisions}", f"--profile={args.profile}"]
+    command += [f"--cross-critic={args.cross_critic}"] if args.cross_critic else []
+    done = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(side.path)}, capture_output=True, text=True
+    )
+    lines = done.stdout.splitlines()
+    night = json.loads(lines[0]) if lines and lines[0].startswith("{") else {}
+    print(f"\nprofile: C={args.levels[-1]}, embeddings endpoint, CPU time of every thread of the night's process")
+    if night:
+        print(
+            f"wall {night['wall']:.1f} s, CPU of the night's process {night['cpu']:.1f} s (profiled), "
+            f"of its children (the store's server) {night['children_cpu']:.1f} s"
+        )
+    print("\n".join(line for line in lines[1:] if line.strip()) or done.stderr[-2000:])
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", choices=WORKLOADS, default="real")
     parser.add_argument("--personas", type=int, default=32)
-    parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--delay-ms", type=float, default=200.0)
-    parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 16, 32])
+    parser.add_argument("--levels", type=lambda s: sorted(int(x) for x in s.split(",")), default=[1, 4, 16, 32])
     parser.add_argument("--embed-delay-ms", type=float, default=5.0, help="delay of the embeddings endpoint")
-    parser.add_argument("--skip-local", action="store_true")
-    parser.add_argument("--profile", type=int, default=15, metavar="N", help="top N profile entries (0: none)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per level above C=1 (the median is shown)")
+    parser.add_argument(
+        "--rows", type=lambda s: s.split(","), default=list(MODES), help=f"which of {','.join(MODES)} to run"
+    )
+    parser.add_argument("--revisions", type=int, default=0, help="revision rounds for a failed idea")
+    parser.add_argument("--cross-critic", default=None, help="a persona id, or auto")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row above the lowest level (median shown)")
+    parser.add_argument("--baseline", metavar="REF", help="an earlier release, measured side by side")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="top N profile entries (0: none)")
+    parser.add_argument("--embedder", action="store_true", help="also MiniLM on onnxruntime against torch")
+    parser.add_argument("--local-model", action="store_true", help="also a day on the embedded SmolLM2")
     args = parser.parse_args()
-    embedder_part()
-    remote_part(args)
-    if not args.skip_local:
-        local_part()
+    if args.repeat < 1 or not args.levels or args.levels[0] < 1:
+        parser.error("--repeat and --levels must be positive")
+    if unknown := set(args.rows) - set(MODES):
+        parser.error(f"--rows: unknown {', '.join(sorted(unknown))} (choose from {', '.join(MODES)})")
+    if args.embedder or args.local_model:
+        from bench.embedded import embedder_part, local_part
+
+        if args.embedder:
+            embedder_part()
+        if args.local_model:
+            local_part()
+    with sides(ROOT, args.baseline) as all_sides:
+        measure(args, all_sides)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -215,11 +215,22 @@ def long_text(seed: int, chars: int, shapes: list[str] = SHAPES) -> str:
 class StrongModel:
     """Callable responder: request body in, a `Reply` out."""
 
-    def __init__(self, style: str = "plain", *, summary_chars: int = 1200, thinking_chars: int = 2000) -> None:
+    def __init__(
+        self,
+        style: str = "plain",
+        *,
+        summary_chars: int | tuple[int, int] = 1200,
+        thinking_chars: int = 2000,
+        angles: bool = False,
+    ) -> None:
+        """`summary_chars` is a length, or a (shortest, longest) range each idea draws its length from;
+        `angles` gives each persona topics and words of its own, so that personas cycled from the same
+        built-in one (a benchmark's 32) do not file the same ideas."""
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}")
         self.style = style
         self.summary_chars = summary_chars
+        self.angles = angles
         self.thinking_chars = thinking_chars
         self.unreadable: set[str] = set()
         self.calls: dict[str, int] = {}
@@ -236,7 +247,8 @@ class StrongModel:
         if request.schema == "BabbleOutput":
             self._count("babble")
             ideas = (body_schema(body) or {}).get("properties", {}).get("ideas", {})
-            return self._wrap(self._babble(int(ideas.get("minItems", 3))))  # as many as the schema asks
+            k = int(ideas.get("minItems", 3))  # as many as the schema asks
+            return self._wrap(self._babble(k, request.persona if self.angles else None))
         if request.critic:
             self._count("critique")
             if request.title and any(word in request.title for word in self.unreadable):
@@ -255,17 +267,25 @@ class StrongModel:
 
     # -- replies ------------------------------------------------------------------------------
 
-    def _babble(self, k: int) -> dict[str, Any]:
+    def _summary_length(self, seed: int) -> int:
+        if isinstance(self.summary_chars, int):
+            return self.summary_chars
+        shortest, longest = self.summary_chars
+        return random.Random(seed).randint(shortest, longest)
+
+    def _babble(self, k: int, persona: str | None = None) -> dict[str, Any]:
+        angle = _digest(persona) if persona else 0
         ideas = []
         for _ in range(k):
             with self._lock:
                 n = self._ideas
                 self._ideas += 1
-            topic = TOPICS[n % len(TOPICS)]
+            topic = TOPICS[(n + angle) % len(TOPICS)]
+            seed = n + angle
             ideas.append(
                 {
                     "title": f"Testing whether {topic[0]} reveal {topic[1]} in {topic[2]} (study {n + 1})",
-                    "summary": long_text(n, self.summary_chars),
+                    "summary": long_text(seed, self._summary_length(seed)),
                     "rationale": long_text(n + 1000, 300, RATIONALE_SHAPES),
                     "builds_on": [],
                 }

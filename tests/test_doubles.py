@@ -105,6 +105,26 @@ def test_the_strong_model_answers_by_schema_and_fails_on_an_unknown_one() -> Non
     assert model.calls == {"babble": 1}
 
 
+def test_the_strong_model_draws_summary_lengths_and_gives_each_persona_its_angle() -> None:
+    babble = babble_schema(2, None)
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": babble.__name__, "schema": babble.model_json_schema()},
+    }
+
+    def ideas(model: StrongModel, frame: str) -> list:
+        body = {"messages": [{"role": "system", "content": frame}, {"role": "user", "content": "Anything."}]}
+        return babble.model_validate_json(model({**body, "response_format": response_format}).content).ideas
+
+    model = StrongModel("plain", summary_chars=(400, 1200), angles=True)
+    drawn = [idea for _ in range(8) for idea in ideas(model, FRAME[1])]
+    assert all(300 <= len(i.summary) <= 1300 for i in drawn)  # sentences end where the length is reached
+    assert max(len(i.summary) for i in drawn) - min(len(i.summary) for i in drawn) > 200
+    other = ideas(StrongModel("plain", angles=True), FRAME[1].replace("Doomimir", "Simplicia"))
+    first = ideas(StrongModel("plain", angles=True), FRAME[1])
+    assert {i.summary for i in other}.isdisjoint({i.summary for i in first})  # the same study, another angle
+
+
 def test_the_fake_endpoint_reports_an_unknown_schema_in_its_error() -> None:
     import openai
 
