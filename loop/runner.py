@@ -126,9 +126,11 @@ class SessionRunner:
 
     def _budget_reached(self) -> tuple[str, SessionStatus] | None:
         c = self.config
-        totals = self.sessions.totals(c.id)
         if c.hours is not None and self.clock() - self._started >= c.hours * 3600:
             return f"--hours budget reached ({c.hours} h of wall time)", "completed"
+        if c.max_tokens is None and c.max_ideas is None:
+            return None  # no budget that needs the session's sums: skip the query
+        totals = self.sessions.totals(c.id)
         if c.max_tokens is not None and totals.tokens >= c.max_tokens:
             return f"--max-tokens budget reached ({totals.tokens} of {c.max_tokens} tokens)", "completed"
         if c.max_ideas is not None and totals.surviving >= c.max_ideas:
