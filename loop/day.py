@@ -199,9 +199,9 @@ class DayRunner:
             n_notes, n_feedback = newest_limits(budget)
             shared = "feedback" in self.shared_kinds
             newest = Newest(
-                self.recent.notebook_ids(persona.id, n_notes),
-                self.recent.feedback_ids(None if shared else persona.id, n_feedback),
-                self.recent.work_ids(persona.id, work_limit(budget, self.retrieval)),
+                *self.recent.newest(
+                    persona.id, n_notes, None if shared else persona.id, n_feedback, work_limit(budget, self.retrieval)
+                )
             )
         context = await asyncio.to_thread(  # embedding and Chroma work: off the event loop
             build_wake_context,

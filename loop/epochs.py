@@ -20,6 +20,7 @@ from groundhog.store.epochs import EpochRow, EpochStore
 from groundhog.store.queue import ReviewQueue
 from groundhog.store.sessions import (
     MAX_DAY_ATTEMPTS,
+    DayRow,
     Pause,
     SessionConfig,
     SessionStore,
@@ -66,6 +67,13 @@ class Epochs:
         if not rows:
             return 1
         return rows[-1].epoch if rows[-1].status == "waiting" else rows[-1].epoch + 1
+
+    def currents(self, session_id: str) -> dict[str, int]:
+        """`current` of every persona with a pause recorded, in one read (the others are in epoch 1)."""
+        out = {}
+        for row in self.all(session_id):  # oldest first: each persona's last pause decides
+            out[row.persona] = row.epoch if row.status == "waiting" else row.epoch + 1
+        return out
 
     def paused_after(self, session_id: str, persona: str, day: int) -> bool:
         """Whether a pause was already recorded after this day or a later one."""
@@ -171,8 +179,9 @@ class Epochs:
         one still waiting keeps its persona paused (returned), unless `no_wait`, which closes it and says so.
         `emit(type, persona, day, message, **data)` reports each."""
         waiting: dict[str, Waiting] = {}
+        pauses = {e.persona: e for e in self.all(c.id) if e.status == "waiting"}  # one read for all personas
         for persona in personas:
-            pause = self.waiting_pause(c.id, persona)
+            pause = pauses.get(persona)
             if pause is None:
                 continue
             pending = queue.list(status="pending", session=c.id, persona=persona)
@@ -208,8 +217,11 @@ def failure_note(store: SessionStore, c: SessionConfig, personas: list[str], sto
     exhausted: list[str] = []
     to_redo: list[str] = []
     not_run: list[str] = []
+    every_row: dict[str, dict[int, DayRow]] = {}
+    for row in store.days(c.id):  # one read for all personas
+        every_row.setdefault(row.persona, {})[row.day] = row
     for persona in personas:
-        rows = {d.day: d for d in store.days(c.id, persona)}
+        rows = every_row.get(persona, {})
         for d in sorted(rows.values(), key=lambda r: r.day):
             if d.status != "failed":
                 continue

@@ -31,6 +31,7 @@ from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
 from groundhog.loop.start import ingest_corpus
+from groundhog.loop.tally import Tally
 from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
 from groundhog.memory.group_commit import GATHER_S, GroupWriter
 from groundhog.memory.store import LogStore
@@ -38,7 +39,16 @@ from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona
 from groundhog.store.queue import ReviewQueue
 from groundhog.store.recent import RecentIndex
-from groundhog.store.sessions import MAX_DAY_ATTEMPTS, Pause, SessionConfig, SessionStatus, SessionStore, bits_json
+from groundhog.store.sessions import (
+    MAX_DAY_ATTEMPTS,
+    DayRow,
+    Pause,
+    SessionConfig,
+    SessionStatus,
+    SessionStore,
+    bits_json,
+    days_to_run,
+)
 
 MAX_FAILED_DAYS_IN_A_ROW = 3
 
@@ -92,6 +102,9 @@ class SessionRunner:
         self.stop_status: SessionStatus = "completed"
         self.stopping = asyncio.Event()
         self._screens = TextScreens(embedder)
+        self.tally = Tally()  # the sums the events and budgets read, kept as days commit (from `run`)
+        self._rows: dict[str, list[DayRow]] = {}  # each persona's day rows as the run began
+        self._epoch_at_start: dict[str, int] = {}
         self._started = clock()
         self._days_run = 0
         self._retries = 0
@@ -130,7 +143,7 @@ class SessionRunner:
             return f"--hours budget reached ({c.hours} h of wall time)", "completed"
         if c.max_tokens is None and c.max_ideas is None:
             return None  # no budget that needs the session's sums: skip the query
-        totals = self.sessions.totals(c.id)
+        totals = self.tally.totals()
         if c.max_tokens is not None and totals.tokens >= c.max_tokens:
             return f"--max-tokens budget reached ({totals.tokens} of {c.max_tokens} tokens)", "completed"
         if c.max_ideas is not None and totals.surviving >= c.max_ideas:
@@ -164,8 +177,10 @@ class SessionRunner:
         )
         if persona.id in self._waiting:
             return  # paused, and nobody has reviewed its ideas yet
-        todo = self.sessions.days_to_run(c, persona.id)
-        attempts = {d.day: d.attempts for d in self.sessions.days(c.id, persona.id)}
+        rows = self._rows.get(persona.id, [])
+        todo = days_to_run(c, rows)
+        attempts = {d.day: d.attempts for d in rows}
+        epoch = self._epoch_at_start.get(persona.id, 1)  # until a pause, which ends this loop
         failures_in_a_row = 0
         for i, day in enumerate(todo):
             more = i + 1 < len(todo)
@@ -175,7 +190,6 @@ class SessionRunner:
             if budget:
                 self.request_stop(*budget)
                 return
-            epoch = self.epochs.current(c.id, persona.id)
             plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day)
             attempt = attempts.get(day, 0) + 1
             again = f", attempt {attempt} of {MAX_DAY_ATTEMPTS}" if attempt > 1 else ""
@@ -201,8 +215,8 @@ class SessionRunner:
                     return
                 continue
             self._days_run += 1
-            totals = self.sessions.totals(c.id, persona.id)
-            epoch_totals = self.sessions.totals(c.id, persona.id, epoch=epoch)
+            totals = self.tally.totals(persona.id)
+            epoch_totals = self.tally.totals(persona.id, epoch=epoch)
             self._event(
                 "day_finished",
                 persona.id,
@@ -215,7 +229,7 @@ class SessionRunner:
                 epoch=epoch,
                 epoch_bits=bits_json(epoch_totals.bits),
                 persona_bits=bits_json(totals.bits),
-                session_tokens=self.sessions.totals(c.id).tokens,
+                session_tokens=self.tally.totals().tokens,
             )
             if pause is not None:
                 self._pause(persona.id, day, pause)
@@ -236,7 +250,7 @@ class SessionRunner:
 
     def _commit(self, result: DayResult, epoch: int, drafts: int, pause: Pause | None) -> None:
         plan = result.plan
-        self.sessions.commit_day(
+        share = self.sessions.commit_day(
             session=plan.session,
             persona=plan.persona.id,
             day=plan.day,
@@ -252,13 +266,14 @@ class SessionRunner:
             epoch=epoch,
             pause=pause,
         )
+        self.tally.record(plan.persona.id, plan.day, epoch, share)
 
     def _record_failure(self, plan: DayPlan, exc: GroundhogError, epoch: int, pause: Pause | None) -> None:
         message = str(exc)
         spent = exc.usage if isinstance(getattr(exc, "usage", None), Usage) else Usage()
         self._event("day_failed", plan.persona.id, plan.day, message)
         with contextlib.suppress(StoreError):  # the store itself is failing; the event above still tells
-            self.sessions.commit_day(
+            share = self.sessions.commit_day(
                 session=plan.session,
                 persona=plan.persona.id,
                 day=plan.day,
@@ -276,6 +291,7 @@ class SessionRunner:
                 epoch=epoch,
                 pause=pause,
             )
+            self.tally.record(plan.persona.id, plan.day, epoch, share)
 
     async def run(self) -> RunOutcome:
         c = self.config
@@ -286,6 +302,11 @@ class SessionRunner:
             c, [p.id for p in self.personas], self.queue, self.no_wait, self._event
         )
         await self.rejudge()
+        rows = self.sessions.days(c.id)  # one read of every day row and pause, for all personas
+        self.tally = Tally(rows)
+        for row in rows:
+            self._rows.setdefault(row.persona, []).append(row)
+        self._epoch_at_start = self.epochs.currents(c.id)
         tasks = [asyncio.create_task(self._persona_loop(p), name=p.id) for p in self.personas]
         try:
             results = await asyncio.gather(*tasks, return_exceptions=True)

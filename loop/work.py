@@ -88,11 +88,13 @@ class NewestSnapshot:
     @classmethod
     def take(cls, recent: RecentIndex, persona: str, *, shared_feedback: bool) -> NewestSnapshot:
         return cls(
-            persona,
-            recent.notebook_ids(persona, REACH_MAX),
-            recent.feedback_ids(None if shared_feedback else persona, REACH_MAX),
-            recent.work_ids(persona, REACH_MAX),
+            persona, *recent.newest(persona, REACH_MAX, None if shared_feedback else persona, REACH_MAX, REACH_MAX)
         )
+
+    def newest(
+        self, persona: str, notes: int, feedback_of: str | None, feedback: int, work: int
+    ) -> tuple[list[str], list[str], list[str] | None]:
+        return self.notebook_ids(persona, notes), self.feedback_ids(feedback_of, feedback), self.work_ids(persona, work)
 
     def notebook_ids(self, persona: str, limit: int) -> list[str]:
         assert persona == self.persona, "a snapshot answers for its own persona only"

@@ -87,9 +87,17 @@ class OpenAIEmbedder:
 
     def _get_client(self) -> Any:
         if self._client is None:
-            from openai import OpenAI
+            from openai import DefaultHttpxClient, OpenAI
 
-            self._client = OpenAI(base_url=self._base_url, api_key=self._api_key or "not-needed", timeout=self._timeout)
+            from groundhog.providers.factory import tls_context
+
+            self._client = OpenAI(
+                base_url=self._base_url,
+                api_key=self._api_key or "not-needed",
+                timeout=self._timeout,
+                # the process's one TLS context (building one reads the CA bundle: ~40 ms of CPU)
+                http_client=DefaultHttpxClient(timeout=self._timeout, verify=tls_context()),
+            )
         return self._client
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:

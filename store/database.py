@@ -35,6 +35,7 @@ class Database:
 
     def __init__(self, engine: Engine, where: str, translate: Translate) -> None:
         self.engine = engine
+        self._reader = engine.execution_options(**{READ: True})  # the pool's, with the option set once
         self.where = where
         self._translate = translate
         self._local = threading.local()
@@ -80,8 +81,8 @@ class Database:
             with self.errors():
                 yield outer
             return
-        with self.errors(), self.engine.connect() as conn:
-            yield conn.execution_options(**{READ: True})
+        with self.errors(), self._reader.connect() as conn:
+            yield conn
 
     @property
     def in_transaction(self) -> bool:

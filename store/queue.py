@@ -148,6 +148,14 @@ class ReviewQueue:
         with self.db.begin() as conn:
             return conn.execute(statement.returning(queue.c.idea_id)).first() is not None
 
+    def add_many(self, items: list[QueueItem]) -> None:
+        """Queue several items in one statement (a day's, inside its commit); ids already queued are kept."""
+        if not items:
+            return
+        statement = self.db.insert(queue).on_conflict_do_nothing(index_elements=["idea_id"])
+        with self.db.begin() as conn:
+            conn.execute(statement, [_row_values(item) for item in items])
+
     def _resolve(self, idea_id: str) -> str:
         """An exact id, or a unique prefix of at least MIN_PREFIX characters."""
         idea_id = idea_id.strip()

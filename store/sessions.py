@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, case, delete, func, insert, select, update
 
 from groundhog.core.errors import BadInput
 from groundhog.core.records import QueueItem, Usage, selection_bits, utcnow
@@ -101,6 +101,25 @@ class Totals(BaseModel):
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(**{name: getattr(self, name) + getattr(other, name) for name in Totals.model_fields})
+
+    def __sub__(self, other: Totals) -> Totals:
+        return Totals(**{name: getattr(self, name) - getattr(other, name) for name in Totals.model_fields})
+
+    @classmethod
+    def of_day(cls, row: DayRow) -> Totals:
+        """One day row's share of the sums."""
+        return cls(
+            generated=row.generated,
+            drafts=row.drafts,
+            surviving=row.surviving,
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            days_done=int(row.status == "done"),
+            days_failed=int(row.status == "failed"),
+        )
+
     @property
     def bits(self) -> float:
         """log2(drafts / surviving): every draft the critic saw counts as generated. inf: none survived."""
@@ -115,6 +134,17 @@ class Totals(BaseModel):
         say "inf" for such an epoch. This keeps a day without survivors from making the budget unpayable.
         """
         return None if self.surviving <= 0 else self.bits
+
+
+def days_to_run(config: SessionConfig, rows: list[DayRow]) -> list[int]:
+    """Of a persona's day rows, in order: days without a row, and failed days tried fewer than
+    MAX_DAY_ATTEMPTS times."""
+    by_day = {d.day: d for d in rows}
+    return [
+        day
+        for day in range(1, config.depth + 1)
+        if day not in by_day or (by_day[day].status == "failed" and by_day[day].attempts < MAX_DAY_ATTEMPTS)
+    ]
 
 
 def bits_json(bits: float) -> float | str:
@@ -201,12 +231,7 @@ class SessionStore:
 
     def days_to_run(self, config: SessionConfig, persona: str) -> list[int]:
         """In order: days without a row, and failed days tried fewer than MAX_DAY_ATTEMPTS times."""
-        rows = {d.day: d for d in self.days(config.id, persona)}
-        return [
-            day
-            for day in range(1, config.depth + 1)
-            if day not in rows or (rows[day].status == "failed" and rows[day].attempts < MAX_DAY_ATTEMPTS)
-        ]
+        return days_to_run(config, self.days(config.id, persona))
 
     def totals(self, session_id: str, persona: str | None = None, epoch: int | None = None) -> Totals:
         def total(value: Any) -> Any:
@@ -256,43 +281,36 @@ class SessionStore:
         drafts: int | None = None,
         epoch: int = 1,
         pause: Pause | None = None,
-    ) -> None:
+    ) -> Totals:
         """The day's row, its queue items and the pause that follows it (if any) in one transaction: all
-        land, or none does. A redone day's row replaces the earlier one and counts one more attempt."""
+        land, or none does. A redone day's row replaces the earlier one and counts one more attempt.
+        Returns the row's share of the session's sums (the runner keeps them without asking again)."""
         now = utcnow().isoformat()
-        key = (days.c.session == session, days.c.persona == persona, days.c.day == day)
+        key = {"session": session, "persona": persona, "day": day}
         with self.db.begin() as conn:
-            for item in queue_items:
-                queue.add(item)
+            queue.add_many(queue_items)
             # A redone day replaces its failed row: one more attempt, and the failed attempts' tokens
             # (they were spent) stay counted with the day. Deleted and inserted again, so the trigger that
             # files the day's question fires as for a first attempt.
-            prev = conn.execute(
-                select(days.c.prompt_tokens, days.c.completion_tokens, days.c.attempts).where(
-                    *key, days.c.status == "failed"
-                )
-            ).first()
+            prev = conn.execute(_FAILED_DAY, key).first()
             spent_prompt, spent_completion, attempts = prev if prev is not None else (0, 0, 0)
-            conn.execute(delete(days).where(*key))
-            conn.execute(
-                insert(days).values(
-                    session=session,
-                    persona=persona,
-                    day=day,
-                    status=status,
-                    present=present.isoformat(),
-                    summary=summary,
-                    generated=generated,
-                    surviving=surviving,
-                    prompt_tokens=prompt_tokens + spent_prompt,
-                    completion_tokens=completion_tokens + spent_completion,
-                    error=error,
-                    finished_at=now,
-                    drafts=generated if drafts is None else drafts,
-                    epoch=epoch,
-                    attempts=1 + attempts,
-                )
-            )
+            conn.execute(_DELETE_DAY, key)
+            row = {
+                **key,
+                "status": status,
+                "present": present.isoformat(),
+                "summary": summary,
+                "generated": generated,
+                "surviving": surviving,
+                "prompt_tokens": prompt_tokens + spent_prompt,
+                "completion_tokens": completion_tokens + spent_completion,
+                "error": error,
+                "finished_at": now,
+                "drafts": generated if drafts is None else drafts,
+                "epoch": epoch,
+                "attempts": 1 + attempts,
+            }
+            conn.execute(_INSERT_DAY, row)
             if pause is not None:
                 conn.execute(
                     insert(epochs).values(
@@ -306,7 +324,16 @@ class SessionStore:
                         paused_at=now,
                     )
                 )
-            conn.execute(update(sessions).where(sessions.c.id == session).values(updated_at=utcnow().isoformat()))
+            conn.execute(_TOUCH_SESSION, {"id_": session, "at": utcnow().isoformat()})
+        return Totals(
+            generated=generated,
+            drafts=generated if drafts is None else drafts,
+            surviving=surviving,
+            prompt_tokens=prompt_tokens + spent_prompt,
+            completion_tokens=completion_tokens + spent_completion,
+            days_done=int(status == "done"),
+            days_failed=int(status == "failed"),
+        )
 
     def add_rejudged(self, session_id: str, persona: str, day: int, usage: Usage, judged: list[str]) -> None:
         """A committed day's unjudged ideas judged again: their tokens count to the day, and those now
@@ -327,6 +354,20 @@ class SessionStore:
                 )
             )
 
+
+# The day commit's statements, built once (SQLAlchemy reuses their compiled form): a night commits
+# thousands of days.
+_DAY_KEY = (
+    days.c.session == bindparam("session"),
+    days.c.persona == bindparam("persona"),
+    days.c.day == bindparam("day"),
+)
+_FAILED_DAY = select(days.c.prompt_tokens, days.c.completion_tokens, days.c.attempts).where(
+    *_DAY_KEY, days.c.status == "failed"
+)
+_DELETE_DAY = delete(days).where(*_DAY_KEY)
+_INSERT_DAY = insert(days)
+_TOUCH_SESSION = update(sessions).where(sessions.c.id == bindparam("id_")).values(updated_at=bindparam("at"))
 
 _NEWEST = select(sessions).order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
 

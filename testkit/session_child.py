@@ -46,11 +46,11 @@ def main() -> None:
         original = SessionStore.commit_day
         count = {"n": 0}
 
-        def commit_then_maybe_die(self: SessionStore, **kwargs: object) -> None:
+        def commit_then_maybe_die(self: SessionStore, **kwargs: object) -> object:
             count["n"] += 1
             if count["n"] == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
-            original(self, **kwargs)  # type: ignore[arg-type]
+            return original(self, **kwargs)  # type: ignore[arg-type]
 
         SessionStore.commit_day = commit_then_maybe_die  # type: ignore[method-assign]
 

@@ -170,9 +170,7 @@ def child_after_first_day(home: Path, delay_s: float) -> subprocess.Popen[str]:
 
 
 def resume_child(home: Path) -> str:
-    resumed = subprocess.run(
-        [*CHILD, str(home), "resume"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    resumed = subprocess.run([*CHILD, str(home), "resume"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     return resumed.stdout.strip().splitlines()[-1]
 
@@ -221,3 +219,38 @@ def test_a_second_signal_stops_at_once_and_resume_still_completes(tmp_path: Path
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "stopped at once" in err
     assert resume_child(home).startswith("completed")
+
+
+def test_the_runners_tally_answers_as_the_day_rows_sums(isolated_home: Path) -> None:
+    """The sums the events and budgets read are kept as days commit, not queried: they must equal the
+    store's aggregate over the rows, with a failed day redone (its spent tokens kept), two epochs and a
+    row that was there before the tally began."""
+    from groundhog.loop.tally import Tally
+
+    svc, config = start(isolated_home, ["doomimir", "simplicia"], ScriptedResearcher())
+    store = SessionStore(svc.db)
+
+    def commit(persona: str, day: int, epoch: int, status: str = "done", generated: int = 2, surviving: int = 1):
+        return store.commit_day(
+            session=config.id, persona=persona, day=day, present=PRESENT, summary={}, generated=generated,
+            surviving=surviving, prompt_tokens=100 * day, completion_tokens=10 * day, queue_items=[],
+            queue=svc.queue, status=status, drafts=generated + 1, epoch=epoch,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    commit("doomimir", 1, 1)  # before the tally: it starts from the rows
+    tally = Tally(store.days(config.id))
+    for persona, day, epoch, status, generated, surviving in [
+        ("doomimir", 2, 1, "failed", 0, 0),
+        ("simplicia", 1, 1, "done", 3, 0),
+        ("doomimir", 2, 1, "done", 2, 2),  # the failed day redone: replaces its row, keeps its tokens
+        ("doomimir", 3, 2, "done", 4, 1),
+        ("simplicia", 2, 2, "failed", 0, 0),
+    ]:
+        tally.record(persona, day, epoch, commit(persona, day, epoch, status, generated, surviving))
+        for who in (None, "doomimir", "simplicia"):
+            assert tally.totals(who) == store.totals(config.id, who)
+            for epoch_ in (1, 2):
+                if who is not None:
+                    assert tally.totals(who, epoch_) == store.totals(config.id, who, epoch=epoch_)
+    assert tally.totals().prompt_tokens == 100 + 200 + 200 + 100 + 300 + 200  # the failed attempt's too
+    svc.close()
