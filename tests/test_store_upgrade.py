@@ -23,7 +23,7 @@ from groundhog.rank.ratings import refresh_ratings
 from groundhog.store.database import Database
 from groundhog.store.epochs import EpochStore
 from groundhog.store.judgements import JudgementStore
-from groundhog.store.migrate import BASELINE, MANAGED, head
+from groundhog.store.migrate import BASELINE, HEAD, MANAGED, head
 from groundhog.store.questions import Question, QuestionStore
 from groundhog.store.queue import ReviewQueue
 from groundhog.store.recent import RecentIndex
@@ -193,3 +193,25 @@ def test_the_migrations_build_the_declared_tables(engine: str, request: pytest.F
         assert diff == []
     finally:
         db.close()
+
+
+def test_the_head_the_store_checks_at_open_is_alembics_head() -> None:
+    """`migrate` recognises an up-to-date database by `HEAD` without importing Alembic: a new revision
+    must move it, or every open would run the upgrade again."""
+    assert head() == HEAD
+
+
+def test_an_up_to_date_home_opens_without_importing_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from groundhog.store.sqlite import open_sqlite
+
+    open_sqlite(tmp_path / "groundhog.db").close()  # made, and migrated, here
+    code = (
+        "import sys; from pathlib import Path; from groundhog.store.sqlite import open_sqlite; "
+        f"db = open_sqlite(Path({str(tmp_path / 'groundhog.db')!r})); db.describe(); db.close(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
