@@ -22,6 +22,10 @@ from groundhog.core.errors import GroundhogError
 from groundhog.core.files import cache_dir
 
 MAX_TOKENS = 256  # the model's max_seq_length, as sentence-transformers truncates
+# A batch is padded to its longest text, and the model's work grows with the padded length: a day's short
+# sentences batched with its 250-token ideas cost twice the CPU. Texts go in order of length, and a batch
+# closes when padding would add more than this share to its tokens (or at `batch_size` texts).
+PADDING_MAX_SHARE = 0.25
 
 
 def _weights_key(model_dir: Path) -> str:
@@ -139,7 +143,7 @@ class OnnxMiniLMEmbedder:
                 graph = ensure_onnx(folder)
                 tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
                 tokenizer.enable_truncation(MAX_TOKENS)
-                tokenizer.enable_padding()
+                tokenizer.no_padding()  # (the file may ask for some): each batch is padded to its own longest
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
                 self._session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
@@ -152,15 +156,36 @@ class OnnxMiniLMEmbedder:
         import numpy as np
 
         session, tokenizer = self._load()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of like length: less padding
+        encoded = tokenizer.encode_batch(list(texts))
         out: list[list[float]] = [[] for _ in texts]
-        for start in range(0, len(order), self._batch_size):
-            chunk = order[start : start + self._batch_size]
-            encoded = tokenizer.encode_batch([texts[i] for i in chunk])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        for chunk in batches([len(e.ids) for e in encoded], self._batch_size):
+            width = max(len(encoded[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                n = len(encoded[i].ids)
+                ids[row, :n] = encoded[i].ids
+                mask[row, :n] = 1
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             vectors = session.run(None, feeds)[0]
             for i, vector in zip(chunk, vectors, strict=True):
                 out[i] = [float(x) for x in vector]
         return out
+
+
+def batches(lengths: Sequence[int], most: int) -> list[list[int]]:
+    """Indexes of texts of these token lengths in batches of like length: shortest first, a batch closed
+    at `most` texts or where padding to the next text's length would exceed PADDING_MAX_SHARE."""
+    out: list[list[int]] = []
+    batch: list[int] = []
+    tokens = 0
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        padded = lengths[i] * (len(batch) + 1)  # each is at least as long as the batch's longest so far
+        if batch and (len(batch) >= most or padded > (1 + PADDING_MAX_SHARE) * (tokens + lengths[i])):
+            out.append(batch)
+            batch, tokens = [], 0
+        batch.append(i)
+        tokens += lengths[i]
+    if batch:
+        out.append(batch)
+    return out

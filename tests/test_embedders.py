@@ -113,3 +113,23 @@ def test_endpoint_embeddings_come_back_in_order_normalised_and_faults_are_retrie
         srv.enqueue_faults(Fault.status(400, "input too long"), endpoint="embeddings")  # not retried
         with pytest.raises(ProviderError, match="embedding model fake-embedding"):
             OpenAIEmbedder("fake-embedding", srv.base_url, None, timeout=5).embed(["x"])
+
+
+def test_batches_are_of_like_length_and_cover_every_text() -> None:
+    from groundhog.memory.onnx_embedder import PADDING_MAX_SHARE, batches
+
+    lengths = [250, 12, 14, 9, 240, 13, 60, 11, 256, 15]
+    found = batches(lengths, 4)
+    assert sorted(i for b in found for i in b) == list(range(len(lengths)))
+    for b in found:
+        assert len(b) <= 4
+        sizes = [lengths[i] for i in b]
+        assert max(sizes) * len(b) <= (1 + PADDING_MAX_SHARE) * sum(sizes)  # the padding bound holds
+    assert {frozenset(b) for b in found} >= {frozenset({0, 4, 8})}  # the long ones together, not with the short
+
+
+@pytest.mark.integration
+def test_a_text_gets_the_same_vector_alone_and_batched_with_longer_ones(minilm: Embedder) -> None:
+    alone = np.asarray([minilm.embed([text])[0] for text in SAMPLE])
+    together = np.asarray(minilm.embed(SAMPLE * 3))[: len(SAMPLE)]
+    assert np.allclose(alone, together, atol=1e-5)
