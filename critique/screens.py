@@ -165,9 +165,16 @@ class _LayeredScreen:
         what, phrase = found
         return Flag(name=self.flag_name, reason=f"{what}: '{_quote(phrase.strip(), 80)}'")
 
+    def candidate_sentences(self, text: str) -> list[str]:
+        """The sentences the similarity layer could flag: those with a bar (embedding the others, most
+        of a research text's, would be work whose answer can never count)."""
+        if self.index is None:
+            return []
+        return [sentence for sentence in _embeddable_sentences(text) if self.bar(sentence) is not None]
+
     def sentence_matches(self, text: str) -> list[SentenceMatch]:
         index = self.index
-        return index.match(_embeddable_sentences(text)) if index is not None else []
+        return index.match(self.candidate_sentences(text)) if index is not None else []
 
     def bar(self, sentence: str) -> Bar | None:
         """The bar a sentence must clear to be flagged by similarity, or None if it cannot be."""
@@ -335,9 +342,12 @@ class TextScreens:
 
     def sentences(self, texts: Sequence[str]) -> list[str]:
         """Every sentence the similarity layers will embed for these texts (none when both are off)."""
-        if self.embedder is None or (self.manipulation.index is None and self.weird.index is None):
+        if self.embedder is None:
             return []
-        return [s for text in texts for s in _embeddable_sentences(text)]
+        found = (
+            s for text in texts for screen in (self.manipulation, self.weird) for s in screen.candidate_sentences(text)
+        )
+        return list(dict.fromkeys(found))
 
 
 def run_text_screens(text: str, *, embedder: Embedder | None = None, truncated: bool = False) -> list[Flag]:
