@@ -133,3 +133,19 @@ def test_a_text_gets_the_same_vector_alone_and_batched_with_longer_ones(minilm: 
     alone = np.asarray([minilm.embed([text])[0] for text in SAMPLE])
     together = np.asarray(minilm.embed(SAMPLE * 3))[: len(SAMPLE)]
     assert np.allclose(alone, together, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_concurrent_callers_get_their_own_vectors(minilm: Embedder) -> None:
+    """Threads embedding at once are served by one run at a time, which takes every waiting request:
+    each caller still gets exactly its own texts' vectors, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = {text: np.asarray(minilm.embed([text])[0]) for text in SAMPLE}
+    jobs = [[SAMPLE[(i + j) % len(SAMPLE)] for j in range(1 + i % 4)] for i in range(24)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(minilm.embed, jobs))
+    for job, vectors in zip(jobs, results, strict=True):
+        assert len(vectors) == len(job)
+        for text, vector in zip(job, vectors, strict=True):
+            assert np.allclose(vector, expected[text], atol=1e-5)
