@@ -15,12 +15,12 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from groundhog.core.errors import GroundhogError
 from groundhog.core.files import cache_dir
+from groundhog.memory.combine import Combiner
 
 MAX_TOKENS = 256  # the model's max_seq_length, as sentence-transformers truncates
 # A batch is padded to its longest text, and the model's work grows with the padded length: a day's short
@@ -117,13 +117,6 @@ def ensure_onnx(model_dir: Path | None = None) -> Path:
     return target
 
 
-@dataclass
-class _Request:
-    texts: list[str]
-    vectors: list[list[float]] | None = None
-    error: BaseException | None = None
-
-
 class OnnxMiniLMEmbedder:
     """The bundled all-MiniLM-L6-v2 on onnxruntime (384 dimensions, normalised)."""
 
@@ -139,11 +132,9 @@ class OnnxMiniLMEmbedder:
         self._tokenizer: Any = None
         self._lock = threading.Lock()
         # One run at a time, on all of the model's threads: concurrent runs on two cores only fight for
-        # them (a night at C=32 embedded slower than at C=1). The thread that runs takes every request
-        # waiting, so the texts of days screened together are embedded in one set of batches.
-        self._run_lock = threading.Lock()
-        self._waiting: list[_Request] = []
-        self._waiting_lock = threading.Lock()
+        # them (a night at C=32 embedded slower than at C=1). The run takes every request waiting, so the
+        # texts of days screened together are embedded in one set of batches.
+        self._combined = Combiner(self._run)
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
@@ -167,26 +158,7 @@ class OnnxMiniLMEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        request = _Request(list(texts))
-        with self._waiting_lock:
-            self._waiting.append(request)
-        with self._run_lock:
-            if request.vectors is None and request.error is None:  # not run by the thread before
-                with self._waiting_lock:
-                    requests, self._waiting = self._waiting, []
-                try:
-                    vectors = self._run([text for r in requests for text in r.texts])
-                except BaseException as exc:
-                    for r in requests:
-                        r.error = exc
-                else:
-                    start = 0
-                    for r in requests:
-                        r.vectors, start = vectors[start : start + len(r.texts)], start + len(r.texts)
-        if request.error is not None:
-            raise request.error
-        assert request.vectors is not None
-        return request.vectors
+        return self._combined(texts)
 
     def _run(self, texts: list[str]) -> list[list[float]]:
         import numpy as np

@@ -8,6 +8,7 @@ memory-stream score that combines relevance, recency and importance.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from groundhog.core.errors import StoreError
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import LogEntry, ScoredEntry
 from groundhog.core.settings import RetrievalSettings
+from groundhog.memory.combine import Combiner
 from groundhog.memory.rows import from_chroma, ideas_among, to_metadata, where_of
 
 COLLECTION = "groundhog_log"
@@ -73,6 +75,9 @@ class LogStore:
         self._corpus_hits: dict[tuple[Any, ...], list[tuple[LogEntry, float]]] = {}
         self._filtered_next = 0  # see nearest_ideas_many
         self._size: int | None = None  # entries, once counted: this store's writes keep it up to date
+        # the duplicate screens of days screened at once share their queries (memory/combine.py)
+        self._combined: dict[tuple[Any, ...], Combiner[Sequence[float], dict[str, Any]]] = {}
+        self._combined_lock = threading.Lock()
         stored = (self._col.metadata or {}).get("embedder")
         if stored and stored != embedder.name:
             raise StoreError(
@@ -189,6 +194,23 @@ class LogStore:
         except Exception as exc:
             raise StoreError(f"vector store query failed: {exc}") from exc
 
+    def _query_together(
+        self, vectors: Sequence[Sequence[float]], k: int, where: dict[str, Any] | None, include: list[str]
+    ) -> dict[str, Any]:
+        """`_query`, its vectors sent with those of the same query made meanwhile on other threads."""
+        key = (k, repr(where), tuple(include))
+        with self._combined_lock:
+            combined = self._combined.get(key)
+            if combined is None:
+
+                def rows(vs: list[Sequence[float]]) -> list[dict[str, Any]]:
+                    res = self._query(vs, k, where, include)
+                    return [{name: res[name][n] for name in ("ids", *include) if res.get(name)} for n in range(len(vs))]
+
+                combined = self._combined[key] = Combiner(rows)
+        found = combined(vectors)
+        return {name: [row[name] for row in found] for name in ("ids", *include) if found and name in found[0]}
+
     def nearest(
         self,
         vector: Sequence[float],
@@ -247,7 +269,7 @@ class LogStore:
             self._filtered_next = max(0, self._filtered_next - 1)
             return self._rare_ideas(vectors, k, keep, widest)
         probe = max(16 * k, 48)  # early in a log, corpus chunks and notes crowd the ideas out
-        res = self._query(vectors, probe, None, ["metadatas", "distances"])
+        res = self._query_together(vectors, probe, None, ["metadatas", "distances"])
         out: list[list[tuple[LogEntry, float]]] = []
         rare: list[int] = []
         for n in range(len(vectors)):
@@ -273,7 +295,7 @@ class LogStore:
         out: list[list[tuple[LogEntry, float]]] = [[] for _ in vectors]
         todo, n = list(range(len(vectors))), k + 8
         while todo:
-            res = self._query([vectors[i] for i in todo], n, {"kind": "idea"}, ["metadatas", "distances"])
+            res = self._query_together([vectors[i] for i in todo], n, {"kind": "idea"}, ["metadatas", "distances"])
             wider = []
             for row, i in enumerate(todo):
                 ids = res["ids"][row]
