@@ -8,8 +8,7 @@ memory-stream score that combines relevance, recency and importance.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,11 @@ from groundhog.core.errors import StoreError
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import LogEntry, ScoredEntry
 from groundhog.core.settings import RetrievalSettings
-from groundhog.memory.combine import Combiner
-from groundhog.memory.rows import from_chroma, ideas_among, to_metadata, where_of
+from groundhog.memory.neighbours import Neighbours
+from groundhog.memory.rows import from_chroma, to_metadata, where_of
 
 COLLECTION = "groundhog_log"
 _BATCH = 256
-FILTERED_RUN = 64  # nearest-idea calls that skip the unfiltered probe after it found ideas rare
-SMALL_LOG = 4000  # entries: below this, Chroma's filtered query is the cheaper (bench/concurrency.py)
 
 
 def chroma_settings() -> Any:
@@ -56,7 +53,7 @@ def open_persistent(path: Path) -> Any:
         ) from exc
 
 
-class LogStore:
+class LogStore(Neighbours):
     """The written log. The embedder and the Chroma client are passed in."""
 
     def __init__(self, client: Any, embedder: Embedder, *, collection: str = COLLECTION) -> None:
@@ -75,9 +72,7 @@ class LogStore:
         self._corpus_hits: dict[tuple[Any, ...], list[tuple[LogEntry, float]]] = {}
         self._filtered_next = 0  # see nearest_ideas_many
         self._size: int | None = None  # entries, once counted: this store's writes keep it up to date
-        # the duplicate screens of days screened at once share their queries (memory/combine.py)
-        self._combined: dict[tuple[Any, ...], Combiner[Sequence[float], dict[str, Any]]] = {}
-        self._combined_lock = threading.Lock()
+        self._neighbour_state()
         stored = (self._col.metadata or {}).get("embedder")
         if stored and stored != embedder.name:
             raise StoreError(
@@ -194,23 +189,6 @@ class LogStore:
         except Exception as exc:
             raise StoreError(f"vector store query failed: {exc}") from exc
 
-    def _query_together(
-        self, vectors: Sequence[Sequence[float]], k: int, where: dict[str, Any] | None, include: list[str]
-    ) -> dict[str, Any]:
-        """`_query`, its vectors sent with those of the same query made meanwhile on other threads."""
-        key = (k, repr(where), tuple(include))
-        with self._combined_lock:
-            combined = self._combined.get(key)
-            if combined is None:
-
-                def rows(vs: list[Sequence[float]]) -> list[dict[str, Any]]:
-                    res = self._query(vs, k, where, include)
-                    return [{name: res[name][n] for name in ("ids", *include) if res.get(name)} for n in range(len(vs))]
-
-                combined = self._combined[key] = Combiner(rows)
-        found = combined(vectors)
-        return {name: [row[name] for row in found] for name in ("ids", *include) if found and name in found[0]}
-
     def nearest(
         self,
         vector: Sequence[float],
@@ -229,80 +207,6 @@ class LogStore:
         out = []
         for i, d, m, dist in zip(res["ids"][0], documents, res["metadatas"][0], res["distances"][0], strict=True):
             out.append((from_chroma(i, d, m), 1.0 - float(dist)))
-        return out
-
-    def nearest_ideas(
-        self,
-        vector: Sequence[float],
-        k: int = 3,
-        *,
-        keep: Callable[[LogEntry], bool] | None = None,
-        widest: int = 256,
-    ) -> list[tuple[LogEntry, float]]:
-        """The k ideas nearest to `vector` (of those `keep` accepts), with similarity, best first; the
-        entries carry their metadata (title, verdict, dates) but not their text."""
-        return self.nearest_ideas_many([vector], k, keep=keep, widest=widest)[0]
-
-    def nearest_ideas_many(
-        self,
-        vectors: Sequence[Sequence[float]],
-        k: int = 3,
-        *,
-        keep: Callable[[LogEntry], bool] | None = None,
-        widest: int = 256,
-    ) -> list[list[tuple[LogEntry, float]]]:
-        """`nearest_ideas` for each of `vectors`, in one query to the index (two where ideas are rare).
-
-        Chroma answers a query filtered on metadata (kind="idea") by first listing every matching entry,
-        which grows linearly with the log. So the unfiltered HNSW index is asked for 16k neighbours and
-        the ideas among them kept (read from the raw metadata: only those become entries); where ideas
-        are rare near a vector (a young log, full of corpus chunks), the filtered query is asked for
-        little more than k. The next FILTERED_RUN calls then go straight to the filtered query (the
-        probe would be wasted work), and a small log (SMALL_LOG entries) always does: listing its ideas
-        costs less than the probe.
-        """
-        if not vectors:
-            return []
-        if self._size is None:
-            self._size = self.count()  # then kept up to date by this store's writes
-        if self._size < SMALL_LOG or self._filtered_next > 0:
-            self._filtered_next = max(0, self._filtered_next - 1)
-            return self._rare_ideas(vectors, k, keep, widest)
-        probe = max(16 * k, 48)  # early in a log, corpus chunks and notes crowd the ideas out
-        res = self._query_together(vectors, probe, None, ["metadatas", "distances"])
-        out: list[list[tuple[LogEntry, float]]] = []
-        rare: list[int] = []
-        for n in range(len(vectors)):
-            ids = res["ids"][n]
-            out.append(ideas_among(ids, res["metadatas"][n], res["distances"][n], k, keep))
-            if len(out[n]) < k and len(ids) >= probe:
-                rare.append(n)
-        if rare:
-            self._filtered_next = FILTERED_RUN
-            for n, found in zip(rare, self._rare_ideas([vectors[n] for n in rare], k, keep, widest), strict=True):
-                out[n] = found
-        return out
-
-    def _rare_ideas(
-        self,
-        vectors: Sequence[Sequence[float]],
-        k: int,
-        keep: Callable[[LogEntry], bool] | None,
-        widest: int,
-    ) -> list[list[tuple[LogEntry, float]]]:
-        """The filtered query for each vector, asking for little more than k, then wider for those whose
-        first answer `keep` thinned out."""
-        out: list[list[tuple[LogEntry, float]]] = [[] for _ in vectors]
-        todo, n = list(range(len(vectors))), k + 8
-        while todo:
-            res = self._query_together([vectors[i] for i in todo], n, {"kind": "idea"}, ["metadatas", "distances"])
-            wider = []
-            for row, i in enumerate(todo):
-                ids = res["ids"][row]
-                out[i] = ideas_among(ids, res["metadatas"][row], res["distances"][row], k, keep)
-                if len(out[i]) < k and len(ids) >= n and n < widest:
-                    wider.append(i)
-            todo, n = wider, n * 4
         return out
 
     def _newest(

@@ -148,7 +148,7 @@ def test_a_days_ideas_asked_together_get_the_answers_asked_one_by_one(log: LogSt
 def test_the_probe_and_the_filtered_query_find_the_same_ideas(
     log: LogStore, monkeypatch: pytest.MonkeyPatch, crowded: bool
 ) -> None:
-    import groundhog.memory.store as store_module
+    import groundhog.memory.neighbours as store_module
 
     topics = ["reward model probes", "debate protocols", "sparse autoencoder features", "control audits"]
     chunks = [f"a new idea on {topics[i % 4]} in corpus chunk {i}" if crowded else f"chunk {i}" for i in range(240)]
