@@ -129,16 +129,24 @@ def build_wake_context(
     seen = {e.id for e in notes + feedback}
     relevant_kinds = ["idea", "notebook", "critique"]
     w = weights or RetrievalSettings()
+    w = w.model_copy(update={"candidates": work_limit(budget_tokens, w)})
+    k_grounding = max(2, reach // 4)
+    near = grounded = None
+    if owner("corpus") == persona.id:  # the relevant work and the grounding: one query to the index
+        near, grounded = log.search_together(
+            [(query, w.candidates, relevant_kinds), (persona.focus, k_grounding, "corpus")], persona=persona.id
+        )
     relevant = [
         s.entry
         for s in log.retrieve(
             query,
             persona=persona.id,
             kind=relevant_kinds,
-            weights=w.model_copy(update={"candidates": work_limit(budget_tokens, w)}),
+            weights=w,
             k=max(6, reach),
             exclude_ids=seen,
             recent_ids=newest.work_ids if newest is not None else None,
+            near=near,
         )
     ]
     shared_relevant = [k for k in relevant_kinds if k in shared_kinds]
@@ -147,11 +155,9 @@ def build_wake_context(
             e for e, _ in log.search(query, k=max(4, reach // 2), kind=shared_relevant) if e.persona != persona.id
         ]
     seen |= {e.id for e in relevant}
-    grounding = [
-        e
-        for e, _ in log.search(persona.focus, k=max(2, reach // 4), persona=owner("corpus"), kind="corpus")
-        if e.id not in seen
-    ]
+    if grounded is None:
+        grounded = log.search(persona.focus, k=k_grounding, persona=owner("corpus"), kind="corpus")
+    grounding = [e for e, _ in grounded if e.id not in seen]
     sections = {"notebook": notes, "feedback": feedback, "relevant": relevant, "corpus": grounding}
 
     # Pick in order of value: each section's first picks, then the rest, section by section.

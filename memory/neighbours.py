@@ -15,7 +15,7 @@ from typing import Any
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import LogEntry
 from groundhog.memory.combine import Combiner
-from groundhog.memory.rows import ideas_among
+from groundhog.memory.rows import from_chroma, ideas_among, where_of
 
 FILTERED_RUN = 64  # nearest-idea calls that skip the unfiltered probe after it found ideas rare
 SMALL_LOG = 4000  # entries: below this, Chroma's filtered query is the cheaper (bench/concurrency.py)
@@ -126,3 +126,46 @@ class Neighbours:
                     wider.append(i)
             todo, n = wider, n * 4
         return out
+
+    def search_together(
+        self, asks: Sequence[tuple[str, int, str | Sequence[str]]], *, persona: str
+    ) -> list[list[tuple[LogEntry, float]]]:
+        """`search(query, k=k, persona=persona, kind=kind)` for each (query, k, kind), the ones not
+        answered from the grounding cache in one query to the index: the persona's entries nearest each
+        query, whatever their kind, each search then keeping its kinds. That is each search's answer when
+        it keeps k entries, or when the persona has fewer entries than were asked for (all came back: a
+        young persona's first morning); a search left short is asked again on its own."""
+        out: list[list[tuple[LogEntry, float]] | None] = [None] * len(asks)
+        todo = []
+        for i, (query, k, kind) in enumerate(asks):
+            cached = self._corpus_hits.get((query, k, persona, None)) if kind == "corpus" else None
+            if cached is not None:
+                out[i] = list(cached)
+            else:
+                todo.append(i)
+        if len(todo) == 1:  # nothing to share: the filtered query, as alone
+            query, k, kind = asks[todo[0]]
+            out[todo[0]] = self.search(query, k=k, persona=persona, kind=kind)
+        elif todo:
+            n = max(TOGETHER_MIN, *(4 * asks[i][1] for i in todo))
+            vectors = self.embedder.embed([asks[i][0] for i in todo])
+            res = self._query(vectors, n, where_of(persona=persona), ["documents", "metadatas", "distances"])
+            for row, i in enumerate(todo):
+                query, k, kind = asks[i]
+                kinds = {kind} if isinstance(kind, str) else set(kind)
+                ids, documents, metadatas = res["ids"][row], res["documents"][row], res["metadatas"][row]
+                found = [
+                    (entry, 1.0 - float(distance))
+                    for entry, distance in zip(
+                        (from_chroma(*e) for e in zip(ids, documents, metadatas, strict=True)),
+                        res["distances"][row],
+                        strict=True,
+                    )
+                    if entry.kind in kinds
+                ][:k]
+                if len(found) < k and len(ids) >= n:  # the persona has more: this search on its own
+                    found = self.search(query, k=k, persona=persona, kind=kind)
+                elif kind == "corpus":
+                    self._corpus_hits[(query, k, persona, None)] = found
+                out[i] = found
+        return [list(found or []) for found in out]

@@ -243,15 +243,18 @@ class LogStore(Neighbours):
         k: int = 10,
         exclude_ids: Iterable[str] = (),
         recent_ids: Sequence[str] | None = None,
+        near: list[tuple[LogEntry, float]] | None = None,
     ) -> list[ScoredEntry]:
         """Memory-stream retrieval: relevance, recency and importance, each scaled to 0..1, weighted.
 
         The pool is the `candidates` nearest entries plus the `candidates` newest. `recent_ids` names
         the newest (from the day rows, see `store.recent`), so they are fetched by id; without it the
-        persona's entries are listed to find them, which grows with the log."""
+        persona's entries are listed to find them, which grows with the log. `near`: the nearest, when
+        the caller has searched already (`search_together`)."""
         w = weights or RetrievalSettings()
         skip = set(exclude_ids)
-        near = self.search(query, k=w.candidates, persona=persona, kind=kind)
+        if near is None:
+            near = self.search(query, k=w.candidates, persona=persona, kind=kind)
         pool: dict[str, tuple[LogEntry, float]] = {e.id: (e, sim) for e, sim in near if e.id not in skip}
         qv = self.embedder.embed([query])[0]
         for e, vector in self._newest(persona, kind, w.candidates, recent_ids):

@@ -253,3 +253,36 @@ def test_a_corrupt_store_raises_and_is_left_alone(tmp_path: Path, hash_embedder:
         LogStore(open_chroma(tmp_path), hash_embedder)
     assert str(folder) in str(info.value)
     assert (folder / "chroma.sqlite3").read_bytes() == garbage
+
+
+def _searches_one_by_one(store: LogStore, asks: list[tuple[str, int, Any]]) -> list[list[tuple[str, float]]]:
+    return [[(e.id, round(s, 5)) for e, s in store.search(q, k=k, persona="simplicia", kind=kind)] for q, k, kind in asks]
+
+
+@pytest.mark.parametrize(("history", "crowded"), [(0, False), (12, False), (150, False), (150, True)])
+def test_searches_asked_together_answer_as_asked_one_by_one(store: LogStore, history: int, crowded: bool) -> None:
+    """A persona's relevant work and its grounding in one query: the same answers as two filtered
+    searches, for a young persona (every entry came back), a grown one (enough of each kind among the
+    nearest) and one whose writings are crowded out by its work (that search is asked again alone)."""
+    def padded(words: str, n: int, tag: str) -> str:  # n distinct filler words: no two similarities tie
+        return " ".join([words, *(f"{tag}{j}" for j in range(n))])
+
+    pad = 120 if crowded else 0  # long passages: farther from the query than all the persona's work
+    store.add([entry(f"c{i}", padded("a passage on debate", pad + i, f"c{i}x"), kind="corpus") for i in range(10)])
+    store.add([entry(f"w{i}", padded("work on debate", i, f"w{i}x"), kind="idea", day=i) for i in range(history)])
+    store.add([entry("other", "a passage on debate by someone else", persona="doomimir", kind="corpus")])
+    asks: list[tuple[str, int, Any]] = [("work on debate", 24, ["idea", "notebook", "critique"]), ("debate", 4, "corpus")]
+    expected = _searches_one_by_one(store, asks)
+    store._corpus_hits.clear()  # the one-by-one searches above cached the grounding
+    queries: list[Any] = []
+    ask = store._query
+    store._query = lambda *a: queries.append(a[2]) or ask(*a)  # type: ignore[method-assign]
+    together = store.search_together(asks, persona="simplicia")
+    assert [[(e.id, round(s, 5)) for e, s in found] for found in together] == expected
+    if crowded:  # the grounding came back short: asked again on its own
+        assert queries == [{"persona": "simplicia"}, {"$and": [{"persona": "simplicia"}, {"kind": "corpus"}]}]
+    else:
+        assert queries == [{"persona": "simplicia"}]  # one query, no kind filter
+    queries.clear()
+    again = store.search_together(asks, persona="simplicia")  # the grounding is cached now
+    assert [[(e.id, round(s, 5)) for e, s in found] for found in again] == expected and len(queries) == 1
