@@ -173,9 +173,7 @@ def _old_important_and_new_trivial(store: LogStore) -> None:
 
 def test_retrieve_importance_can_outrank_recency(store: LogStore) -> None:
     _old_important_and_new_trivial(store)
-    weights = RetrievalSettings(
-        relevance_weight=0.0, recency_weight=0.1, importance_weight=3.0, recency_decay=0.5
-    )
+    weights = RetrievalSettings(relevance_weight=0.0, recency_weight=0.1, importance_weight=3.0, recency_decay=0.5)
     ranked = store.retrieve("interpretability of reward models", persona="simplicia", weights=weights)
     assert [s.entry.id for s in ranked] == ["old-important", "new-trivial"]
     top = ranked[0]
@@ -186,9 +184,7 @@ def test_retrieve_importance_can_outrank_recency(store: LogStore) -> None:
 
 def test_retrieve_recency_can_outrank_importance(store: LogStore) -> None:
     _old_important_and_new_trivial(store)
-    weights = RetrievalSettings(
-        relevance_weight=0.0, recency_weight=5.0, importance_weight=0.1, recency_decay=0.5
-    )
+    weights = RetrievalSettings(relevance_weight=0.0, recency_weight=5.0, importance_weight=0.1, recency_decay=0.5)
     ranked = store.retrieve("interpretability of reward models", persona="simplicia", weights=weights)
     assert [s.entry.id for s in ranked] == ["new-trivial", "old-important"]
     assert ranked[0].recency == pytest.approx(1.0)
@@ -256,7 +252,8 @@ def test_a_corrupt_store_raises_and_is_left_alone(tmp_path: Path, hash_embedder:
 
 
 def _searches_one_by_one(store: LogStore, asks: list[tuple[str, int, Any]]) -> list[list[tuple[str, float]]]:
-    return [[(e.id, round(s, 5)) for e, s in store.search(q, k=k, persona="simplicia", kind=kind)] for q, k, kind in asks]
+    found = [store.search(q, k=k, persona="simplicia", kind=kind) for q, k, kind in asks]
+    return [[(e.id, round(s, 5)) for e, s in hits] for hits in found]
 
 
 @pytest.mark.parametrize(("history", "crowded"), [(0, False), (12, False), (150, False), (150, True)])
@@ -264,6 +261,7 @@ def test_searches_asked_together_answer_as_asked_one_by_one(store: LogStore, his
     """A persona's relevant work and its grounding in one query: the same answers as two filtered
     searches, for a young persona (every entry came back), a grown one (enough of each kind among the
     nearest) and one whose writings are crowded out by its work (that search is asked again alone)."""
+
     def padded(words: str, n: int, tag: str) -> str:  # n distinct filler words: no two similarities tie
         return " ".join([words, *(f"{tag}{j}" for j in range(n))])
 
@@ -271,7 +269,8 @@ def test_searches_asked_together_answer_as_asked_one_by_one(store: LogStore, his
     store.add([entry(f"c{i}", padded("a passage on debate", pad + i, f"c{i}x"), kind="corpus") for i in range(10)])
     store.add([entry(f"w{i}", padded("work on debate", i, f"w{i}x"), kind="idea", day=i) for i in range(history)])
     store.add([entry("other", "a passage on debate by someone else", persona="doomimir", kind="corpus")])
-    asks: list[tuple[str, int, Any]] = [("work on debate", 24, ["idea", "notebook", "critique"]), ("debate", 4, "corpus")]
+    work = ["idea", "notebook", "critique"]
+    asks: list[tuple[str, int, Any]] = [("work on debate", 24, work), ("debate", 4, "corpus")]
     expected = _searches_one_by_one(store, asks)
     store._corpus_hits.clear()  # the one-by-one searches above cached the grounding
     queries: list[Any] = []
