@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from functools import lru_cache
 
 from groundhog.core.records import Flag
 from groundhog.critique.patterns import load_word_set
@@ -54,6 +55,7 @@ def _plausible_word(part: str) -> bool:
     return not (_CONSONANT_RUN.search(low) or _SAME_LETTER_RUN.search(low))
 
 
+@lru_cache(maxsize=1 << 16)  # prose repeats its words: most tokens of a day's texts were seen before
 def _wordlike(token: str) -> bool:
     core = token.strip(_EDGE_PUNCT)
     if not core:
