@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -330,7 +330,7 @@ class DayRunner:
             await asyncio.to_thread(self.log.delete_ids, [e.id for e in work])
 
 
-Store = Callable[[list[LogEntry]], Awaitable[None]]
+Store = Callable[[list[LogEntry]], Coroutine[Any, Any, None]]
 
 
 def _work_entries(outcomes: list[Outcome], now: datetime) -> list[LogEntry]:

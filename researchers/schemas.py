@@ -80,7 +80,7 @@ def babble_schema(k: int, limits: OutputLimits | None) -> type[BabbleOutput]:
     """BabbleOutput asking for exactly k ideas: a grammar-constrained decoder then cannot stop at one."""
     ideas = (list[idea_schema(limits)], Field(min_length=k, max_length=k))  # type: ignore[misc]
     if limits is None:
-        return create_model("BabbleOutput", __base__=BabbleOutput, ideas=ideas)  # type: ignore[no-any-return]
+        return create_model("BabbleOutput", __base__=BabbleOutput, ideas=ideas)  # type: ignore[no-any-return,arg-type]
     return bounded(BabbleOutput, {"thinking": limits.thinking}, ideas=ideas)  # type: ignore[no-any-return]
 
 

@@ -98,7 +98,7 @@ def _row_values(item: QueueItem) -> dict[str, Any]:
     }
 
 
-def _item_from_row(row: Mapping[str, Any], where: str) -> QueueItem:
+def _item_from_row(row: Mapping[Any, Any], where: str) -> QueueItem:
     try:
         idea = Idea(
             id=row["idea_id"],
