@@ -127,8 +127,9 @@ def spawn(
         )
         variants.append(Persona.model_validate(data))
     if len(variants) < count:
+        noun = "variant" if len(variants) == 1 else "variants"
         raise BadInput(
-            f"--count: only {len(variants)} distinct variants of '{parent.id}' with --vary {vary} "
+            f"--count: only {len(variants)} distinct {noun} of '{parent.id}' with --vary {vary} "
             f"(asked for {count}); try --vary both"
         )
     return variants
