@@ -64,7 +64,7 @@ def _agenda(parent: Persona, rng: random.Random) -> str:
     return f"{head}, by way of {_lower_first(means).rstrip('.')}."
 
 
-def _varied(persona: Persona, vary: Vary) -> tuple[object, ...]:
+def varied_fields(persona: Persona, vary: Vary) -> tuple[object, ...]:
     """The fields a variant must differ in, by the kind of variation asked for."""
     stances = (tuple(persona.beliefs), tuple(persona.methods), tuple(persona.skeptical_of))
     stances += (tuple(sorted((a, persona.stance(a)) for a in STANCE_AXES)),)
@@ -91,7 +91,7 @@ def spawn(
     if vary not in VARY_CHOICES:
         raise BadInput(f"--vary: must be one of {', '.join(VARY_CHOICES)} (got {vary!r})")
     rng = random.Random(f"{parent.id}/{vary}/{seed}")
-    seen = {_varied(parent, vary)}
+    seen = {varied_fields(parent, vary)}
     used = set(taken) | {parent.id}
     variants: list[Persona] = []
     number = 0
@@ -107,7 +107,7 @@ def spawn(
         if vary in ("agenda", "both"):
             changes["focus"] = _agenda(parent, rng)
         candidate = parent.model_copy(update=changes)
-        key = _varied(candidate, vary)
+        key = varied_fields(candidate, vary)
         if key in seen:
             continue
         seen.add(key)

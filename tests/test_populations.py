@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from groundhog.cli import app
 from groundhog.core.errors import BadInput
 from groundhog.researchers.personas import Persona, PersonaRegistry, check_persona_file, load_persona_file
-from groundhog.researchers.spawn import _varied, spawn
+from groundhog.researchers.spawn import spawn, varied_fields
 from groundhog.store.sessions import SessionStore
 from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
 
@@ -64,7 +64,7 @@ def test_add_a_folder_and_files_names_each_bad_one_and_adds_the_rest(home: Path,
     (folder / "nameless.toml").write_text(TEMPLATE.format(id="nameless", n=0).replace('name = "Researcher 0"\n', ""))
     (folder / "notes.md").write_text("not a persona; a folder stands for its .toml files")
     single = tmp_path / "single.toml"
-    single.write_text(TEMPLATE.format(id="lone-one", n=999))
+    single.write_text(TEMPLATE.format(id="lone-one", n=999).replace("Researcher 999", "Lone \\u001b[31mOne"))
     runner = CliRunner()
     added = runner.invoke(app, ["personas", "add", str(folder), str(single), "--home", str(home)])
     assert added.exit_code == 2, added.output
@@ -73,6 +73,7 @@ def test_add_a_folder_and_files_names_each_bad_one_and_adds_the_rest(home: Path,
     assert any("broken.toml" in line and "TOML syntax error" in line for line in errors), errors
     assert any("nameless.toml" in line and "field 'name': is required" in line for line in errors), errors
     assert "added 201 personas; 2 files refused" in added.stdout
+    assert "lone-one (Lone" in added.stdout and "\x1b" not in added.stdout  # a file's text is shown, not obeyed
     ids = {p["id"] for p in _listed(runner, home)}
     assert {f"gen-{n:03d}" for n in range(200)} | {"lone-one"} <= ids
     assert not {"broken", "nameless"} & ids
@@ -96,8 +97,8 @@ def test_add_a_folder_without_persona_files_is_bad_input(home: Path, tmp_path: P
 @pytest.mark.parametrize("vary", ["stances", "agenda", "both"])
 def test_spawned_variants_differ_from_the_parent_and_each_other(vary: str) -> None:
     variants = spawn(PARENT, 8, vary=vary, seed=3)  # type: ignore[arg-type]
-    keys = [_varied(v, vary) for v in variants]  # type: ignore[arg-type]
-    assert _varied(PARENT, vary) not in keys  # type: ignore[arg-type]
+    keys = [varied_fields(v, vary) for v in variants]  # type: ignore[arg-type]
+    assert varied_fields(PARENT, vary) not in keys  # type: ignore[arg-type]
     for a, b in itertools.combinations(keys, 2):
         assert a != b
     assert [v.id for v in variants] == [f"tester-v{n}" for n in range(1, 9)]
@@ -115,7 +116,7 @@ def test_spawned_variants_differ_from_the_parent_and_each_other(vary: str) -> No
 def test_spawn_is_deterministic_for_a_seed_and_never_reuses_an_id() -> None:
     first = spawn(PARENT, 4, seed=7)
     assert first == spawn(PARENT, 4, seed=7)
-    assert [_varied(v, "both") for v in first] != [_varied(v, "both") for v in spawn(PARENT, 4, seed=8)]
+    assert [varied_fields(v, "both") for v in first] != [varied_fields(v, "both") for v in spawn(PARENT, 4, seed=8)]
     later = spawn(PARENT, 2, seed=7, group="second-wave", taken={"tester-v1", "tester-v2", "tester-v3"})
     assert [v.id for v in later] == ["tester-v4", "tester-v5"]
     assert {v.group for v in later} == {"second-wave"}
