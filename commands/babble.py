@@ -29,6 +29,14 @@ def babble(
         list[str] | None,
         typer.Option("--persona", "-p", metavar="NAME", help="Persona to run (repeat for several). Default: all."),
     ] = None,
+    persona_group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--persona-group",
+            metavar="NAME",
+            help="Run every persona of this group (see `personas spawn`); repeatable.",
+        ),
+    ] = None,
     depth: Annotated[int | None, loop_option("depth", metavar="N")] = None,
     ideas_per_day: Annotated[int | None, loop_option("ideas_per_day", metavar="K")] = None,
     present: Annotated[
@@ -127,7 +135,7 @@ def babble(
     store = SessionStore(svc.db)
     if resume:
         given = [k for k, v in {**loop_flags, **babble_flags, **critique_flags}.items() if v is not None]
-        if given or persona or present or session or critic_model:
+        if given or persona or persona_group or present or session or critic_model:
             raise BadInput("--resume: a resumed session keeps its saved settings; give no other options")
         row = store.get(resume)
         check_resume(store, svc.queue, row, no_wait=no_wait)  # exit 2 while a review is still waiting
@@ -135,7 +143,9 @@ def babble(
         svc.close()
         svc = Services(settings_for(config, svc.settings))
     else:
-        names = [svc.personas.get(p).id for p in persona] if persona else [p.id for p in svc.personas.all()]
+        names = [svc.personas.get(p).id for p in persona or []]
+        names += [p.id for g in persona_group or [] for p in svc.personas.in_group(g)]
+        names = names if persona or persona_group else [p.id for p in svc.personas.all()]
         config = new_config(svc.settings, list(dict.fromkeys(names)), session=session, present=parse_date(present))
     cluster = None
     if ray is not None:

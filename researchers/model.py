@@ -58,6 +58,8 @@ class Persona(BaseModel):
     stances: dict[StanceAxis, Stance] = Field(default_factory=dict)
     corpus: str | None = None
     focus: Text
+    parent: str | None = Field(default=None, pattern=ID_PATTERN)
+    group: str | None = Field(default=None, pattern=ID_PATTERN)
 
     _source_path: Path | None = PrivateAttr(default=None)
 

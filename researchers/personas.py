@@ -50,6 +50,7 @@ __all__ = [
     "check_persona_file",
     "chunk_text",
     "corpus_files",
+    "expand_persona_paths",
     "load_persona_file",
     "most_different",
     "persona_to_toml",
@@ -149,9 +150,9 @@ def _describe(error: Any) -> str:
         return f"field '{field}': must be at least {ctx['min_length']} characters (got {len(value)})"
     if kind == "string_too_long":
         return f"field '{field}': must be at most {ctx['max_length']} characters (got {len(value)})"
-    if kind == "string_pattern_mismatch" and field == "id":
+    if kind == "string_pattern_mismatch" and field in ("id", "parent", "group"):
         return (
-            f"field 'id': must be a slug of 2-40 lowercase letters, digits and '-', "
+            f"field '{field}': must be a slug of 2-40 lowercase letters, digits and '-', "
             f"starting with a letter (got {_short(value)})"
         )
     if kind == "string_type":
@@ -318,23 +319,70 @@ class PersonaRegistry:
         `corpus` (a folder) replaces the file's own corpus. The installed copy stores the corpus as an
         absolute path, so it still resolves after the copy moves away from the original file.
         """
-        source = Path(path)
-        persona, problems = _inspect(source, Path(corpus) if corpus is not None else None)
-        if persona is None:
+        installed, problems = self.add_many([Path(path)], corpus=corpus)
+        if problems:
             raise BadInput("; ".join(problems))
-        folder = persona.corpus_dir()
-        target = self.user_dir / f"{persona.id}.toml"
-        replaced = target.exists()
-        overrides_builtin = persona.id in self.builtin_ids()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, persona_to_toml(persona, corpus=str(folder) if folder else None))
+        return installed[0]
+
+    def add_many(
+        self, paths: Sequence[Path | str], *, corpus: Path | str | None = None
+    ) -> tuple[list[Installed], list[str]]:
+        """Install every good persona file among `paths` (a folder stands for its `*.toml` files, sorted).
+
+        Returns what was installed and one line per refused file (naming it); a bad file never stops the
+        others. The built-in ids are read once for the whole batch.
+        """
+        override = Path(corpus) if corpus is not None else None
+        personas: list[Persona] = []
+        problems: list[str] = []
+        for file in expand_persona_paths(paths, problems):
+            persona, trouble = _inspect(file, override)
+            if persona is None:
+                problems.append("; ".join(trouble))
+            else:
+                personas.append(persona)
+        return self.install(personas), problems
+
+    def install(self, personas: Sequence[Persona]) -> list[Installed]:
+        """Write valid personas into `<home>/personas/`, each as `<id>.toml` (an id already there is replaced)."""
+        builtin = self.builtin_ids() if personas else set()
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        out: list[Installed] = []
+        for persona in personas:
+            folder = persona.corpus_dir()
+            target = self.user_dir / f"{persona.id}.toml"
+            replaced = target.exists()
+            write_atomic(target, persona_to_toml(persona, corpus=str(folder) if folder else None))
+            stored = persona.model_copy(update={"corpus": str(folder) if folder else None})
+            stored._source_path = target
+            out.append(
+                Installed(persona=stored, path=target, replaced=replaced, overrides_builtin=persona.id in builtin)
+            )
         self._cache = None
-        return Installed(
-            persona=load_persona_file(target),
-            path=target,
-            replaced=replaced,
-            overrides_builtin=overrides_builtin,
-        )
+        return out
+
+    def in_group(self, group: str) -> list[Persona]:
+        """Every available persona of one group, sorted by id; an unknown group names the known ones."""
+        people = self.all()
+        found = [p for p in people if p.group == group.strip()]
+        if not found:
+            known = ", ".join(sorted({p.group for p in people if p.group})) or "none"
+            raise BadInput(f"--persona-group: unknown group '{group}' (known: {known})")
+        return found
+
+
+def expand_persona_paths(paths: Sequence[Path | str], problems: list[str]) -> list[Path]:
+    """Files as given, folders as their `*.toml` files in name order; an empty folder is a problem."""
+    files: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            inside = sorted(f for f in given.glob("*.toml") if f.is_file())
+            if not inside:
+                problems.append(f"{given}: folder has no .toml persona files")
+            files += inside
+        else:
+            files.append(given)
+    return files
 
 
 def _unknown_message(name: str, personas: Sequence[Persona]) -> str:
