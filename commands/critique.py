@@ -98,6 +98,7 @@ def critique(
     """
     from groundhog.critique.batch import CRITIC_ERROR, DEFAULT_VOICE, BatchCritique, read_ideas
     from groundhog.critique.critic import Thresholds
+    from groundhog.library.store import library_beside
 
     if rejudge is not None:
         _rejudge(home, rejudge, _critic_flags(home, provider, model, base_url), as_json)
@@ -130,6 +131,7 @@ def critique(
             critic_model=None if no_critic else svc.critic_model,
             thresholds=Thresholds.model_validate(svc.settings.thresholds()),
             duplicate_threshold=svc.settings.critique.duplicate_threshold,
+            prior_art=library_beside(svc.log),
         )
         reviewed = batch.run(items, voices)
         if record:
@@ -235,6 +237,9 @@ def _render(reviewed: list[Reviewed], as_json: bool, file: str) -> None:
             why = "\n".join(f"{f.name}: {f.reason}" for f in res.flags)
         else:
             why = res.reasoning + (f"\nWeakest point: {res.weakest_point}" if res.weakest_point else "")
+        if res.prior_art:
+            p = res.prior_art[0]
+            why += f"\nNearest prior work: {p.title} ({p.year or 'n.d.'}), similarity {p.similarity:.2f}"
         table.add_row(
             esc(r.given_id),
             verdict,

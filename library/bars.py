@@ -11,6 +11,7 @@ Any other embedder derives its bar the same way on first use.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ def cut(positive: Sequence[float], negative: Sequence[float]) -> tuple[float, fl
     values = sorted(set(positive) | set(negative))
     best: tuple[float, float, float] | None = None  # accuracy, gap, threshold
     total = len(positive) + len(negative)
-    for low, high in zip(values, values[1:], strict=False):
+    for low, high in itertools.pairwise(values):
         t = (low + high) / 2
         right = sum(p >= t for p in positive) + sum(n < t for n in negative)
         key = (right / total, high - low, t)

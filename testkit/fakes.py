@@ -144,6 +144,8 @@ class ScriptedResearcher:
             "BabbleOutput": self._babble,
             "CriticOutput": self._critique,
             "CriticJudgment": self._critique,
+            "CriticPriorArt": self._critique,
+            "CriticJudgmentPriorArt": self._critique,
             "PairwiseOutput": self._compare,
             "NotebookOutput": self._notebook,
             "IdeaDraft": self._revise,
