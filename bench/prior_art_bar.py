@@ -1,16 +1,16 @@
 """The prior-art bar of the bundled MiniLM, derived from library/data/calibration.toml (library/bars.py).
 
-    python -m bench.prior_art_bar
+python -m bench.prior_art_bar
 """
 
 from __future__ import annotations
 
 from groundhog.library.bars import fit
-from groundhog.memory.embeddings import MiniLMEmbedder
+from groundhog.memory.onnx_embedder import OnnxMiniLMEmbedder
 
 
 def main() -> None:
-    embedder = MiniLMEmbedder()
+    embedder = OnnxMiniLMEmbedder()  # the embedder the tool runs
     f = fit(embedder)
     p, n = sorted(f.paraphrase), sorted(f.unrelated)
     print(f"embedder {embedder.name}")

@@ -78,7 +78,7 @@ class Library:
     def add(self, papers: Sequence[Paper]) -> tuple[int, int]:
         """Upsert papers (the last of two with one id wins); returns (papers, chunks) written."""
         unique = list({p.id: p for p in papers}.values())
-        rows: list[tuple[str, str, str, dict[str, Any]]] = []  # id, document, text embedded, metadata
+        rows: list[tuple[str, str, dict[str, Any]]] = []  # id, document (the text embedded), metadata
         for paper in unique:
             chunks = split(paper.document()) or [paper.title]
             base = _metadata(paper)
@@ -86,18 +86,17 @@ class Library:
                 meta = {**base, "chunk": n, "chunks": len(chunks)}
                 if n:
                     meta.pop("abstract", None)  # kept once, on the first chunk
-                embedded = chunk if n == 0 else f"{paper.title}. {chunk}"
-                rows.append((f"{paper.id}#{n}", chunk, embedded, meta))
+                rows.append((f"{paper.id}#{n}", chunk, meta))
             self._drop(paper.id, keep=len(chunks))
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
-            vectors = self.embedder.embed([r[2] for r in batch])
+            vectors = self.embedder.embed([r[1] for r in batch])
             try:
                 self._col.upsert(
                     ids=[r[0] for r in batch],
                     embeddings=vectors,
                     documents=[r[1] for r in batch],
-                    metadatas=[r[3] for r in batch],
+                    metadatas=[r[2] for r in batch],
                 )
             except Exception as exc:
                 raise StoreError(f"cannot write to the library: {exc}") from exc
