@@ -97,9 +97,11 @@ def _text(path: Path, text: str) -> Paper:
     if not text.strip():
         raise BadFile("no text")
     title = str(meta.get("title") or "")
-    if not title:
-        first = next(line for line in text.splitlines() if line.strip())
-        title = first.lstrip("#").strip()[:300]
+    first = next(line for line in text.splitlines() if line.strip())
+    if (first.startswith("#") and first.lstrip("#").strip() in ("", title)) or not title:
+        title = title or first.lstrip("#").strip()[:300]
+        if first.startswith("#"):  # the heading is the title: not a passage of its own
+            text = text.split(first, 1)[1]
     authors = meta.get("authors") or meta.get("author") or []
     return make_paper(
         title=title,
