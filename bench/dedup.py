@@ -214,7 +214,9 @@ def render(rows: list[Row], queries: int) -> str:
             f"the filtered query {slow_x:.2f}x (~n^{_exponent(size_x, slow_x):.2f}); linear is n^1.00"
         )
     lines.append("filtered ms: LogStore.nearest(k=3, kind='idea'), Chroma's metadata filter (not used)")
-    lines.append("count ms: LogStore.count(), which LogStore.nearest calls before every query (part of a check)")
+    lines.append(
+        "count ms: LogStore.count(), which LogStore.nearest calls before every query (part of a check)"
+    )
     lines.append("scan ms: a numpy full scan over every idea vector, for reference")
     return "\n".join(lines)
 

@@ -77,8 +77,12 @@ def render(timings: list[Timing]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=None, help="runs per command (default: 7 for --help, 3 for doctor)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs per command (default: 7 for --help, 3 for doctor)"
+    )
     parser.add_argument("--groundhog", type=Path, default=ROOT / ".venv" / "bin" / "groundhog")
     args = parser.parse_args(argv)
     if args.runs is not None and args.runs < 1:

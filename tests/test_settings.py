@@ -51,7 +51,7 @@ def test_flags_beat_env_and_file(isolated_home: Path, monkeypatch: pytest.Monkey
 
 def test_none_flags_are_ignored(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI passes every option through; an option the user did not give must not erase env or file."""
-    write_config(isolated_home, "[babble]\ntemperature = 0.3\n")
+    write_config(isolated_home, '[babble]\ntemperature = 0.3\n')
     monkeypatch.setenv("GROUNDHOG_BABBLE__MODEL", "env-model")
     s = load_settings(babble={"model": None, "temperature": None})
     assert s.babble.model == "env-model"
@@ -111,7 +111,9 @@ def test_critic_falls_back_to_babble_settings(isolated_home: Path) -> None:
 
 
 def test_critic_settings_are_separate_when_set(isolated_home: Path) -> None:
-    write_config(isolated_home, '[babble]\nmodel = "babbler"\n\n[critic]\nmodel = "judge"\ntemperature = 0.1\n')
+    write_config(
+        isolated_home, '[babble]\nmodel = "babbler"\n\n[critic]\nmodel = "judge"\ntemperature = 0.1\n'
+    )
     s = load_settings()
     assert s.critic_model.model == "judge"
     assert s.critic_model.temperature == 0.1

@@ -173,7 +173,9 @@ def _old_important_and_new_trivial(store: LogStore) -> None:
 
 def test_retrieve_importance_can_outrank_recency(store: LogStore) -> None:
     _old_important_and_new_trivial(store)
-    weights = RetrievalSettings(relevance_weight=0.0, recency_weight=0.1, importance_weight=3.0, recency_decay=0.5)
+    weights = RetrievalSettings(
+        relevance_weight=0.0, recency_weight=0.1, importance_weight=3.0, recency_decay=0.5
+    )
     ranked = store.retrieve("interpretability of reward models", persona="simplicia", weights=weights)
     assert [s.entry.id for s in ranked] == ["old-important", "new-trivial"]
     top = ranked[0]
@@ -184,7 +186,9 @@ def test_retrieve_importance_can_outrank_recency(store: LogStore) -> None:
 
 def test_retrieve_recency_can_outrank_importance(store: LogStore) -> None:
     _old_important_and_new_trivial(store)
-    weights = RetrievalSettings(relevance_weight=0.0, recency_weight=5.0, importance_weight=0.1, recency_decay=0.5)
+    weights = RetrievalSettings(
+        relevance_weight=0.0, recency_weight=5.0, importance_weight=0.1, recency_decay=0.5
+    )
     ranked = store.retrieve("interpretability of reward models", persona="simplicia", weights=weights)
     assert [s.entry.id for s in ranked] == ["new-trivial", "old-important"]
     assert ranked[0].recency == pytest.approx(1.0)
