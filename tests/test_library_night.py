@@ -4,6 +4,7 @@ it), and a night killed with SIGKILL and resumed equals an uninterrupted one."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -162,3 +163,36 @@ def test_a_night_with_a_library_killed_and_resumed_equals_an_uninterrupted_one(t
     assert second.returncode == 0 and second.stdout.strip().splitlines()[-1].startswith("completed"), second.stderr
     assert _snapshot(home)[1] == expected[1]
     assert set(_snapshot(home)[0]) == set(expected[0])
+
+
+# -- in the review --------------------------------------------------------------------------------------
+
+
+def test_the_review_shows_nearest_prior_work_and_the_queue_sorts_by_it(isolated_home: Path, bar: None) -> None:
+    from starlette.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from groundhog.cli import app
+    from groundhog.web.app import create_app
+
+    svc, outcome = night(isolated_home, Critic(says=False))
+    assert outcome.status == "completed", outcome.reason
+    items = svc.queue.list()
+    distances = {i.id: i.literature_novelty for i in items}
+    assert len(set(distances.values())) > 1, "the ideas lie at different distances from the paper"
+    runner = CliRunner()
+    near = json.loads(runner.invoke(app, ["queue", "list", "--sort", "near", "--json"]).stdout)
+    assert [r["literature_novelty"] for r in near] == sorted(distances.values())
+    cut = sorted(distances.values())[0]
+    close = json.loads(runner.invoke(app, ["queue", "list", "--max-literature-distance", str(cut), "--json"]).stdout)
+    assert {r["id"] for r in close} == {k for k, v in distances.items() if v <= cut}
+    bad = runner.invoke(app, ["queue", "list", "--sort", "nearest"])
+    assert bad.exit_code == 2 and "--sort" in bad.stderr
+    shown = runner.invoke(app, ["queue", "show", items[0].id])
+    assert "Nearest prior work" in shown.stdout and PAPER.title in shown.stdout.replace("\n", " ")
+    web = create_app(lambda: (svc.queue, svc.log))
+    with TestClient(web, base_url="http://127.0.0.1:8765") as client:
+        html = client.get("/", params={"sort": "near", "status": "all"}).text
+        assert "Nearest prior work" in html and PAPER.title in html
+        assert client.get("/", params={"min_literature": "2"}).status_code == 400
+    svc.close()
