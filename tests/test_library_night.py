@@ -168,13 +168,17 @@ def test_a_night_with_a_library_killed_and_resumed_equals_an_uninterrupted_one(t
 # -- in the review --------------------------------------------------------------------------------------
 
 
-def test_the_review_shows_nearest_prior_work_and_the_queue_sorts_by_it(isolated_home: Path, bar: None) -> None:
+def test_the_review_shows_nearest_prior_work_and_the_queue_sorts_by_it(
+    isolated_home: Path, bar: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from starlette.testclient import TestClient
     from typer.testing import CliRunner
 
     from groundhog.cli import app
     from groundhog.web.app import create_app
+    from testkit.fakes import HashEmbedder
 
+    monkeypatch.setattr("groundhog.memory.embeddings.build_embedder", lambda settings: HashEmbedder())
     svc, outcome = night(isolated_home, Critic(says=False))
     assert outcome.status == "completed", outcome.reason
     items = svc.queue.list()
@@ -190,6 +194,10 @@ def test_the_review_shows_nearest_prior_work_and_the_queue_sorts_by_it(isolated_
     assert bad.exit_code == 2 and "--sort" in bad.stderr
     shown = runner.invoke(app, ["queue", "show", items[0].id])
     assert "Nearest prior work" in shown.stdout and PAPER.title in shown.stdout.replace("\n", " ")
+    tuned = json.loads(runner.invoke(app, ["tune", "--json"]).stdout)
+    lit = [d["literature_novelty"] for d in tuned["days"]]
+    assert all(v is not None and 0 < v < 1 for v in lit), lit  # beside novelty against the log
+    assert all("novelty" in d for d in tuned["days"])
     web = create_app(lambda: (svc.queue, svc.log))
     with TestClient(web, base_url="http://127.0.0.1:8765") as client:
         html = client.get("/", params={"sort": "near", "status": "all"}).text
