@@ -49,6 +49,7 @@ class Library:
     def __init__(self, client: Any, embedder: Embedder, *, bar: float | None = None) -> None:
         self.embedder = embedder
         self._bar = bar
+        self._size: int | None = None
         try:
             self._col = client.get_or_create_collection(
                 name=COLLECTION,
@@ -100,6 +101,8 @@ class Library:
                 )
             except Exception as exc:
                 raise StoreError(f"cannot write to the library: {exc}") from exc
+            finally:
+                self._size = None  # counted again when next asked
         return len(unique), len(rows)
 
     def _drop(self, pid: str, keep: int = 0) -> int:
@@ -108,6 +111,7 @@ class Library:
         found = self._col.get(where=where, include=[])["ids"]
         if found:
             self._col.delete(ids=found)
+            self._size = None
         return len(found)
 
     def remove(self, pid: str) -> bool:
@@ -116,8 +120,11 @@ class Library:
     # -- reading ------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        """Chunks in the library."""
-        return int(self._col.count())
+        """Chunks in the library: counted once (Chroma counts every row each time), then kept up to date
+        by this object's writes. Papers another process adds show from this process's next start."""
+        if self._size is None:
+            self._size = int(self._col.count())
+        return self._size
 
     def papers(self) -> list[Paper]:
         got = self._col.get(where={"chunk": 0}, include=["metadatas"])
