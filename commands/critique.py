@@ -93,7 +93,9 @@ def critique(
     its own error on stderr, naming the line, and the other lines are still judged (exit code 2 at the
     end). An empty title or summary is flagged degenerate. The duplicate screen compares each idea with
     every idea in the log (all sessions and personas) and with the earlier lines of the input. There
-    are no revision rounds: a failing idea is reported, not rewritten. Nothing is written to the log
+    are no revision rounds: a failing idea is reported, not rewritten. Each idea's nearest papers of the
+    home's library come with it (`prior_art`); the critic, shown those above the calibrated bar, fails
+    it as prior_art only when it names one as having done it already. Nothing is written to the log
     unless --record is given. With --json, prints one JSON object per judged line, in input order.
     """
     from groundhog.critique.batch import CRITIC_ERROR, DEFAULT_VOICE, BatchCritique, read_ideas
