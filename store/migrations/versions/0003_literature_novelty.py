@@ -20,6 +20,9 @@ REAL: sa.REAL[float] = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql
 
 
 def upgrade() -> None:
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("queue")}
+    if "literature_novelty" in columns:  # a database stamped back to an earlier revision already has it
+        return
     with op.batch_alter_table("queue") as batch:
         batch.add_column(sa.Column("literature_novelty", REAL, nullable=True))
 
