@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from groundhog.commands import babble, basics, critique, personas, questions, queue, rank, tune
+from groundhog.commands import babble, basics, critique, library, personas, questions, queue, rank, tune
 from groundhog.commands.common import GroundhogGroup
 
 HELP = """Simulated alignment researchers on a groundhog-day loop.
@@ -41,6 +41,7 @@ def _root(
 
 app.command()(basics.doctor)
 app.add_typer(personas.app, name="personas")
+app.add_typer(library.app, name="library")
 app.command()(babble.babble)
 app.add_typer(babble.sessions_app, name="sessions")
 app.add_typer(basics.log_app, name="log")

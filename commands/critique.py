@@ -93,11 +93,14 @@ def critique(
     its own error on stderr, naming the line, and the other lines are still judged (exit code 2 at the
     end). An empty title or summary is flagged degenerate. The duplicate screen compares each idea with
     every idea in the log (all sessions and personas) and with the earlier lines of the input. There
-    are no revision rounds: a failing idea is reported, not rewritten. Nothing is written to the log
+    are no revision rounds: a failing idea is reported, not rewritten. Each idea's nearest papers of the
+    home's library come with it (`prior_art`); the critic, shown those above the calibrated bar, fails
+    it as prior_art only when it names one as having done it already. Nothing is written to the log
     unless --record is given. With --json, prints one JSON object per judged line, in input order.
     """
     from groundhog.critique.batch import CRITIC_ERROR, DEFAULT_VOICE, BatchCritique, read_ideas
     from groundhog.critique.critic import Thresholds
+    from groundhog.library.store import library_beside
 
     if rejudge is not None:
         _rejudge(home, rejudge, _critic_flags(home, provider, model, base_url), as_json)
@@ -130,6 +133,7 @@ def critique(
             critic_model=None if no_critic else svc.critic_model,
             thresholds=Thresholds.model_validate(svc.settings.thresholds()),
             duplicate_threshold=svc.settings.critique.duplicate_threshold,
+            prior_art=library_beside(svc.log),
         )
         reviewed = batch.run(items, voices)
         if record:
@@ -235,6 +239,9 @@ def _render(reviewed: list[Reviewed], as_json: bool, file: str) -> None:
             why = "\n".join(f"{f.name}: {f.reason}" for f in res.flags)
         else:
             why = res.reasoning + (f"\nWeakest point: {res.weakest_point}" if res.weakest_point else "")
+        if res.prior_art:
+            p = res.prior_art[0]
+            why += f"\nNearest prior work: {p.title} ({p.year or 'n.d.'}), similarity {p.similarity:.2f}"
         table.add_row(
             esc(r.given_id),
             verdict,

@@ -69,16 +69,31 @@ def list_(
     session: SessionOpt = None,
     persona: PersonaOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=0, help="Show at most this many.")] = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="rank (best first), near (closest to a library paper first) or far.")
+    ] = "rank",
+    min_distance: Annotated[
+        float | None,
+        typer.Option("--min-literature-distance", help="Only ideas at least this far (0..1) from every paper."),
+    ] = None,
+    max_distance: Annotated[
+        float | None,
+        typer.Option("--max-literature-distance", help="Only ideas at most this far (0..1) from a paper."),
+    ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List queued ideas, best first (rubric and novelty), ties oldest first."""
+    """List queued ideas, best first (rubric and novelty), ties oldest first; or by distance to the library."""
     from groundhog.review.export import to_record
+    from groundhog.store.literature import LiteratureView
 
     _check_status(status)
+    view = LiteratureView(sort, min_distance, max_distance)
     svc = services(home)
     try:
-        items = svc.queue.list(status=status, session=session, persona=_persona_id(svc, persona), limit=limit)
+        items = svc.queue.list(
+            status=status, session=session, persona=_persona_id(svc, persona), limit=limit, literature=view
+        )
     finally:
         svc.close()
     if as_json:
@@ -96,6 +111,9 @@ def list_(
     for item in items:
         idea = item.idea
         where = f"{idea.persona} · {idea.session or '-'} day {idea.day} · mean {_mean(item)}"
+        if item.critique.prior_art:
+            nearest = item.critique.prior_art[0]
+            where += f" · nearest paper {nearest.similarity:.2f}: {nearest.title[:60]}"
         cell = plain(idea.title, one_line=True) if idea.title.strip() else plain("(untitled)")
         cell.append_text(plain("\n" + where, style="dim"))
         table.add_row(plain(item.id), f"{item.rank_score:.3f}", item.status, cell)

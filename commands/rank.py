@@ -101,6 +101,8 @@ def report_json(report: RankReport, items: list[Any]) -> dict[str, Any]:
                 "rating": None if i.rating is None else round(i.rating, 1),
                 "sigma": None if i.rating_sigma is None else round(i.rating_sigma, 1),
                 "matches": i.matches,
+                "novelty": round(i.novelty, 4),
+                "literature_novelty": None if i.literature_novelty is None else round(i.literature_novelty, 4),
             }
             for i in items
         ],
@@ -121,15 +123,19 @@ def render_report(report: RankReport, items: list[Any]) -> None:
     bias = report.fit.position_bias.get("model")
     if bias is not None:
         out.print(f"The critic's position bias: {bias:+.2f} logits for the idea it reads first (0 is none).")
-    table = Table(title="ratings (Elo scale, ± one standard error)")
-    for col in ("#", "rating", "matches", "id"):
+    table = Table(
+        title="ratings (Elo scale, ± one standard error)",
+        caption="novelty: distance to the nearest earlier idea; lit nov: to the nearest library paper",
+    )
+    for col in ("#", "rating", "matches", "novelty", "lit nov", "id"):
         table.add_column(col, justify="right" if col != "id" else "left", no_wrap=True)
     table.add_column("idea", ratio=1)
     for n, item in enumerate(items, 1):
         rating = "-" if item.rating is None else f"{item.rating:.0f} ± {item.rating_sigma or 0:.0f}"
         cell = plain(item.idea.title or "(untitled)", one_line=True)
         cell.append_text(plain(f"\n{item.idea.persona} · {item.idea.session or '-'} day {item.idea.day}", style="dim"))
-        table.add_row(str(n), rating, str(item.matches), plain(item.id), cell)
+        lit = "-" if item.literature_novelty is None else f"{item.literature_novelty:.2f}"
+        table.add_row(str(n), rating, str(item.matches), f"{item.novelty:.2f}", lit, plain(item.id), cell)
     out.print(table)
     if t.status in ("budget-reached", "interrupted", "failed"):
         out.print(f"Go on with `groundhog rank --resume {esc(t.id)}` (with a larger --max-tokens if it ran out).")

@@ -33,6 +33,7 @@ def _render_report(report: TuneReport) -> None:
     table = Table(
         title=f"tune {esc(report.session)} ({esc(report.status)}, {done})",
         caption="survived: unique survivors; surv/1k tok: the day's marginal yield; "
+        "novelty: distance to earlier ideas in the log; lit nov: distance to the nearest library paper; "
         "drift: from the grounding text; drift d1: from day 1's output; "
         "flags: deg(enerate) dup(licate) man(ipulation) wei(rd); bits: cumulative selection bits; "
         "accepted: of the survivors you decided; missed: audit items (ideas the critic rejected) you accepted, "
@@ -40,7 +41,7 @@ def _render_report(report: TuneReport) -> None:
     )
     columns = (
         *("persona", "day", "ideas", "unique", "survived", "accepted", "missed", "tokens", "surv/1k tok"),
-        *("novelty", "drift", "drift d1", "in-char", "flags", "bits"),
+        *("novelty", "lit nov", "drift", "drift d1", "in-char", "flags", "bits"),
     )
     for col in columns:
         table.add_column(col, justify="left" if col in ("persona", "flags") else "right")
@@ -61,6 +62,7 @@ def _render_report(report: TuneReport) -> None:
                 str(d.tokens),
                 _num(d.survivors_per_1k_tokens),
                 _num(d.novelty),
+                _num(d.literature_novelty),
                 _num(d.drift_from_grounding),
                 _num(d.drift_from_day1),
                 _num(d.in_character),

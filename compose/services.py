@@ -14,6 +14,7 @@ from groundhog.core.interfaces import Embedder
 from groundhog.core.settings import Settings
 
 if TYPE_CHECKING:
+    from groundhog.library.store import Library
     from groundhog.memory.chroma_server import ChromaRun
     from groundhog.memory.store import LogStore
     from groundhog.providers.client import ModelClient
@@ -92,6 +93,13 @@ class Services:
         from groundhog.memory.store import LogStore
 
         return LogStore(self.chroma, self.embedder)
+
+    @cached_property
+    def library(self) -> Library:
+        """The home's papers, in the log's store, embedded by its embedder."""
+        from groundhog.library.store import library_beside
+
+        return library_beside(self.log)
 
     @cached_property
     def db(self) -> Database:

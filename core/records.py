@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 EntryKind = Literal["notebook", "idea", "critique", "feedback", "corpus"]
 ENTRY_KINDS: tuple[str, ...] = ("notebook", "idea", "critique", "feedback", "corpus")
 
-FlagName = Literal["degenerate", "duplicate", "manipulation", "weird"]
-FLAG_NAMES: tuple[str, ...] = ("degenerate", "duplicate", "manipulation", "weird")
+FlagName = Literal["degenerate", "duplicate", "manipulation", "weird", "prior_art"]
+FLAG_NAMES: tuple[str, ...] = ("degenerate", "duplicate", "manipulation", "weird", "prior_art")
 
 Verdict = Literal["pass", "fail", "unjudged"]  # unjudged: the critic's reply could not be read
 QueueStatus = Literal["pending", "accepted", "rejected", "deferred"]
@@ -107,6 +107,19 @@ class Flag(BaseModel):
     ref: str | None = None  # e.g. the id of the earlier idea a duplicate copies
 
 
+class PriorArt(BaseModel):
+    """A library passage near an idea: the paper it is from and how close it comes. `above` says the
+    similarity reached the calibrated bar of the embedder (the critic is then asked whether it is done)."""
+
+    paper_id: str
+    title: str
+    year: int | None = None
+    url: str = ""
+    similarity: float
+    passage: str = ""
+    above: bool = False
+
+
 class Scores(BaseModel):
     """The critic's rubric, 1-10 each."""
 
@@ -137,6 +150,12 @@ class CritiqueResult(BaseModel):
     weakest_point: str = ""
     critic: str = ""  # persona id whose voice the critic used
     cross: list[CritiqueResult] = Field(default_factory=list)
+    prior_art: list[PriorArt] = Field(default_factory=list)  # the nearest papers of the library, best first
+
+    @property
+    def literature_similarity(self) -> float | None:
+        """Cosine similarity to the nearest library passage; None without a library."""
+        return max((p.similarity for p in self.prior_art), default=None)
 
     model_config = ConfigDict(arbitrary_types_allowed=False)
 
@@ -169,6 +188,12 @@ class QueueItem(BaseModel):
     rating: float | None = None  # tournament rating (Elo-scale points), when the idea has played
     rating_sigma: float | None = None  # its standard error
     matches: int = 0  # pairwise judgements the rating rests on
+
+    @property
+    def literature_novelty(self) -> float | None:
+        """0..1, distance to the nearest paper of the library (None without one): beside `novelty`."""
+        sim = self.critique.literature_similarity
+        return None if sim is None else max(0.0, min(1.0, 1.0 - sim))
 
     @property
     def id(self) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 from pydantic import BaseModel, ConfigDict, StrictStr, StringConstraints, ValidationError
 
 from groundhog.core.errors import BadInput, GroundhogError, ProviderError
-from groundhog.core.interfaces import Embedder
+from groundhog.core.interfaces import Embedder, PriorArtLookup
 from groundhog.core.records import CritiqueResult, Flag, Idea, LogEntry, stable_id, today, utcnow
 from groundhog.critique.critic import Thresholds
 from groundhog.critique.entries import critique_entry, idea_entry
@@ -201,6 +201,8 @@ class Reviewed:
             "weakest_point": r.weakest_point,
             "critic": r.critic,
             "log_id": self.idea.id,
+            "prior_art": [p.model_dump() for p in r.prior_art],
+            "prior_art_paper": next((f.ref for f in r.flags if f.name == "prior_art"), None),
         }
 
 
@@ -233,6 +235,7 @@ class BatchCritique:
         duplicate_threshold: float = 0.8,
         screens: TextScreens | None = None,
         present: date | None = None,
+        prior_art: PriorArtLookup | None = None,
     ) -> None:
         self.log = log
         self.present = present or today()
@@ -248,6 +251,7 @@ class BatchCritique:
             revisions=0,
             duplicate_threshold=duplicate_threshold,
             screens=screens,
+            prior_art=prior_art,
         )
 
     def _nearest(self, vector: Sequence[float]) -> list[tuple[str, str, float]]:
@@ -281,6 +285,7 @@ class BatchCritique:
                     verdict="fail",
                     critic=CRITIC_ERROR,
                     reasoning=f"the critic failed: {exc}",
+                    prior_art=self.stage.papers(idea.id),
                 )
         else:
             flags, _ = self.stage.screen(idea)
@@ -291,6 +296,7 @@ class BatchCritique:
                 verdict="fail" if flags else "pass",
                 flags=flags,
                 critic="screens" if flags else "",
+                prior_art=self.stage.papers(idea.id),
             )
         return Reviewed(item.line, item.spec.id, idea, result)
 

@@ -38,13 +38,35 @@ class CriticJudgment(CriticOutput):
     manipulative: bool = False
 
 
+class CriticPriorArt(CriticOutput):
+    """Shown the library's nearest papers, the critic also says whether one of them already did the idea,
+    naming it (its label, e.g. P1, or its title)."""
+
+    already_done: bool = False
+    prior_art_paper: str = ""
+
+
+class CriticJudgmentPriorArt(CriticJudgment):
+    already_done: bool = False
+    prior_art_paper: str = ""
+
+
+PRIOR_ART_NAME_CHARS = 160  # the named paper, for a grammar-bounded model
+
+
 @lru_cache(maxsize=32)
-def critic_schema(limits: OutputLimits | None, judge: bool = False) -> type[CriticOutput]:
+def critic_schema(limits: OutputLimits | None, judge: bool = False, prior_art: bool = False) -> type[CriticOutput]:
     """The critic's reply model; with limits (a grammar-bounded model) its texts get a `maxLength`."""
-    base = CriticJudgment if judge else CriticOutput
+    if prior_art:
+        base: type[CriticOutput] = CriticJudgmentPriorArt if judge else CriticPriorArt
+    else:
+        base = CriticJudgment if judge else CriticOutput
     if limits is None:
         return base
-    return bounded(base, {"reasoning": limits.reasoning, "weakest_point": limits.weakest_point})  # type: ignore[no-any-return]
+    caps = {"reasoning": limits.reasoning, "weakest_point": limits.weakest_point}
+    if prior_art:
+        caps["prior_art_paper"] = PRIOR_ART_NAME_CHARS
+    return bounded(base, caps)  # type: ignore[no-any-return]
 
 
 JUDGE_MANIPULATION = (

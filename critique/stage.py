@@ -11,9 +11,10 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from groundhog.core.errors import StructuredOutputError
-from groundhog.core.interfaces import Embedder
-from groundhog.core.records import CritiqueResult, Flag, Idea, Usage, Verdict, stable_id
+from groundhog.core.interfaces import Embedder, PriorArtLookup
+from groundhog.core.records import CritiqueResult, Flag, Idea, PriorArt, Usage, Verdict, stable_id
 from groundhog.critique.critic import JUDGE_MANIPULATION, CriticJudgment, Thresholds, critic_schema
+from groundhog.critique.prior_art import papers_prompt, prior_art_flag, shown
 from groundhog.critique.screens import TextScreens
 from groundhog.memory.store import novelty as novelty_of
 from groundhog.providers.client import ModelClient
@@ -147,8 +148,11 @@ class CritiqueStage:
         limit: asyncio.Semaphore | None = None,
         judge_manipulation: bool = False,
         nearest_many: Callable[[Sequence[Sequence[float]]], list[list[Hit]]] | None = None,
+        prior_art: PriorArtLookup | None = None,
     ) -> None:
         self.embedder = embedder
+        self.prior_art = prior_art  # the library's nearest papers; None: no prior-art check
+        self._papers: dict[str, list[PriorArt]] = {}  # idea id -> its nearest papers
         self.critic_model = critic_model
         self.author_model = author_model
         self.thresholds = thresholds
@@ -167,9 +171,19 @@ class CritiqueStage:
         flags = list(self.screens.run(text, truncated=truncated))
         vector = self.embedder.embed([text])[0]
         dup, novelty = self.duplicates.check(idea, vector, ignore=(ignore or set()) | {idea.id})
+        if self.prior_art is not None and idea.id not in self._papers:
+            self._papers[idea.id] = self.prior_art.nearest_many([vector])[0]
         if dup:
             flags.append(dup)
         return flags, novelty
+
+    def _screened(self, idea: Idea, flags: list[Flag]) -> CritiqueResult:
+        papers = self._papers.get(idea.id, [])
+        return CritiqueResult(idea_id=idea.id, verdict="fail", flags=flags, critic="screens", prior_art=papers)
+
+    def papers(self, idea_id: str) -> list[PriorArt]:
+        """The nearest papers found for an idea (empty without a library)."""
+        return self._papers.get(idea_id, [])
 
     async def _critic(self, idea: Idea, voice: Persona, author: Persona, present: date) -> tuple[CritiqueResult, Usage]:
         messages = render(
@@ -181,10 +195,15 @@ class CritiqueStage:
             summary=idea.summary,
             rationale=idea.rationale or "(none given)",
         )
-        schema = critic_schema(self.critic_model.limits, self.judge_manipulation)
-        if self.judge_manipulation:
+        papers = self._papers.get(idea.id, [])
+        asked = shown(papers)
+        schema = critic_schema(self.critic_model.limits, self.judge_manipulation, bool(asked))
+        if self.judge_manipulation or asked:
             role, text = messages[-1]
-            messages = [*messages[:-1], (role, text + "\n" + JUDGE_MANIPULATION)]
+            extra = ("\n" + JUDGE_MANIPULATION if self.judge_manipulation else "") + (
+                papers_prompt(asked) if asked else ""
+            )
+            messages = [*messages[:-1], (role, text + extra)]
         try:
             async with self._limit:
                 reply = await self.critic_model.astructured(messages, schema)
@@ -195,6 +214,7 @@ class CritiqueStage:
                 verdict="unjudged",
                 reasoning=f"the critic gave no readable verdict: {exc}",
                 critic=voice.id,
+                prior_art=papers,
             )
             return unjudged, exc.usage if isinstance(exc.usage, Usage) else Usage()
         out = reply.value
@@ -207,7 +227,15 @@ class CritiqueStage:
             reasoning=out.reasoning.strip(),
             weakest_point=out.weakest_point.strip(),
             critic=voice.id,
+            prior_art=papers,
         )
+        done, note = prior_art_flag(out, asked, voice.id)
+        if done is not None:  # a failure like any other: the author may revise it away from the paper
+            result.verdict = "fail"
+            result.flags.append(done)
+            result.weakest_point = f"{done.reason}. {result.weakest_point}".strip()
+        elif note:
+            result.reasoning += f"\n\n{note}"
         if isinstance(out, CriticJudgment) and out.manipulative:
             result.verdict = "fail"
             why = f"the critic ({voice.id}) judged the text to be aimed at its reader rather than at the research"
@@ -265,6 +293,8 @@ class CritiqueStage:
         def screen_all() -> list[tuple[list[Flag], float]]:  # one trip off the event loop for the day
             vectors = self.embedder.embed(texts + self.screens.sentences(texts))[: len(texts)]
             self.duplicates.look_ahead({idea.id: v for idea, v in zip(ideas, vectors, strict=True)})
+            if self.prior_art is not None and ideas:  # the day's prior-art check: one query
+                self._papers.update(zip([i.id for i in ideas], self.prior_art.nearest_many(vectors), strict=True))
             return [
                 self.screen(idea, truncated=bool(truncated and truncated.get(idea.id)), ignore={idea.id})
                 for idea in ideas
@@ -274,7 +304,7 @@ class CritiqueStage:
         for idea, (flags, novelty) in zip(ideas, await asyncio.to_thread(screen_all), strict=True):
             outcome = Outcome(versions=[idea], results=[], novelty=novelty)
             if flags:  # screens are a hard gate: no critic, no revision of flagged text
-                outcome.results.append(CritiqueResult(idea_id=idea.id, verdict="fail", flags=flags, critic="screens"))
+                outcome.results.append(self._screened(idea, flags))
             outcomes.append(outcome)
         await asyncio.gather(*(self._judge(o, author, present) for o in outcomes if not o.results))
         return outcomes
@@ -310,9 +340,7 @@ class CritiqueStage:
             lineage = {v.id for v in outcome.versions}
             flags, outcome.novelty = await asyncio.to_thread(self.screen, revised, ignore=lineage)
             if flags:
-                outcome.results.append(
-                    CritiqueResult(idea_id=revised.id, verdict="fail", flags=flags, critic="screens")
-                )
+                outcome.results.append(self._screened(revised, flags))
                 return
 
     async def rejudge(self, versions: Sequence[Idea], author: Persona, *, present: date) -> Outcome:
@@ -321,7 +349,7 @@ class CritiqueStage:
         outcome = Outcome(versions=[latest], results=[])  # the earlier versions keep their entries
         flags, outcome.novelty = await asyncio.to_thread(self.screen, latest, ignore={v.id for v in versions})
         if flags:
-            outcome.results.append(CritiqueResult(idea_id=latest.id, verdict="fail", flags=flags, critic="screens"))
+            outcome.results.append(self._screened(latest, flags))
             return outcome
         await self._judge(outcome, author, present, rounds=max(0, self.revisions - latest.revision))
         return outcome

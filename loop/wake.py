@@ -16,10 +16,17 @@ HEADINGS = {
     "feedback": "What the human reviewer said",
     "relevant": "Earlier work relevant to your agenda",
     "corpus": "From your own writing",
+    "literature": "Published work relevant to your agenda (papers you have read)",
 }
 CHARS_PER_TOKEN = 4  # an estimate good enough for budgeting English text (no tokenizer for endpoints)
 ENTRY_CHARS_MIN = 600  # a small window still shows this much of each entry
-FIRST_PICKS = {"notebook": 2, "feedback": 4, "relevant": 6, "corpus": 2}  # the most valuable, taken first
+FIRST_PICKS = {
+    "notebook": 2,
+    "feedback": 4,
+    "relevant": 6,
+    "corpus": 2,
+    "literature": 2,
+}  # the most valuable, taken first
 
 
 def estimate_tokens(text: str) -> int:
@@ -58,10 +65,35 @@ class WakeContext:
 def _describe(e: LogEntry, max_chars: int) -> str:
     when = f"day {e.day}" + (f", {e.present.isoformat()}" if e.present else "")
     kind = {"idea": f"idea ({e.meta.get('verdict', 'unjudged')})", "corpus": "your writing"}.get(e.kind, e.kind)
-    text = " ".join(e.text.split())
+    if "paper" in e.meta:  # a library passage: its paper, not a day of the persona's
+        year = e.meta.get("year")
+        return _clip(f"(paper: {e.meta['paper']}{f', {year}' if year else ''}) ", e.text, max_chars)
+    return _clip(f"({kind}, {when}) ", e.text, max_chars)
+
+
+def _clip(head: str, text: str, max_chars: int) -> str:
+    text = " ".join(text.split())
     if len(text) > max_chars:
         text = text[: max_chars - 1] + "…"
-    return f"({kind}, {when}) {text}"
+    return head + text
+
+
+def literature(log: LogStore, query: str, k: int) -> list[LogEntry]:
+    """The library passages nearest `query`, one per paper, as entries the wake-up lists (id: the paper's)."""
+    if getattr(log, "client", None) is None:  # a stand-in log without a store
+        return []
+    from groundhog.library.store import library_beside
+
+    return [
+        LogEntry(
+            id=p.paper.id,
+            persona="",
+            kind="corpus",
+            text=p.text,
+            meta={"paper": p.paper.title, **({"year": p.paper.year} if p.paper.year else {})},
+        )
+        for p in library_beside(log).search(query, k)
+    ]
 
 
 @dataclass(frozen=True)
@@ -158,7 +190,14 @@ def build_wake_context(
     if grounded is None:
         grounded = log.search(persona.focus, k=k_grounding, persona=owner("corpus"), kind="corpus")
     grounding = [e for e, _ in grounded if e.id not in seen]
-    sections = {"notebook": notes, "feedback": feedback, "relevant": relevant, "corpus": grounding}
+    papers = literature(log, query, k_grounding)  # the agenda and yesterday's note
+    sections = {
+        "notebook": notes,
+        "feedback": feedback,
+        "relevant": relevant,
+        "corpus": grounding,
+        "literature": papers,
+    }
 
     # Pick in order of value: each section's first picks, then the rest, section by section.
     chosen: dict[str, list[LogEntry]] = {name: [] for name in sections}
@@ -181,7 +220,7 @@ def build_wake_context(
             continue
         lines.append(f"{HEADINGS[name]}:")
         for e in entries:
-            prefix = LABEL_PREFIX[e.kind]
+            prefix = "P" if name == "literature" else LABEL_PREFIX[e.kind]
             counters[prefix] = counters.get(prefix, 0) + 1
             label = f"{prefix}{counters[prefix]}"
             lines.append(f"[{label}] {_describe(e, entry_chars)}")

@@ -19,7 +19,7 @@ from groundhog.providers.client import ModelClient
 from groundhog.researchers.personas import Persona, most_different
 
 if TYPE_CHECKING:
-    from groundhog.core.interfaces import Embedder
+    from groundhog.core.interfaces import Embedder, PriorArtLookup
     from groundhog.loop.day import DayPlan, DayResult, DayRunner
     from groundhog.store.recent import RecentIndex
     from groundhog.store.sessions import SessionConfig
@@ -72,7 +72,17 @@ def build_stage(
         screens=screens,
         limit=limit,
         judge_manipulation=config.critic_judges_manipulation,
+        prior_art=prior_art_for(log),
     )
+
+
+def prior_art_for(log: LogStore) -> PriorArtLookup | None:
+    """The library beside the log, when the log has one (a test's stand-in log may not)."""
+    if getattr(log, "client", None) is None:
+        return None
+    from groundhog.library.store import library_beside
+
+    return library_beside(log)
 
 
 @dataclass(frozen=True)

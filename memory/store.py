@@ -58,6 +58,7 @@ class LogStore(Neighbours):
 
     def __init__(self, client: Any, embedder: Embedder, *, collection: str = COLLECTION) -> None:
         self.embedder = embedder
+        self.client = client  # the library (library/store.py) keeps its collection in the same store
         try:
             self._col = client.get_or_create_collection(
                 name=collection,

@@ -87,6 +87,13 @@ def _markdown_item(number: int, item: QueueItem) -> list[str]:
         lines.append(f"- **Critic:** {escape_md(critique.critic, inline=True)}")
     for flag in critique.flags:
         lines.append(f"- **Flag {flag.name}:** {escape_md(flag.reason, inline=True)}")
+    for paper in critique.prior_art[:3]:
+        year = f" ({paper.year})" if paper.year else ""
+        link = f" <{escape_md(paper.url, inline=True)}>" if paper.url else ""
+        lines.append(
+            f"- **Nearest prior work:** {escape_md(paper.title, inline=True)}{year}, similarity "
+            f"{paper.similarity:.2f}{link}: {escape_md(paper.passage[:300], inline=True)}"
+        )
     provenance = [
         f"session {escape_md(idea.session or '-', inline=True)}",
         f"day {idea.day}",
@@ -142,7 +149,7 @@ def to_markdown(items: Sequence[QueueItem], *, generated_at: datetime | None = N
 
 def to_record(item: QueueItem) -> dict[str, Any]:
     """One item as a plain JSON-ready object, with its id at the top."""
-    return {"id": item.id, **item.model_dump(mode="json")}
+    return {"id": item.id, **item.model_dump(mode="json"), "literature_novelty": item.literature_novelty}
 
 
 def export(items: Sequence[QueueItem], fmt: str, *, generated_at: datetime | None = None) -> str:

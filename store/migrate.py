@@ -30,7 +30,7 @@ LOCATION = Path(__file__).parent / "migrations"
 BASELINE = "0001"
 # The newest revision in migrations/versions (tests/test_store_upgrade.py checks that it is Alembic's head):
 # a database already there is recognised without importing Alembic, a quarter second of every start.
-HEAD = "0002"
+HEAD = "0003"
 LEGACY_VERSION = 6  # the schema version of the last release before Alembic: the baseline
 MANAGED = LEGACY_VERSION + 1
 LOCK_CLASS = 0x47524448  # 'GRDH': the first key of every groundhog advisory lock; (LOCK_CLASS, 0) migrates

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from groundhog.core.errors import BadInput, StoreError
 from groundhog.core.records import QUEUE_STATUSES, CritiqueResult, Idea, QueueItem, utcnow
 from groundhog.store.database import Database
+from groundhog.store.literature import LiteratureView
 from groundhog.store.schema import queue, ratings
 
 RUBRIC_WEIGHT = 0.75
@@ -84,6 +85,7 @@ def _row_values(item: QueueItem) -> dict[str, Any]:
         "score_relevance": scores.relevance if scores else None,
         "score_clarity": scores.clarity if scores else None,
         "novelty": float(item.novelty),
+        "literature_novelty": item.literature_novelty,
         "rank_score": float(item.rank_score),
         "reasoning": critique.reasoning,
         "weakest_point": critique.weakest_point,
@@ -191,10 +193,12 @@ class ReviewQueue:
         session: str | None = None,
         persona: str | None = None,
         limit: int | None = None,
+        literature: LiteratureView | None = None,
     ) -> _Items:
         """Items best first: by tournament rating where one exists (those first), then by rank_score
-        (rubric and novelty); ties oldest first."""
-        clauses: list[ColumnElement[bool]] = []
+        (rubric and novelty); ties oldest first. `literature` filters by distance to the library and may
+        sort by it instead (store/literature.py)."""
+        clauses: list[ColumnElement[bool]] = list(literature.clauses()) if literature else []
         if status is not None:
             if status not in QUEUE_STATUSES:
                 raise BadInput(f"unknown status {status!r}; use one of {', '.join(QUEUE_STATUSES)}")
@@ -203,7 +207,7 @@ class ReviewQueue:
             clauses.append(queue.c.session == session)
         if persona is not None:
             clauses.append(queue.c.persona == persona)
-        statement = _SELECT.where(*clauses).order_by(*_READ_ORDER)
+        statement = _SELECT.where(*clauses).order_by(*(literature.order(_READ_ORDER) if literature else _READ_ORDER))
         if limit is not None:
             if limit < 0:
                 raise BadInput(f"limit must be 0 or more, not {limit}")

@@ -63,6 +63,7 @@ queue = Table(
     Column("score_relevance", INT),
     Column("score_clarity", INT),
     Column("novelty", REAL, nullable=False, server_default=text("0")),  # to the nearest earlier idea, 0..1
+    Column("literature_novelty", REAL),  # to the nearest paper of the library, 0..1; NULL without one
     Column("rank_score", REAL, nullable=False, server_default=text("0")),  # best first
     Column("reasoning", Text, nullable=False, server_default=_empty()),
     Column("weakest_point", Text, nullable=False, server_default=_empty()),

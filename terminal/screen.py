@@ -22,6 +22,7 @@ from groundhog.core.records import LogEntry, QueueItem
 from groundhog.core.text import safe_text
 from groundhog.review.export import scores_line
 from groundhog.store.queue import ReviewQueue
+from groundhog.terminal.prior_art import render_prior_art
 
 Reader = Callable[[str], str | None]  # prompt -> one line, or None at the end of input
 Decider = Callable[[str, str, str], QueueItem]  # (idea id, accept|reject|defer, note) -> the decided item
@@ -138,6 +139,8 @@ def render_item(console: Any, item: QueueItem, *, counter: str | None = None) ->
         _body(console, f"Cross-critique by {escape(cross.critic or '?')}{said}", cross.reasoning)
     for flag in critique.flags:
         console.print(f"[yellow]flag {flag.name}[/yellow]: {escape(flag.reason)}")
+    named = next((f.ref for f in critique.flags if f.name == "prior_art"), None)
+    render_prior_art(console, critique.prior_art, named=named)
     if idea.builds_on:
         console.print("Builds on: " + ", ".join(escape(ref) for ref in idea.builds_on))
     if idea.parent_id:

@@ -131,8 +131,11 @@ class ScriptedResearcher:
         idea_text: Callable[[str, int], tuple[str, str]] | None = None,
         builds_on: Callable[[str, str], list[str]] | None = None,
         by_prompt: bool = False,
+        already_done: Callable[[ChatRequest], str | None] | None = None,
     ) -> None:
         self.ideas_per_call = ideas_per_call
+        # a critic shown papers of the library: the paper it names as having done the idea, or None
+        self.already_done = already_done or (lambda request: None)
         self.scores = scores or (lambda persona, n: 7)
         self.idea_text = idea_text or self._default_text
         self.builds_on = builds_on or (lambda persona, prompt: re.findall(r"\[(N\d+)\]", prompt)[:1])
@@ -144,6 +147,8 @@ class ScriptedResearcher:
             "BabbleOutput": self._babble,
             "CriticOutput": self._critique,
             "CriticJudgment": self._critique,
+            "CriticPriorArt": self._critique,
+            "CriticJudgmentPriorArt": self._critique,
             "PairwiseOutput": self._compare,
             "NotebookOutput": self._notebook,
             "IdeaDraft": self._revise,
@@ -216,7 +221,14 @@ class ScriptedResearcher:
             "relevance": s,
             "clarity": s,
             "weakest_point": "the sample is small",
+            **self._prior_art(request),
         }
+
+    def _prior_art(self, request: ChatRequest) -> dict[str, Any]:
+        if request.schema not in ("CriticPriorArt", "CriticJudgmentPriorArt"):
+            return {}
+        paper = self.already_done(request)
+        return {"already_done": paper is not None, "prior_art_paper": paper or ""}
 
     def _compare(self, request: ChatRequest) -> dict[str, Any]:
         """A pairwise comparison (groundhog rank): the idea the critic scores higher."""

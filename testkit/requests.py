@@ -69,7 +69,8 @@ def body_schema(body: dict[str, Any]) -> dict[str, Any] | None:
     return requested_schema(body.get("response_format"), [t for t in texts if isinstance(t, str)])
 
 
-CRITIC_SCHEMAS = ("CriticOutput", "CriticJudgment")
+CRITIC_SCHEMAS = ("CriticOutput", "CriticJudgment", "CriticPriorArt", "CriticJudgmentPriorArt")
+_PAPER = re.compile(r"^\[(P\d+)\] (.*?)(?:, (\d{4}))? \(similarity ([\d.]+)\):", re.M)
 _PERSONA = re.compile(r"You are ([^,\n]+), an AI-alignment researcher")
 _TITLE = re.compile(r"Title: (.*)")
 _AUTHOR = re.compile(r"The idea, by (.*?):")
@@ -84,6 +85,7 @@ class ChatRequest:
     prompt: str  # the request message (a repair, if any, comes after it)
     title: str | None  # the first idea's title (the one judged, revised or compared first)
     author: str | None  # a critic's request: the idea's author, "you" for the persona's own
+    papers: tuple[tuple[str, str, float], ...] = ()  # a critic shown prior art: (label, title, similarity)
 
     @property
     def critic(self) -> bool:
@@ -111,6 +113,7 @@ def read_request(texts: Sequence[str], response_format: Any = None) -> ChatReque
         prompt=prompt,
         title=title.group(1) if title else None,
         author=author.group(1) if author else None,
+        papers=tuple((m.group(1), m.group(2), float(m.group(4))) for m in _PAPER.finditer(prompt)),
     )
 
 

@@ -5,11 +5,15 @@ night's is.
 usage (from the repository root): python -m testkit.session_child HOME new|resume [KILL_AT_COMMIT [DELAY_S]]
 KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's entries are in Chroma and
 before the SQLite transaction that commits the day (the window between the two stores).
+With SESSION_CHILD_LIBRARY=1 the home has a library (LIBRARY below, added before a new session): the
+personas read its papers and cite them, and the critic names a paper as prior art for an idea on the
+topic its title names.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import time
@@ -22,19 +26,44 @@ from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
 
 PERSONAS = ["doomimir", "simplicia"]
 DEPTH = 4
+LIBRARY = [  # near the scripted ideas' words (testkit.fakes.ScriptedResearcher._default_text)
+    ("Monitoring small transformer models under distribution shift", 2023),
+    ("Probing experiments with small transformer models", 2022),
+    ("Debate and oversight under distribution shift", 2021),
+]
+
+
+def _topic(title: str | None) -> str:
+    """The topic of a scripted idea's title ("Simplicia study 3 of probing"), or "-"."""
+    return (title or "").rsplit(" of ", 1)[-1].lower() if " of " in (title or "") else "-"
+
+
+def _library_mode(svc: object) -> dict[str, object]:
+    """ScriptedResearcher options for a night with a library, and the library added (idempotently)."""
+    from groundhog.library.bars import PRIOR_ART_BARS
+    from groundhog.library.papers import make_paper
+
+    PRIOR_ART_BARS["hash-embedder"] = 0.3  # the bag-of-words embedder's bar, fixed for the test
+    papers = [make_paper(title=t, year=y, abstract=f"{t}: we measure how it changes.") for t, y in LIBRARY]
+    svc.library.add(papers)  # type: ignore[attr-defined]
+    return {
+        "builds_on": lambda persona, prompt: re.findall(r"\[([NP]\d+)\]", prompt)[:2],
+        "already_done": lambda r: r.papers[0][0] if r.papers and _topic(r.title) in r.papers[0][1].lower() else None,
+    }
 
 
 def main() -> None:
     home, mode = Path(sys.argv[1]), sys.argv[2]
     kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
-    script = ScriptedResearcher(by_prompt=True, scores=lambda persona, n: 8 if n % 3 else 2)
+    library = os.environ.get("SESSION_CHILD_LIBRARY") == "1"
+    options: dict[str, object] = {}
 
     def slow(messages: list, kwargs: dict) -> str:  # type: ignore[type-arg]
         time.sleep(delay)
         return script(messages, kwargs)
 
-    model = FakeChatModel.with_responder(slow if delay else script)
+    model = FakeChatModel.with_responder(slow if delay else lambda m, k: script(m, k))
     svc = make_services(home, model, loop={"depth": DEPTH, "ideas_per_day": 2})
     store = SessionStore(svc.db)
     if mode == "new":
@@ -59,6 +88,9 @@ def main() -> None:
             print("day_finished", flush=True)  # the signal test waits for this line
 
     open_services(svc, config)  # as `groundhog babble` does: two personas at once, the store on its own server
+    if library:
+        options = _library_mode(svc)
+    script = ScriptedResearcher(by_prompt=True, scores=lambda persona, n: 8 if n % 3 else 2, **options)  # type: ignore[arg-type]
     outcome = run_session(make_runner(svc, config, on_event=announce), handle_signals=True)
     svc.close()
     print(outcome.status, outcome.reason, flush=True)

@@ -11,8 +11,10 @@ is one of those habits:
 - ``reasoning_field``: the reasoning in ``reasoning_content`` (with a decoy object), the JSON as content.
 
 Ideas are varied (their words differ from idea to idea, so none is a duplicate of another) and so are
-the critic's scores. `unreadable` makes the critic's reply for ideas whose title contains one of its
-words unreadable, repair included, until it is cleared.
+the critic's scores. A critic shown papers of the library says the idea is already done in the
+nearest one, naming its label (a strong model that agrees with close retrieval). `unreadable` makes
+the critic's reply for ideas whose title contains one of its words unreadable, repair included, until
+it is cleared.
 """
 
 from __future__ import annotations
@@ -253,7 +255,10 @@ class StrongModel:
             self._count("critique")
             if request.title and any(word in request.title for word in self.unreadable):
                 return Reply(content="I would rather discuss this idea in person than score it.")
-            return self._wrap(self._critique(request.title or request.prompt))
+            verdict = self._critique(request.title or request.prompt)
+            if request.papers:  # shown the library's nearest papers: it names the nearest as the one done
+                verdict |= {"already_done": True, "prior_art_paper": request.papers[0][0]}
+            return self._wrap(verdict)
         if request.schema == "IdeaDraft":
             self._count("revise")
             return self._wrap(self._revision(request.title or "an idea"))

@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # The rooms, layer by layer, bottom first. Imports point down only; two rooms of one layer import each
 # other only where SIDEWAYS says so, and then one way.
 #   cli -> commands -> cluster web terminal -> loop -> compose -> rank tune
-#       -> researchers critique review -> memory store providers -> core
+#       -> researchers critique review library -> memory store providers -> core
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("memory", "store", "providers"),
-    ("researchers", "critique", "review"),
+    ("researchers", "critique", "review", "library"),
     ("rank", "tune"),
     ("compose",),
     ("loop",),
@@ -127,6 +127,8 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(wheel: Path) -> Non
     assert "groundhog/researchers/prompts.toml" in names
     data = {n for n in names if n.startswith("groundhog/critique/data/")}
     assert {f"groundhog/critique/data/{f.name}" for f in (ROOT / "critique" / "data").glob("*.toml")} <= data
+    library = {f"groundhog/library/data/{f.name}" for f in (ROOT / "library" / "data").iterdir() if f.is_file()}
+    assert library and library <= set(names)
     migrations = ROOT / "store" / "migrations"
     shipped = {"env.py", "script.py.mako", *(f"versions/{f.name}" for f in (migrations / "versions").glob("0*.py"))}
     assert {f"groundhog/store/migrations/{name}" for name in shipped} <= set(names)

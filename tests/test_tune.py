@@ -225,6 +225,7 @@ DAY_KEYS = {
     *("persona", "day", "status", "epoch", "generated", "drafts", "unique", "surviving", "unique_surviving"),
     "accepted",
     *("rejected", "tokens", "survivors_per_1k_tokens", "novelty", "drift_from_grounding", "drift_from_day1"),
+    "literature_novelty",
     *("drift_rise", "in_character", "flags", "flag_rates", "cumulative_bits", "critic"),
 }
 RECOMMENDATION_KEYS = {"depth", "cause", "reason", "plateau_day", "drift_day", "drift_persona"}
@@ -260,7 +261,7 @@ def test_json_has_the_documented_keys(tune_home: Path) -> None:
         assert [d["day"] for d in persona["days"]] == [1, 2, 3]
         for day in persona["days"]:
             assert set(day) == DAY_KEYS
-            assert set(day["flags"]) == {"degenerate", "duplicate", "manipulation", "weird"}
+            assert set(day["flags"]) == {"degenerate", "duplicate", "manipulation", "weird", "prior_art"}
     assert {d["persona"] for d in data["days"]} == {"*"}
     assert set(data["recommendation"]) == RECOMMENDATION_KEYS
     assert set(data["totals"]) == {

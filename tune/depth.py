@@ -19,6 +19,8 @@ from groundhog.core.interfaces import Embedder
 from groundhog.core.records import FLAG_NAMES, LogEntry, selection_bits
 from groundhog.store.sessions import DayRow, SessionStore
 from groundhog.tune.epochs import epoch_bits
+from groundhog.tune.literature import literature_by_day
+from groundhog.tune.literature import pool as pool_literature
 from groundhog.tune.report import (
     Cause,
     DayStats,
@@ -252,6 +254,7 @@ def analyse_session(
     for e in notebooks:
         day_output[(e.persona, e.day)].append(e.text)
     novelty = novelty_by_day(log, day_ideas)
+    literature = literature_by_day(log, day_ideas)
     pooled_novelty: dict[int, float] = {}
     for day in {d for _, d in day_ideas}:
         vals = [(novelty[k], len(day_ideas[k])) for k in day_ideas if k[1] == day and k in novelty]
@@ -267,6 +270,7 @@ def analyse_session(
         first_drift: float | None = None
         for d in days:
             d.novelty = rounded(novelty.get((pid, d.day)))
+            d.literature_novelty = rounded(literature.get((pid, d.day)))
             texts = day_output.get((pid, d.day), [])
             out = centroid(cache.embed(texts)) if texts else None
             if out is None:
@@ -284,6 +288,7 @@ def analyse_session(
         by_persona[pid] = days
 
     pooled = _pool(by_persona, pooled_novelty)
+    pool_literature(pooled, literature, day_ideas)
     every_day = [d for days in by_persona.values() for d in days]
     return TuneReport(
         session=row.id,

@@ -48,6 +48,7 @@ class DayStats(BaseModel):
     tokens: int = 0
     survivors_per_1k_tokens: float | None = None  # the marginal yield of this extra day
     novelty: float | None = None  # mean distance of the day's ideas to the nearest earlier idea
+    literature_novelty: float | None = None  # mean distance of the day's ideas to the nearest library paper
     drift_from_grounding: float | None = None  # 1 - cos(day output, grounding centroid)
     drift_from_day1: float | None = None  # 1 - cos(day output, day-1 output)
     drift_rise: float | None = None  # drift_from_grounding minus day 1's: what the bound applies to

@@ -20,6 +20,8 @@ SORTS: dict[str, str] = {
     "novelty": "novelty",
     "mean": "critic mean",
     "time": "newest first",
+    "near": "nearest to a library paper first",
+    "far": "farthest from the library first",
 }
 
 
@@ -66,6 +68,8 @@ class Filters:
     min_score: float | None = None
     max_score: float | None = None
     sort: str = "rank"
+    min_literature: float | None = None  # distance to the nearest library paper, 0..1
+    max_literature: float | None = None
 
     @classmethod
     def parse(cls, params: Mapping[str, str | Sequence[str]]) -> Filters:
@@ -84,6 +88,8 @@ class Filters:
             min_score=low,
             max_score=high,
             sort=_choice(params, "sort", SORTS, "rank"),
+            min_literature=_number(params, "min_literature", 0, 1),
+            max_literature=_number(params, "max_literature", 0, 1),
         )
 
     def params(self) -> dict[str, str]:
@@ -119,6 +125,11 @@ class Filters:
             return False
         if self.flag in FLAG_NAMES and self.flag not in names:
             return False
+        far = item.literature_novelty
+        if self.min_literature is not None and (far is None or far < self.min_literature):
+            return False
+        if self.max_literature is not None and (far is None or far > self.max_literature):
+            return False
         mean = critic_mean(item)
         if self.min_score is not None and (mean is None or mean < self.min_score):
             return False
@@ -133,6 +144,9 @@ class Filters:
             kept.sort(key=lambda i: -(critic_mean(i) or 0.0))
         elif self.sort == "time":
             kept.sort(key=lambda i: i.queued_at, reverse=True)
+        elif self.sort in ("near", "far"):  # ideas without a library distance last
+            sign = 1 if self.sort == "near" else -1
+            kept.sort(key=lambda i: (i.literature_novelty is None, sign * (i.literature_novelty or 0.0)))
         if self.status == "open":  # as the terminal review: pending first, then the deferred ones
             kept.sort(key=lambda i: i.status == "deferred")
         return kept
