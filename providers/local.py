@@ -48,6 +48,8 @@ def load_llama(path: str, n_ctx: int, seed: int) -> Any:
     return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, seed=seed, verbose=False)
 
 
+TEMPLATE_TOKENS = 16  # a message's frame in the chat template (role markers, separators), at most
+
 # One in-process model can run one generation at a time.
 _LLAMA_LOCK = threading.Lock()
 
@@ -108,10 +110,16 @@ class ChatLlamaCpp(BaseChatModel):
             # day must not give the same sample again.
             self._calls += 1
             seed = kwargs.get("seed", self.seed + self._calls)
+            # The reply must end inside the context window: llama-cpp-python 0.3.36 crashes the process
+            # (a segfault in decode) when generation runs past it, where earlier releases stopped there.
+            # The prompt's tokens are counted as the chat template will frame them, with room to spare.
+            text = "".join(m["content"] for m in payload)
+            prompt = len(llama.tokenize(text.encode("utf-8"), add_bos=True)) + TEMPLATE_TOKENS * len(payload)
+            wanted = kwargs.get("max_tokens", self.max_tokens)
             reply = llama.create_chat_completion(
                 messages=payload,
                 temperature=kwargs.get("temperature", self.temperature),
-                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                max_tokens=max(1, min(wanted, self.n_ctx - prompt)),
                 response_format=_to_llama_format(kwargs.get("response_format")),
                 stop=stop,
                 repeat_penalty=self.repeat_penalty,
