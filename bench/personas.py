@@ -15,16 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-TEMPLATE = """\
-id = "bench-{n:05d}"
-name = "Bench Researcher {n}"
-description = "A generated researcher number {n}, who checks claims about trained networks one by one."
-beliefs = ["Claims need tests.", "Small models teach big lessons."]
-methods = ["Toy models", "Ablations"]
-skeptical_of = ["Benchmarks"]
-writing_style = "Plain."
-focus = "Test claim {n} on toy models, and report what breaks."
-"""
+from testkit.population import persona_toml
 
 
 def main() -> None:
@@ -35,9 +26,9 @@ def main() -> None:
         folder = Path(tmp) / "crowd"
         folder.mkdir()
         for n in range(args.count - 2):
-            (folder / f"p{n:05d}.toml").write_text(TEMPLATE.format(n=n), encoding="utf-8")
+            (folder / f"p{n:05d}.toml").write_text(persona_toml(f"bench-{n:05d}", n), encoding="utf-8")
         (folder / "bad-syntax.toml").write_text('id = "x"\nname = [\n', encoding="utf-8")
-        (folder / "bad-field.toml").write_text(TEMPLATE.format(n=0).replace("bench-00000", "Bad Id"), encoding="utf-8")
+        (folder / "bad-field.toml").write_text(persona_toml("Bad Id", 0), encoding="utf-8")
         command = [
             sys.executable,
             "-m",

@@ -15,17 +15,7 @@ from groundhog.researchers.personas import Persona, PersonaRegistry, check_perso
 from groundhog.researchers.spawn import spawn, varied_fields
 from groundhog.store.sessions import SessionStore
 from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
-
-TEMPLATE = """\
-id = "{id}"
-name = "Researcher {n}"
-description = "A generated researcher number {n}, who checks claims about trained networks one by one."
-beliefs = ["Claims need tests.", "Small models teach big lessons."]
-methods = ["Toy models", "Ablations"]
-skeptical_of = ["Benchmarks"]
-writing_style = "Plain."
-focus = "Test claim {n} on toy models, and report what breaks."
-"""
+from testkit.population import persona_toml
 
 PARENT = Persona(
     id="tester",
@@ -59,12 +49,12 @@ def test_add_a_folder_and_files_names_each_bad_one_and_adds_the_rest(home: Path,
     folder = tmp_path / "crowd"
     folder.mkdir()
     for n in range(200):
-        (folder / f"p{n:03d}.toml").write_text(TEMPLATE.format(id=f"gen-{n:03d}", n=n))
+        (folder / f"p{n:03d}.toml").write_text(persona_toml(f"gen-{n:03d}", n))
     (folder / "broken.toml").write_text('id = "broken"\nname = [unclosed\n')
-    (folder / "nameless.toml").write_text(TEMPLATE.format(id="nameless", n=0).replace('name = "Researcher 0"\n', ""))
+    (folder / "nameless.toml").write_text(persona_toml("nameless", 0).replace('name = "Researcher 0"\n', ""))
     (folder / "notes.md").write_text("not a persona; a folder stands for its .toml files")
     single = tmp_path / "single.toml"
-    single.write_text(TEMPLATE.format(id="lone-one", n=999).replace("Researcher 999", "Lone \\u001b[31mOne"))
+    single.write_text(persona_toml("lone-one", 999).replace("Researcher 999", "Lone \\u001b[31mOne"))
     runner = CliRunner()
     added = runner.invoke(app, ["personas", "add", str(folder), str(single), "--home", str(home)])
     assert added.exit_code == 2, added.output
@@ -136,7 +126,7 @@ def test_lineage_survives_the_toml_file(tmp_path: Path) -> None:
     loaded = load_persona_file(registry.user_dir / "tester-v2.toml")
     assert (loaded.parent, loaded.group) == ("tester", "tester-spawn")
     bad = tmp_path / "bad.toml"
-    bad.write_text(TEMPLATE.format(id="kid", n=1) + 'parent = "../../etc"\n')
+    bad.write_text(persona_toml("kid", 1) + 'parent = "../../etc"\n')
     assert any("field 'parent': must be a slug" in p for p in check_persona_file(bad))
 
 
