@@ -12,6 +12,7 @@ from groundhog.core.errors import StoreError
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import PriorArt
 from groundhog.library.papers import Paper
+from groundhog.memory.store import open_collection
 
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore
@@ -52,20 +53,9 @@ class Library:
         self.embedder = embedder
         self._bar = bar
         self._size: int | None = None
-        try:
-            self._col = client.get_or_create_collection(
-                name=COLLECTION,
-                embedding_function=None,
-                metadata={"hnsw:space": "cosine", "embedder": embedder.name},
-            )
-        except Exception as exc:
-            raise StoreError(f"the vector store cannot open collection {COLLECTION}: {exc}") from exc
-        stored = (self._col.metadata or {}).get("embedder")
-        if stored and stored != embedder.name:
-            raise StoreError(
-                f"the library was embedded with {stored}, not {embedder.name}: "
-                "use the same embedding settings, or remove the papers and add them again"
-            )
+        self._col = open_collection(
+            client, COLLECTION, embedder, what="the library", remedy="remove the papers and add them again"
+        )
 
     @property
     def bar(self) -> float:

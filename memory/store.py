@@ -53,20 +53,29 @@ def open_persistent(path: Path) -> Any:
         ) from exc
 
 
+def open_collection(client: Any, name: str, embedder: Embedder, *, what: str, remedy: str) -> Any:
+    """A cosine collection of the store, created on first use; refused if another embedder filled it."""
+    try:
+        col = client.get_or_create_collection(
+            name=name, embedding_function=None, metadata={"hnsw:space": "cosine", "embedder": embedder.name}
+        )
+    except Exception as exc:
+        raise StoreError(f"the vector store cannot open collection {name}: {exc}") from exc
+    stored = (col.metadata or {}).get("embedder")
+    if stored and stored != embedder.name:
+        raise StoreError(
+            f"{what} was embedded with {stored}, not {embedder.name}: use the same embedding settings, or {remedy}"
+        )
+    return col
+
+
 class LogStore(Neighbours):
     """The written log. The embedder and the Chroma client are passed in."""
 
     def __init__(self, client: Any, embedder: Embedder, *, collection: str = COLLECTION) -> None:
         self.embedder = embedder
         self.client = client  # the library (library/store.py) keeps its collection in the same store
-        try:
-            self._col = client.get_or_create_collection(
-                name=collection,
-                embedding_function=None,
-                metadata={"hnsw:space": "cosine", "embedder": embedder.name},
-            )
-        except Exception as exc:
-            raise StoreError(f"the vector store cannot open collection {collection}: {exc}") from exc
+        self._col = open_collection(client, collection, embedder, what="the log", remedy="a new --home")
         # A persona's grounding (its corpus nearest its agenda) is asked for every morning with the same
         # query: answered from here until corpus entries are written or anything is deleted through this
         # store. (Corpus another process adds shows from this process's next start.)
@@ -74,12 +83,6 @@ class LogStore(Neighbours):
         self._filtered_next = 0  # see nearest_ideas_many
         self._size: int | None = None  # entries, once counted: this store's writes keep it up to date
         self._neighbour_state()
-        stored = (self._col.metadata or {}).get("embedder")
-        if stored and stored != embedder.name:
-            raise StoreError(
-                f"the log was embedded with {stored}, not {embedder.name}: "
-                "use the same embedding settings, or a new --home"
-            )
 
     # -- writing --------------------------------------------------------------------------------
 

@@ -236,8 +236,16 @@ class OtherEmbedder(HashEmbedder):
 
 def test_a_different_embedder_is_refused(chroma: Any, hash_embedder: HashEmbedder) -> None:
     LogStore(chroma, hash_embedder).add([entry("a", "text")])
-    with pytest.raises(StoreError, match="some-other-embedder"):
+    with pytest.raises(StoreError, match="the log was embedded with .*some-other-embedder"):
         LogStore(chroma, OtherEmbedder())
+
+
+def test_a_library_of_a_different_embedder_is_refused(chroma: Any, hash_embedder: HashEmbedder) -> None:
+    from groundhog.library.store import Library
+
+    Library(chroma, hash_embedder, bar=0.9)
+    with pytest.raises(StoreError, match="the library was embedded with .*remove the papers"):
+        Library(chroma, OtherEmbedder(), bar=0.9)
 
 
 def test_a_corrupt_store_raises_and_is_left_alone(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
