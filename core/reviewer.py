@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Mapping
 
 from groundhog.core.errors import BadInput
-from groundhog.core.text import safe_text, visible
+from groundhog.core.text import visible
 
 ENV = "GROUNDHOG_REVIEWER"
 LEGACY = "unknown"  # the reviewer of every decision made before reviewers were recorded
@@ -28,11 +28,11 @@ _REFUSED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 def check_reviewer(name: str, source: str = "--reviewer") -> str:
     """The name with its ends stripped; BadInput naming `source` when it is empty, too long, or holds a
     character that is not visible text."""
-    shown = safe_text(name, one_line=False)
     bad = next((c for c in name if unicodedata.category(c) in _REFUSED), None)
     if bad is not None:
+        shown = "".join(visible(c) if unicodedata.category(c) in _REFUSED else c for c in name)
         raise BadInput(
-            f"{source}: reviewer name {shown!r} holds an invisible or control character ({visible(bad)}); "
+            f"{source}: reviewer name '{shown}' holds an invisible or control character ({visible(bad)}); "
             "use one line of visible text"
         )
     stripped = name.strip()
