@@ -39,7 +39,7 @@ class Decided:
     before_note: str
     before_decided_at: str | None
     before_feedback: LogEntry | None
-    reviewer: str = ""
+    reviewer: str  # who decided: undo takes back this reviewer's own decision only
     before_decision: Decision | None = None  # the reviewer's own, which the decision overwrote
 
 

@@ -293,3 +293,29 @@ def test_alpha_of_three_reviewers_and_a_pair_per_two(home: Path) -> None:
     assert alpha["alpha"] == pytest.approx(1 - 56 / 136)
     assert alpha["low"] is not None and alpha["low"] <= alpha["alpha"] <= alpha["high"] <= 1.0
     assert "Krippendorff's alpha (nominal), 3 reviewers over 6 ideas" in cli(home, "queue", "stats").stdout
+
+
+def test_the_review_page_decides_as_its_reviewer_and_shows_every_decision(home: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from groundhog.commands.web import prepare
+    from groundhog.web.app import create_app
+
+    (idea_id,) = fill(home, 1)
+    for who, word, note in (("ada", "accept", "promising"), ("bea", "reject", "<b>seen it</b>")):
+        svc = make_services(home, FakeChatModel())
+        page = create_app(lambda svc=svc: (svc.queue, svc.log), close_stores=svc.close, reviewer=who)
+        with TestClient(page, base_url="http://127.0.0.1:8765") as client:
+            posted = {"token": page.state.token, "id": idea_id, "decision": word, "note": note, "q": ""}
+            assert client.post("/decide", data=posted, follow_redirects=False).status_code == 303
+            html = client.get("/", params={"id": idea_id, "status": "all"}).text
+    assert made(shown(home, idea_id)) == [("ada", "accepted", "promising"), ("bea", "rejected", "<b>seen it</b>")]
+    assert 'deciding as <strong class="reviewer">bea</strong>' in html
+    assert '<span class="reviewer">ada</span> <span class="status-accepted">accepted</span>' in html
+    assert "&lt;b&gt;seen it&lt;/b&gt;" in html and "<b>seen it</b>" not in html  # a note is escaped too
+    served = prepare(home, port=0, reviewer="cyd")  # `review --web --reviewer cyd`
+    try:
+        assert served.worker.reviewer == "cyd"
+    finally:
+        served.sock.close()
+        served.worker.shutdown()
