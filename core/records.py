@@ -220,7 +220,8 @@ class QueueItem(BaseModel):
         """Who made the latest decision (the one `status` shows); None while pending."""
         if self.status == "pending" or not self.decisions:
             return None
-        return self.decisions[-1].reviewer
+        latest = [d for d in self.decisions if d.decided_at == self.decided_at]  # two at one instant: the last
+        return (latest or self.decisions)[-1].reviewer
 
     def decision_of(self, reviewer: str) -> Decision | None:
         return next((d for d in self.decisions if d.reviewer == reviewer), None)

@@ -234,12 +234,6 @@ class ReviewQueue:
             self.restore(full_id, status, note, stamp)
         return self.get(full_id)
 
-    def decision_of(self, idea_id: str, reviewer: str) -> Decision | None:
-        """The reviewer's own decision on an exact id, if any: what deciding again as them overwrites."""
-        with self.db.connect() as conn:
-            made = decisions.read(conn, [idea_id], self.db.where).get(idea_id, [])
-        return next((d for d in made if d.reviewer == reviewer), None)
-
     def state(self, idea_id: str) -> tuple[str, str, str | None]:
         """(status, note, decided_at as stored) of an exact id: what a decision overwrites."""
         with self.db.connect() as conn:
