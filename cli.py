@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from groundhog.commands import babble, basics, critique, library, personas, questions, queue, rank, tune
+from groundhog.commands import babble, basics, critique, library, personas, questions, queue, rank, review, tune
 from groundhog.commands.common import GroundhogGroup
 
 HELP = """Simulated alignment researchers on a groundhog-day loop.
@@ -48,7 +48,7 @@ app.add_typer(basics.log_app, name="log")
 app.command()(tune.tune)
 app.command()(critique.critique)
 app.add_typer(queue.app, name="queue")
-app.command()(queue.review)
+app.command()(review.review)
 app.command()(rank.rank)
 app.add_typer(questions.app, name="questions")
 

@@ -57,6 +57,15 @@ HomeOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ReviewerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reviewer",
+        metavar="NAME",
+        help="Who is deciding: recorded with each decision. Default: env GROUNDHOG_REVIEWER, else your login name.",
+        show_default=False,
+    ),
+]
 
 
 def setting_option(model: type[BaseModel], name: str, *param_decls: str, metavar: str | None = None) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,6 +11,7 @@ import typer
 from groundhog.commands.common import (
     HomeOpt,
     JsonOpt,
+    ReviewerOpt,
     console,
     echo,
     esc,
@@ -24,6 +24,7 @@ from groundhog.commands.common import (
 
 if TYPE_CHECKING:
     from groundhog.compose.services import Services
+    from groundhog.review.agreement import ReviewerAgreement
     from groundhog.review.stats import GroupStats, ScoreMeans
 
 app = sub_app("The review queue: ideas that survived the critique, waiting for a human decision.")
@@ -46,7 +47,7 @@ def _check_status(status: str | None) -> str | None:
     return status
 
 
-def _persona_id(svc: Services, name: str | None) -> str | None:
+def persona_id(svc: Services, name: str | None) -> str | None:
     """A persona id from an id or display name; an unknown name is kept (its persona may be gone)."""
     if name is None:
         return None
@@ -92,7 +93,7 @@ def list_(
     svc = services(home)
     try:
         items = svc.queue.list(
-            status=status, session=session, persona=_persona_id(svc, persona), limit=limit, literature=view
+            status=status, session=session, persona=persona_id(svc, persona), limit=limit, literature=view
         )
     finally:
         svc.close()
@@ -142,26 +143,32 @@ def decide(
     idea_id: IdArg,
     decision: Annotated[str, typer.Argument(help="accept, reject or defer.")],
     note: Annotated[str, typer.Option("--note", help="Why: the persona reads it the next morning.")] = "",
+    reviewer: ReviewerOpt = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Decide one idea. The decision and its note go into the persona's log as feedback."""
+    """Decide one idea, as a reviewer. The decision and its note go into the persona's log as feedback;
+    deciding again as the same reviewer replaces that reviewer's decision, and another reviewer's
+    decision is kept beside it (the queue shows the latest)."""
+    from groundhog.core.reviewer import resolve_reviewer
     from groundhog.review.export import to_record
     from groundhog.review.feedback import record_decision
     from groundhog.store.queue import decision_status
 
-    decision_status(decision)  # a bad word fails before anything is opened
+    decision_status(decision)  # a bad word or name fails before anything is opened
+    who = resolve_reviewer(reviewer)
     svc = services(home)
     try:
         item = svc.queue.get(idea_id)  # an unknown id fails before the log is opened
-        decided = record_decision(svc.queue, svc.log, item.id, decision, note)
+        decided = record_decision(svc.queue, svc.log, item.id, decision, note, who)
     finally:
         svc.close()
     if as_json:
         print_json(to_record(decided))
         return
     said = f" with note: {esc(note)}" if note else ""
-    console().print(f"{decided.status} {esc(decided.id)} '{esc(decided.idea.title, one_line=True)}'{said}")
+    title = esc(decided.idea.title, one_line=True)
+    console().print(f"{decided.status} {esc(decided.id)} '{title}' by {esc(who, one_line=True)}{said}")
 
 
 def _write_export(path: Path, text: str) -> None:
@@ -199,7 +206,7 @@ def export(
     _check_status(status)
     svc = services(home)
     try:
-        items = svc.queue.list(status=status, session=session, persona=_persona_id(svc, persona))
+        items = svc.queue.list(status=status, session=session, persona=persona_id(svc, persona))
     finally:
         svc.close()
     text = render(items, fmt)
@@ -226,7 +233,9 @@ def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Counts, the critic's mean scores for accepted vs rejected ideas, critic-human agreement, and the
     audit of the critic's verdicts: its miss rate (accepted audit items over decided audit items),
     its precision on survivors and its agreement with you, each with a 95% Wilson interval; then the
-    thresholds your decisions so far would set (`babble --calibrated` uses them)."""
+    thresholds your decisions so far would set (`babble --calibrated` uses them); then, where two
+    reviewers decided the same ideas, their agreement: Cohen's kappa per pair and, with three or more,
+    Krippendorff's alpha, each with a 95% percentile bootstrap interval over ideas (seeded)."""
     from groundhog.critique.calibrate import calibrate
     from groundhog.review.stats import queue_stats
 
@@ -278,119 +287,45 @@ def stats(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         "count in none."
     )
     out.print(f"Calibration: {esc(calibration.reason)}")
+    _reviewers(out, result.reviewers)
 
 
-def _read_line(prompt: str) -> str | None:
-    """One line from stdin, or None at the end of input or on Ctrl-C / Ctrl-D."""
-    try:
-        line = input(prompt)
-    except (EOFError, KeyboardInterrupt):
-        typer.echo("")
-        return None
-    if not sys.stdin.isatty():
-        echo(line)  # piped keys show in the transcript, as typed ones do on a terminal
-    return line
+def _interval(value: float | None, low: float | None, high: float | None) -> str:
+    if value is None:
+        return "- (undefined: one status throughout)"
+    return f"{value:.3f} [{'-' if low is None else f'{low:.3f}'}, {'-' if high is None else f'{high:.3f}'}]"
 
 
-def _getchar() -> str:
-    """One key press. cbreak mode set at once (not after flushing), so keys typed ahead are kept."""
-    try:
-        import termios
-        import tty
-    except ImportError:  # not a POSIX terminal
-        return typer.getchar()
-    import select
-
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd, termios.TCSANOW)
-        raw = os.read(fd, 1)  # one key, even when several were typed ahead
-        if raw == b"\x1b":  # an escape sequence (an arrow key): the rest comes with it
-            while len(raw) < 8 and select.select([fd], [], [], 0.02)[0]:
-                raw += os.read(fd, 1)
-        elif raw and raw[0] >= 0xC0:  # the first byte of a multi-byte UTF-8 character
-            raw += os.read(fd, 1 if raw[0] < 0xE0 else 2 if raw[0] < 0xF0 else 3)
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-    if raw in (b"", b"\x04"):
-        raise EOFError
-    return raw.decode("utf-8", "replace")
-
-
-def _read_key(prompt: str) -> str | None:
-    """One key from the terminal, no Enter needed; None on Ctrl-C / Ctrl-D."""
-    typer.echo(prompt, nl=False)
-    try:
-        key = _getchar()
-    except (EOFError, KeyboardInterrupt):
-        typer.echo("")
-        return None
-    typer.echo(key if key.isprintable() else "")  # the key typed shows, as it would with Enter
-    return key
-
-
-def review(
-    session: SessionOpt = None,
-    persona: PersonaOpt = None,
-    home: HomeOpt = None,
-    web: Annotated[bool, typer.Option("--web", help="Review in a local web page instead (keyboard-first).")] = False,
-    host: Annotated[str, typer.Option("--host", help="With --web: the address (off loopback, warns).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="With --web: the port (0 picks a free one).")] = 8765,
-    open_page: Annotated[bool, typer.Option("--open", help="With --web: open the page in a browser.")] = False,
-) -> None:
-    """Review queued ideas one at a time, best first (pending, then deferred ones).
-
-    With --web, the same in a local web page (http://127.0.0.1:8765/ by default) until Ctrl-C.
-
-    Keys (on a terminal a single key press; piped, one per line): a accept, r reject, d defer, n note,
-    s skip, p provenance (the log entries the idea builds on), q quit. Piped, 'r too vague' rejects with
-    that note. Each decision is saved as it is made and written into the persona's log, so quitting
-    half-way loses nothing. For scripts, use `groundhog queue decide`.
-
-    Some ideas may be audit items, ideas the critic rejected, queued at random to measure it (see
-    `groundhog queue stats`); the critic's verdict and the idea's origin show once you have decided.
-    After the ideas come the personas' open questions: a answers one (piped, 'a your answer'), s skips.
-    """
-    if web:
-        from groundhog.commands.web import serve
-
-        serve(home, host=host, port=port, open_browser=open_page, session=session, persona=persona)
+def _reviewers(out: Any, agreement: ReviewerAgreement) -> None:
+    """Human against human: kappa per pair of reviewers, alpha over three or more."""
+    if not agreement.reviewers:
         return
-    from groundhog.review.feedback import record_decision
-    from groundhog.terminal.screen import ReviewScreen, review_items
-
-    svc = services(home)
-    try:
-        items = review_items(svc.queue, session=session, persona=_persona_id(svc, persona))
-        screen = ReviewScreen(
-            items,
-            decide=lambda idea_id, word, note: record_decision(svc.queue, svc.log, idea_id, word, note),
-            lookup=lambda ids: svc.log.get_many(ids),
-            read=_read_line,
-            console=console(),
-            read_key=_read_key if sys.stdin.isatty() else None,
+    made = ", ".join(f"{esc(name)} {n}" for name, n in agreement.reviewers.items())
+    out.print(f"Decisions by reviewer: {made}.")
+    if not agreement.pairs:
+        out.print(
+            "No idea has been decided by two reviewers yet: `groundhog review --second-opinion --reviewer NAME` "
+            "offers another reviewer the decided ideas, blind to the first decision."
         )
-        if not screen.run().quit:
-            _questions(svc, session, _persona_id(svc, persona))
-    finally:
-        svc.close()
+        return
+    from rich.table import Table
 
-
-def _questions(svc: Services, session: str | None, persona: str | None) -> None:
-    """The personas' open questions, after the ideas."""
-    from groundhog.review.questions import record_answer
-    from groundhog.store.questions import QuestionStore
-    from groundhog.terminal.questions import QuestionScreen
-
-    store = QuestionStore(svc.db)
-    questions = store.list(status="open", session=session, persona=persona)
-    if questions:
-        QuestionScreen(
-            questions,
-            answer=lambda qid, text: record_answer(store, svc.log, qid, text),
-            queued={i.id: i for i in svc.queue.list(session=session)},
-            read=_read_line,
-            console=console(),
-            read_key=_read_key if sys.stdin.isatty() else None,
-        ).run()
+    table = Table(title=f"reviewer vs reviewer: Cohen's kappa ({agreement.method})")
+    for col in ("reviewers", "ideas both decided", "same decision", "kappa [95% interval]"):
+        table.add_column(col, no_wrap=col != "reviewers")
+    for pair in agreement.pairs:
+        a, b = (esc(name) for name in pair.reviewers)
+        table.add_row(
+            f"{a} · {b}", str(pair.items), f"{pair.observed or 0:.2f}", _interval(pair.kappa, pair.low, pair.high)
+        )
+    out.print(table)
+    if agreement.alpha is not None:
+        alpha = agreement.alpha
+        out.print(
+            f"Krippendorff's alpha (nominal), {len(alpha.reviewers)} reviewers over {alpha.items} ideas decided "
+            f"by two or more ({alpha.decisions} decisions): {_interval(alpha.alpha, alpha.low, alpha.high)}"
+        )
+    out.print(
+        "Kappa: agreement beyond what each reviewer's own shares of accepted, rejected and deferred would give "
+        "by chance (1 perfect, 0 chance, below 0 worse than chance), over the ideas both decided."
+    )

@@ -94,8 +94,10 @@ def prepare(
     port: int = DEFAULT_PORT,
     session: str | None = None,
     persona: str | None = None,
+    reviewer: str | None = None,
 ) -> Served:
-    """Open the stores and bind; --session/--persona preset the page's filters."""
+    """Open the stores and bind; --session/--persona preset the page's filters; the page's decisions are
+    recorded under `reviewer` (default: GROUNDHOG_REVIEWER, else the login name)."""
     from groundhog.core.errors import BadInput
     from groundhog.core.extras import require
 
@@ -114,7 +116,9 @@ def prepare(
             query["persona"] = svc.personas.get(persona).id
         except BadInput:
             query["persona"] = persona.strip()  # an unknown name is kept: its persona may be gone
-    app = create_app(lambda: (svc.queue, svc.log), close_stores=svc.close, allowed_hosts=allowed_hosts_for(host))
+    app = create_app(
+        lambda: (svc.queue, svc.log), close_stores=svc.close, allowed_hosts=allowed_hosts_for(host), reviewer=reviewer
+    )
     worker = app.state.worker
     try:
         worker.start()  # a locked or corrupt store fails here, before anything is served
@@ -134,12 +138,14 @@ def serve(
     open_browser: bool = False,
     session: str | None = None,
     persona: str | None = None,
+    reviewer: str | None = None,
 ) -> None:
     """`groundhog review --web`: warn off loopback, print the address, serve until Ctrl-C."""
     if not is_loopback(host):
         typer.echo(warning(host), err=True)
-    served = prepare(home, host=host, port=port, session=session, persona=persona)
-    typer.echo(f"Review page: {served.url}  (Ctrl-C to stop; every decision is saved as it is made)")
+    served = prepare(home, host=host, port=port, session=session, persona=persona, reviewer=reviewer)
+    who = served.worker.reviewer
+    typer.echo(f"Review page: {served.url}  (Ctrl-C to stop; every decision is saved as it is made, as {who})")
     if open_browser:
         import webbrowser
 

@@ -173,8 +173,23 @@ def today() -> date:
     return utcnow().date()
 
 
+DecisionStatus = Literal["accepted", "rejected", "deferred"]
+
+
+class Decision(BaseModel):
+    """One reviewer's decision on a queued idea; a reviewer has at most one per idea (the latest)."""
+
+    reviewer: str
+    status: DecisionStatus
+    note: str = ""
+    decided_at: datetime
+
+
 class QueueItem(BaseModel):
-    """An idea that survived the critique, waiting for (or carrying) a human decision."""
+    """An idea that survived the critique, waiting for (or carrying) a human decision.
+
+    `status`, `note` and `decided_at` are the latest decision, whoever made it; `decisions` holds every
+    reviewer's own, oldest first."""
 
     idea: Idea
     critique: CritiqueResult
@@ -188,6 +203,7 @@ class QueueItem(BaseModel):
     rating: float | None = None  # tournament rating (Elo-scale points), when the idea has played
     rating_sigma: float | None = None  # its standard error
     matches: int = 0  # pairwise judgements the rating rests on
+    decisions: list[Decision] = Field(default_factory=list)  # one per reviewer, oldest first
 
     @property
     def literature_novelty(self) -> float | None:
@@ -198,6 +214,17 @@ class QueueItem(BaseModel):
     @property
     def id(self) -> str:
         return self.idea.id
+
+    @property
+    def reviewer(self) -> str | None:
+        """Who made the latest decision (the one `status` shows); None while pending."""
+        if self.status == "pending" or not self.decisions:
+            return None
+        latest = [d for d in self.decisions if d.decided_at == self.decided_at]  # two at one instant: the last
+        return (latest or self.decisions)[-1].reviewer
+
+    def decision_of(self, reviewer: str) -> Decision | None:
+        return next((d for d in self.decisions if d.reviewer == reviewer), None)
 
     @property
     def decided(self) -> bool:

@@ -106,9 +106,17 @@ def _markdown_item(number: int, item: QueueItem) -> list[str]:
         provenance.append("builds on " + ", ".join(escape_md(b, inline=True) for b in idea.builds_on))
     lines.append(f"- **Provenance:** {'; '.join(provenance)}")
     if item.decided_at is not None:
-        lines.append(f"- **Decided:** {item.decided_at.isoformat(timespec='seconds')}")
+        by = f" by {escape_md(item.reviewer, inline=True)}" if item.reviewer else ""
+        lines.append(f"- **Decided:** {item.decided_at.isoformat(timespec='seconds')}{by}")
     if item.note:
         lines.append(f"- **Reviewer note:** {escape_md(item.note, inline=True)}")
+    if len(item.decisions) > 1:  # reviewers who may disagree: each one's own decision, oldest first
+        for made in item.decisions:
+            said = f": {escape_md(made.note, inline=True)}" if made.note else ""
+            lines.append(
+                f"- **Decision of {escape_md(made.reviewer, inline=True)}:** {made.status}, "
+                f"{made.decided_at.isoformat(timespec='seconds')}{said}"
+            )
     lines.append("")
     for label, text in (
         ("Summary", idea.summary),
@@ -149,7 +157,12 @@ def to_markdown(items: Sequence[QueueItem], *, generated_at: datetime | None = N
 
 def to_record(item: QueueItem) -> dict[str, Any]:
     """One item as a plain JSON-ready object, with its id at the top."""
-    return {"id": item.id, **item.model_dump(mode="json"), "literature_novelty": item.literature_novelty}
+    return {
+        "id": item.id,
+        **item.model_dump(mode="json"),
+        "literature_novelty": item.literature_novelty,
+        "reviewer": item.reviewer,  # who made the latest decision (`status`); every one is in `decisions`
+    }
 
 
 def export(items: Sequence[QueueItem], fmt: str, *, generated_at: datetime | None = None) -> str:

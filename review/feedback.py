@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from groundhog.core.records import LogEntry, QueueItem, stable_id, utcnow
+from groundhog.core.reviewer import check_reviewer, resolve_reviewer
 from groundhog.store.queue import ReviewQueue, decision_status
 
 if TYPE_CHECKING:
@@ -45,8 +46,9 @@ def feedback_id(idea_id: str) -> str:
     return stable_id(idea_id, "feedback")
 
 
-def feedback_entry(item: QueueItem, status: str, note: str) -> LogEntry:
-    """The log entry for a decision; its id depends only on the idea, so deciding again overwrites it."""
+def feedback_entry(item: QueueItem, status: str, note: str, reviewer: str = "") -> LogEntry:
+    """The log entry for a decision; its id depends only on the idea, so deciding again overwrites it
+    (the persona reads the latest decision, whichever reviewer made it)."""
     idea = item.idea
     return LogEntry(
         id=feedback_id(idea.id),
@@ -58,13 +60,17 @@ def feedback_entry(item: QueueItem, status: str, note: str) -> LogEntry:
         importance=FEEDBACK_IMPORTANCE,
         created_at=utcnow(),
         present=idea.present,
-        meta={"idea_id": idea.id, "decision": status, "title": idea.title, "note": note},
+        meta={"idea_id": idea.id, "decision": status, "title": idea.title, "note": note, "reviewer": reviewer},
     )
 
 
-def record_decision(queue: ReviewQueue, log: LogStore, idea_id: str, decision: str, note: str = "") -> QueueItem:
-    """Decide a queued idea (id or unique prefix): feedback into the log, then the decision into SQLite."""
+def record_decision(
+    queue: ReviewQueue, log: LogStore, idea_id: str, decision: str, note: str = "", reviewer: str | None = None
+) -> QueueItem:
+    """Decide a queued idea (id or unique prefix) as `reviewer` (default: GROUNDHOG_REVIEWER, else the
+    login name): feedback into the log, then the decision into the database."""
     status = decision_status(decision)
+    who = resolve_reviewer(None) if reviewer is None else check_reviewer(reviewer, "reviewer")
     item = queue.get(idea_id)
-    log.add([feedback_entry(item, status, note)])
-    return queue.decide(item.id, decision, note)
+    log.add([feedback_entry(item, status, note, who)])
+    return queue.decide(item.id, decision, note, reviewer=who)

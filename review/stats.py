@@ -1,4 +1,5 @@
-"""Queue statistics: what the human decided, and how often the critic's ranking agreed with it.
+"""Queue statistics: what the human decided, and how often the critic's ranking agreed with it (and, in
+review/agreement.py, how often the human reviewers agreed with each other).
 
 The critic is an LLM and can be gamed; the human is the final gate. Comparing the critic's rank with the
 human's accept/reject over pairs of ideas measures how far the critic can be trusted. Pure functions
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel, Field
 
 from groundhog.core.records import QueueItem
+from groundhog.review.agreement import ReviewerAgreement, reviewer_agreement
 
 
 class StatusCounts(BaseModel):
@@ -129,10 +131,12 @@ class GroupStats(BaseModel):
 
 
 class QueueStats(BaseModel):
-    """Stats over all items and per persona (pairs never cross personas in the per-persona figures)."""
+    """Stats over all items and per persona (pairs never cross personas in the per-persona figures), and
+    the agreement between human reviewers over every item (review/agreement.py)."""
 
     overall: GroupStats = Field(default_factory=GroupStats)
     personas: dict[str, GroupStats] = Field(default_factory=dict)
+    reviewers: ReviewerAgreement = Field(default_factory=ReviewerAgreement)
 
 
 def status_counts(items: Iterable[QueueItem]) -> StatusCounts:
@@ -206,4 +210,5 @@ def queue_stats(items: Iterable[QueueItem]) -> QueueStats:
     return QueueStats(
         overall=group_stats(items),
         personas={persona: group_stats(group) for persona, group in sorted(by_persona.items())},
+        reviewers=reviewer_agreement(items),
     )

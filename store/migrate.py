@@ -30,11 +30,21 @@ LOCATION = Path(__file__).parent / "migrations"
 BASELINE = "0001"
 # The newest revision in migrations/versions (tests/test_store_upgrade.py checks that it is Alembic's head):
 # a database already there is recognised without importing Alembic, a quarter second of every start.
-HEAD = "0003"
+HEAD = "0004"
 LEGACY_VERSION = 6  # the schema version of the last release before Alembic: the baseline
 MANAGED = LEGACY_VERSION + 1
 LOCK_CLASS = 0x47524448  # 'GRDH': the first key of every groundhog advisory lock; (LOCK_CLASS, 0) migrates
-OUR_TABLES = ("queue", "sessions", "days", "epochs", "questions", "ratings", "tournaments", "pairwise_judgements")
+OUR_TABLES = (
+    "queue",
+    "sessions",
+    "days",
+    "epochs",
+    "questions",
+    "ratings",
+    "tournaments",
+    "pairwise_judgements",
+    "decisions",
+)
 
 
 def _config(conn: Connection) -> Config:

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select, update
 
 from groundhog.core.errors import BadInput, StoreError
-from groundhog.core.records import QUEUE_STATUSES, CritiqueResult, Idea, QueueItem, utcnow
+from groundhog.core.records import QUEUE_STATUSES, CritiqueResult, Decision, Idea, QueueItem, utcnow
+from groundhog.core.reviewer import check_reviewer, resolve_reviewer
+from groundhog.store import decisions
 from groundhog.store.database import Database
 from groundhog.store.literature import LiteratureView
 from groundhog.store.schema import queue, ratings
@@ -100,7 +102,7 @@ def _row_values(item: QueueItem) -> dict[str, Any]:
     }
 
 
-def _item_from_row(row: Mapping[Any, Any], where: str) -> QueueItem:
+def _item_from_row(row: Mapping[Any, Any], where: str, made: list[Decision] | None = None) -> QueueItem:
     try:
         idea = Idea(
             id=row["idea_id"],
@@ -128,6 +130,7 @@ def _item_from_row(row: Mapping[Any, Any], where: str) -> QueueItem:
             rating=row["rating"],
             rating_sigma=row["sigma"],
             matches=row["matches"] or 0,
+            decisions=made or [],
         )
     except (ValidationError, ValueError, TypeError) as err:
         raise StoreError(f"queued idea {row['idea_id']!r} in {where} is unreadable: {err}") from err
@@ -183,9 +186,10 @@ class ReviewQueue:
         full_id = self._resolve(idea_id)
         with self.db.connect() as conn:
             row = conn.execute(_SELECT.where(queue.c.idea_id == full_id)).mappings().first()
+            made = decisions.read(conn, [full_id], self.db.where)
         if row is None:
             raise BadInput(f"no queued idea with id {idea_id!r}")
-        return _item_from_row(row, self.db.where)
+        return _item_from_row(row, self.db.where, made.get(full_id))
 
     def list(
         self,
@@ -214,14 +218,20 @@ class ReviewQueue:
             statement = statement.limit(limit)
         with self.db.connect() as conn:
             rows = conn.execute(statement).mappings().all()
-        return [_item_from_row(row, self.db.where) for row in rows]
+            made = decisions.read(conn, (str(row["idea_id"]) for row in rows), self.db.where)
+        return [_item_from_row(row, self.db.where, made.get(str(row["idea_id"]))) for row in rows]
 
-    def decide(self, idea_id: str, decision: str, note: str = "") -> QueueItem:
-        """Record a human decision; committed (and synced) before returning. Deciding again overwrites."""
+    def decide(self, idea_id: str, decision: str, note: str = "", reviewer: str | None = None) -> QueueItem:
+        """Record a human decision as `reviewer` (default: GROUNDHOG_REVIEWER, else the login name);
+        committed (and synced) before returning. The reviewer's own row is overwritten by deciding
+        again, and the queue row takes the decision as the latest, whoever made it."""
         status = decision_status(decision)
-        with self.db.begin():
+        who = resolve_reviewer(None) if reviewer is None else check_reviewer(reviewer, "reviewer")
+        with self.db.begin() as conn:
             full_id = self._resolve(idea_id)
-            self.restore(full_id, status, note, _stamp(self.clock()))
+            stamp = _stamp(self.clock())
+            decisions.write(self.db, conn, full_id, who, status, note, stamp or "")
+            self.restore(full_id, status, note, stamp)
         return self.get(full_id)
 
     def state(self, idea_id: str) -> tuple[str, str, str | None]:
@@ -234,12 +244,29 @@ class ReviewQueue:
             raise BadInput(f"no queued idea with id {idea_id!r}")
         return str(row[0]), str(row[1]), row[2]
 
-    def restore(self, idea_id: str, status: str, note: str, decided_at: str | None) -> None:
-        """Set a row's decision fields as given (a decision, or undoing one)."""
+    def restore(
+        self,
+        idea_id: str,
+        status: str,
+        note: str,
+        decided_at: str | None,
+        *,
+        reviewer: str | None = None,
+        before: Decision | None = None,
+    ) -> None:
+        """Set a row's decision fields as given (a decision, or undoing one). With `reviewer`, that
+        reviewer's own decision is set back to `before` in the same transaction (removed when None)."""
         with self.db.begin() as conn:
             conn.execute(
                 update(queue).where(queue.c.idea_id == idea_id).values(status=status, note=note, decided_at=decided_at)
             )
+            if reviewer is None:
+                return
+            if before is None:
+                decisions.remove(conn, idea_id, reviewer)
+            else:
+                stamp = _stamp(before.decided_at) or ""
+                decisions.write(self.db, conn, idea_id, reviewer, before.status, before.note, stamp)
 
     def counts(self) -> dict[str, int]:
         """How many items in each status, every status present (zero included)."""

@@ -82,6 +82,19 @@ queue = Table(
     Index("queue_persona", "persona"),
 )
 
+decisions = Table(
+    "decisions",  # every reviewer's own decision on a queued idea; the queue row keeps the latest of them
+    metadata,
+    Column("idea_id", Text, ForeignKey("queue.idea_id"), nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("note", Text, nullable=False, server_default=_empty()),
+    Column("decided_at", Text, nullable=False),
+    PrimaryKeyConstraint("idea_id", "reviewer"),
+    _check("status", ("accepted", "rejected", "deferred"), "decisions_status_check"),
+    Index("decisions_reviewer", "reviewer"),
+)
+
 sessions = Table(
     "sessions",
     metadata,

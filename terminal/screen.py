@@ -117,10 +117,16 @@ def render_item(console: Any, item: QueueItem, *, counter: str | None = None) ->
     console.print("[dim]" + " · ".join(where) + "[/dim]")
     status = f"status {item.status}"
     if item.decided_at is not None:
-        status += f" (decided {item.decided_at.isoformat(timespec='seconds')})"
+        by = f" by {escape(item.reviewer, one_line=True)}" if item.reviewer else ""
+        status += f" (decided {item.decided_at.isoformat(timespec='seconds')}{by})"
     if item.note:
         status += f" · note: {escape(item.note, one_line=True)}"
     console.print(status)
+    if len(item.decisions) > 1:
+        for made in item.decisions:
+            said = f": {escape(made.note, one_line=True)}" if made.note else ""
+            when = made.decided_at.isoformat(timespec="seconds")
+            console.print(f"  {escape(made.reviewer, one_line=True)} {made.status} ({when}){said}")
     if item.decided:
         console.print(origin_line(item))
     rank = f"rank {item.rank_score:.3f} (novelty distance {item.novelty:.2f})"

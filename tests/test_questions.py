@@ -161,10 +161,10 @@ def _one_question(home: Path, text: str = QUESTION) -> str:
 
 
 def _wire(monkeypatch: Any) -> None:
-    from groundhog.commands import common, questions, queue
+    from groundhog.commands import common, questions, queue, review
 
     make = lambda home, **flags: make_services(home, FakeChatModel(), HashEmbedder(), **flags)  # noqa: E731
-    for module in (common, questions, queue):
+    for module in (common, questions, queue, review):
         monkeypatch.setattr(module, "services", make)
 
 

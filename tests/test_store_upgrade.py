@@ -10,14 +10,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from legacy_home import insert_sql, rows, sqlite_home
+from legacy_home import T, insert_sql, rows, sqlite_home
 
-from groundhog.core.records import Usage
+from groundhog.core.records import CritiqueResult, Decision, Idea, QueueItem, Usage
+from groundhog.core.reviewer import LEGACY
 from groundhog.core.settings import ModelSettings
 from groundhog.rank.ratings import refresh_ratings
 from groundhog.store.database import Database
@@ -104,6 +105,11 @@ def test_every_row_of_a_legacy_home_survives_the_upgrade(upgraded: Database) -> 
         7,
     )
     assert (first.rating, first.rating_sigma, first.matches) == (1550.0, 80.0, 1)
+    # the decision made before reviewers were recorded is kept as the legacy reviewer's own
+    assert first.decisions == [
+        Decision(reviewer=LEGACY, status="accepted", note="good", decided_at=datetime.fromisoformat(T))
+    ]
+    assert first.reviewer == LEGACY and queue.get("idea0002").decisions == []
     assert queue.get("idea0002").critique.scores is None and queue.get("idea0002").origin == "audit"
     assert queue.counts() == {"pending": 1, "accepted": 1, "rejected": 0, "deferred": 0}
     (epoch,) = EpochStore(db).all("old")
@@ -142,11 +148,18 @@ def test_a_legacy_home_takes_new_writes_in_every_table(upgraded: Database) -> No
     QuestionStore(db).add(Question(id="q3", session="old", persona="doomimir", day=2, question="Why?"))
     QuestionStore(db).mark_answered("q3", "because")
     queue.decide("idea0002", "reject", note="no")
+    queue.decide("idea0001", "reject", note="a second look", reviewer="ada")  # beside the legacy decision
     JudgementStore(db).add("idea0002", "idea0001", "b", judge="fake", source="rank:t1")
     TournamentStore(db).record("t1", Usage(prompt_tokens=1, completion_tokens=1, calls=1))
     sessions.set_status("old", "completed-with-failures", "a reason")
     assert refresh_ratings(db).games == 2
     assert queue.get("idea0002").status == "rejected" and queue.get("idea0001").rating is not None
+    again = queue.get("idea0001")
+    assert [(d.reviewer, d.status, d.note) for d in again.decisions] == [
+        (LEGACY, "accepted", "good"),
+        ("ada", "rejected", "a second look"),
+    ]
+    assert (again.status, again.note, again.reviewer) == ("rejected", "a second look", "ada")
     assert TournamentStore(db).get("t1").calls == 4
     assert sessions.get("old").status == "completed-with-failures"
 
@@ -164,6 +177,53 @@ def test_a_legacy_home_opens_again_without_migrating(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head(),)]
         assert conn.execute("SELECT count(*) FROM queue").fetchone() == (2,)
+
+
+def _open(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if engine == "postgres":
+        from groundhog.store.postgres import open_postgres
+
+        return open_postgres(request.getfixturevalue("pg_url"))
+    from groundhog.store.sqlite import open_sqlite
+
+    return open_sqlite(tmp_path / "groundhog.db")
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_decisions_of_a_home_at_0003_move_in_under_the_legacy_reviewer(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A home the previous revision wrote (decisions on the queue rows only) upgrades to one decision row
+    per decided idea, status, note and time as they were; pending ideas get none."""
+    db = _open(engine, request, tmp_path)
+    decided = {"acc00001": ("accepted", "keep"), "rej00001": ("rejected", "no"), "def00001": ("deferred", "later")}
+    try:
+        queue = ReviewQueue(db)
+        for idea_id in [*decided, "pen00001"]:
+            idea = Idea(id=idea_id, title=f"Idea {idea_id}", summary="s", persona="doomimir")
+            queue.add(QueueItem(idea=idea, critique=CritiqueResult(idea_id=idea_id, verdict="pass")))
+        with db.begin() as conn:  # as revision 0003 left it: the decision on the queue row, no table of them
+            for n, (idea_id, (status, note)) in enumerate(decided.items()):
+                conn.exec_driver_sql(
+                    f"UPDATE queue SET status = '{status}', note = '{note}', "
+                    f"decided_at = '2026-11-2{n}T06:00:00.000000+00:00' WHERE idea_id = '{idea_id}'"
+                )
+            conn.exec_driver_sql("DROP TABLE decisions")
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+    finally:
+        db.close()
+    db = _open(engine, request, tmp_path)  # the same database again (pg_url is one per test)
+    try:
+        assert db.describe()["schema"] == HEAD
+        queue = ReviewQueue(db)
+        for n, (idea_id, (status, note)) in enumerate(decided.items()):
+            item = queue.get(idea_id)
+            when = datetime.fromisoformat(f"2026-11-2{n}T06:00:00.000000+00:00")
+            assert item.decisions == [Decision(reviewer=LEGACY, status=status, note=note, decided_at=when)]  # type: ignore[arg-type]
+            assert (item.status, item.note, item.decided_at, item.reviewer) == (status, note, when, LEGACY)
+        assert queue.get("pen00001").decisions == [] and queue.get("pen00001").reviewer is None
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

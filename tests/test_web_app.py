@@ -52,7 +52,7 @@ def listed(html: str) -> list[str]:
 @pytest.fixture
 def page(isolated_home: Path) -> Iterator[Page]:
     fill(isolated_home, depth=2, idea_text=hostile_text, revise=True, cross=True)
-    app, _ = app_for(isolated_home)
+    app, _ = app_for(isolated_home, reviewer="ada")
     with TestClient(app, base_url=BASE) as client:
         yield Page(client, app.state.token)
 
@@ -110,12 +110,18 @@ def test_a_decision_is_saved_and_fed_back_exactly_as_queue_decide(page: Page, is
     finally:
         svc.close()
     assert entry is not None and entry.text == feedback_text(item, "rejected", "not convincing")
-    assert entry.meta == {"idea_id": top, "decision": "rejected", "title": item.idea.title, "note": "not convincing"}
+    meta = {"idea_id": top, "decision": "rejected", "title": item.idea.title, "note": "not convincing"}
+    assert entry.meta == {**meta, "reviewer": "ada"}
+    assert [(d.reviewer, d.status, d.note) for d in item.decisions] == [("ada", "rejected", "not convincing")]
     assert set(said) == {top}
     html = page.get().text
     assert "Rejected &#39;&lt;script&gt;" in html and "Saved; u undoes it." in html  # the flash, escaped
     assert top not in listed(html)  # open view: pending and deferred only
     assert "Undo <kbd>u</kbd>: rejected" in html
+    html = page.get(id=top, status="all").text
+    assert (
+        'deciding as <strong class="reviewer">ada</strong>' in html and 'by <span class="reviewer">ada</span>' in html
+    )
 
 
 def test_state_changes_need_the_runs_token(page: Page, isolated_home: Path) -> None:

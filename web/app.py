@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from groundhog.core.errors import BadInput, GroundhogError
 from groundhog.core.records import FLAG_NAMES, QueueItem
+from groundhog.core.reviewer import check_reviewer, resolve_reviewer
 from groundhog.core.text import safe_text
 from groundhog.rank.ratings import refresh_ratings
 from groundhog.review.provenance import gather
@@ -72,6 +73,10 @@ class Stores:
     questions: QuestionStore
     flash: list[str] = field(default_factory=list)
 
+    @property
+    def reviewer(self) -> str:
+        return self.journal.reviewer
+
     def say(self, message: str) -> None:
         self.flash.append(message)
 
@@ -79,9 +84,12 @@ class Stores:
 class Worker:
     """One thread for every store call: it opens the stores on first use and closes them at shutdown."""
 
-    def __init__(self, open_stores: OpenStores, close_stores: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, open_stores: OpenStores, close_stores: Callable[[], None] | None = None, reviewer: str | None = None
+    ) -> None:
         self._open = open_stores
         self._close = close_stores
+        self.reviewer = resolve_reviewer(None) if reviewer is None else check_reviewer(reviewer, "reviewer")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="groundhog-web")
         self._stores: Stores | None = None
         self._closed = False
@@ -90,7 +98,8 @@ class Worker:
         if self._stores is None:
             queue, log = self._open()
             conn = queue.db
-            self._stores = Stores(queue, log, DecisionJournal(queue, log), JudgementStore(conn), QuestionStore(conn))
+            journal = DecisionJournal(queue, log, self.reviewer)
+            self._stores = Stores(queue, log, journal, JudgementStore(conn), QuestionStore(conn))
         return self._stores
 
     def start(self) -> None:
@@ -165,6 +174,8 @@ def index_view(stores: Stores, filters: Filters, want: str) -> dict[str, Any]:
         "total": len(everything),
         "last": stores.journal.last,
         "open_questions": stores.questions.count_open(),
+        "reviewer": stores.reviewer,
+        "own": current.decision_of(stores.reviewer) if current is not None else None,
         "flash": _pop(stores),
         **_choices(everything),
     }
@@ -239,13 +250,15 @@ def create_app(
     close_stores: Callable[[], None] | None = None,
     token: str | None = None,
     allowed_hosts: frozenset[str] | None = LOOPBACK,
+    reviewer: str | None = None,
 ) -> Starlette:
     """The review page over the stores `open_stores` returns (called once, on the worker thread).
 
     `token` guards every POST (a new random one when not given; it is `app.state.token`).
     `allowed_hosts`: Host header names served (None: any).
+    `reviewer`: who the page's decisions are recorded under (default: GROUNDHOG_REVIEWER, else the login).
     """
-    worker = Worker(open_stores, close_stores)
+    worker = Worker(open_stores, close_stores, reviewer)
     env = environment()
     secret = token or secrets.token_urlsafe(32)
 
