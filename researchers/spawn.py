@@ -66,7 +66,7 @@ def _agenda(parent: Persona, rng: random.Random) -> str:
 
 def varied_fields(persona: Persona, vary: Vary) -> tuple[object, ...]:
     """The fields a variant must differ in, by the kind of variation asked for."""
-    stances = (tuple(persona.beliefs), tuple(persona.methods), tuple(persona.skeptical_of))
+    stances: tuple[object, ...] = (tuple(persona.beliefs), tuple(persona.methods), tuple(persona.skeptical_of))
     stances += (tuple(sorted((a, persona.stance(a)) for a in STANCE_AXES)),)
     agenda = (persona.focus,)
     return {"stances": stances, "agenda": agenda, "both": stances + agenda}[vary]

@@ -68,7 +68,9 @@ class JudgementStore:
                     created_at=utcnow().isoformat(),
                 )
             )
-            row_id = int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None  # an INSERT of one row always has its key
+            row_id = int(key[0])
         return self.get(row_id)
 
     def get(self, row_id: int) -> Judgement:
