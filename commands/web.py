@@ -114,7 +114,12 @@ def prepare(
             query["persona"] = svc.personas.get(persona).id
         except BadInput:
             query["persona"] = persona.strip()  # an unknown name is kept: its persona may be gone
-    app = create_app(lambda: (svc.queue, svc.log), close_stores=svc.close, allowed_hosts=allowed_hosts_for(host))
+    app = create_app(
+        lambda: (svc.queue, svc.log),
+        close_stores=svc.close,
+        allowed_hosts=allowed_hosts_for(host),
+        groups=lambda: {p.id: p.group for p in svc.personas.all()},
+    )
     worker = app.state.worker
     try:
         worker.start()  # a locked or corrupt store fails here, before anything is served

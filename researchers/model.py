@@ -36,7 +36,7 @@ STANCE_LABELS: dict[str, str] = {
 """What agreeing with each axis means, in words a prompt or a listing can show."""
 
 PERSONA_SUFFIXES: tuple[str, ...] = (".toml", ".yaml", ".yml")
-CORPUS_SUFFIXES: tuple[str, ...] = (".md", ".txt")
+CORPUS_SUFFIXES: tuple[str, ...] = (".md", ".txt", ".pdf")
 ID_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

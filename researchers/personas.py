@@ -20,7 +20,7 @@ from pydantic import (
 
 from groundhog.core.errors import BadInput
 from groundhog.core.files import write_atomic
-from groundhog.researchers.corpus import chunk_text, corpus_files, corpus_paths
+from groundhog.researchers.corpus import chunk_text, corpus_chunks, corpus_files, corpus_paths
 from groundhog.researchers.model import (
     CORPUS_SUFFIXES,
     ID_PATTERN,
@@ -49,6 +49,7 @@ __all__ = [
     "builtin_dir",
     "check_persona_file",
     "chunk_text",
+    "corpus_chunks",
     "corpus_files",
     "expand_persona_paths",
     "load_persona_file",
@@ -122,7 +123,7 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe(error: Any) -> str:
+def describe_problem(error: Any) -> str:
     """Turn one pydantic error into the words a persona author needs."""
     kind: str = error["type"]
     loc: tuple[int | str, ...] = tuple(error["loc"])
@@ -171,7 +172,7 @@ def _corpus_problem(folder: Path) -> str | None:
     if not folder.is_dir():
         return f"is not a folder: {folder}"
     if not corpus_paths(folder):
-        return f"folder has no .md or .txt files: {folder}"
+        return f"folder has no .md, .txt or .pdf files: {folder}"
     return None
 
 
@@ -192,7 +193,7 @@ def _inspect(path: Path, corpus: Path | None = None) -> tuple[Persona | None, li
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors(include_url=False)]
+        problems = [describe_problem(error) for error in exc.errors(include_url=False)]
     corpus = data.get("corpus")
     if isinstance(corpus, str) and corpus.strip():
         folder = Path(corpus).expanduser()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -39,7 +39,8 @@ from groundhog.review.undo import DecisionJournal
 from groundhog.store.judgements import JudgementStore
 from groundhog.store.questions import QuestionStore
 from groundhog.store.queue import ReviewQueue
-from groundhog.web.filters import FLAG_CHOICES, SORTS, STATUS_CHOICES, Filters, critic_mean, unjudged_pairs
+from groundhog.web.diversity import Groups, diversity_view
+from groundhog.web.filters import FLAG_CHOICES, SORTS, STATUS_CHOICES, Filters, choices, critic_mean, unjudged_pairs
 from groundhog.web.guard import LOOPBACK, Guard
 from groundhog.web.questions import answer, questions_view, show_of
 
@@ -140,15 +141,6 @@ def environment() -> Environment:
 # -- what each page shows (these run on the worker thread) -------------------------------------------
 
 
-def _choices(items: Iterable[QueueItem]) -> dict[str, list[Any]]:
-    items = list(items)
-    return {
-        "personas": sorted({i.idea.persona for i in items if i.idea.persona}),
-        "sessions": sorted({i.idea.session for i in items if i.idea.session}),
-        "days": sorted({i.idea.day for i in items}),
-    }
-
-
 def index_view(stores: Stores, filters: Filters, want: str) -> dict[str, Any]:
     everything = stores.queue.list()
     items = filters.apply(everything)
@@ -166,7 +158,7 @@ def index_view(stores: Stores, filters: Filters, want: str) -> dict[str, Any]:
         "last": stores.journal.last,
         "open_questions": stores.questions.count_open(),
         "flash": _pop(stores),
-        **_choices(everything),
+        **choices(everything),
     }
 
 
@@ -220,7 +212,7 @@ def compare_view(stores: Stores, filters: Filters, a: str, b: str, n: int) -> di
         "explicit": bool(a and b),
         "judgements": len(stores.judgements.list()),
         "flash": _pop(stores),
-        **_choices(everything),
+        **choices(everything),
     }
 
 
@@ -239,11 +231,13 @@ def create_app(
     close_stores: Callable[[], None] | None = None,
     token: str | None = None,
     allowed_hosts: frozenset[str] | None = LOOPBACK,
+    groups: Groups = dict,
 ) -> Starlette:
     """The review page over the stores `open_stores` returns (called once, on the worker thread).
 
     `token` guards every POST (a new random one when not given; it is `app.state.token`).
-    `allowed_hosts`: Host header names served (None: any).
+    `allowed_hosts`: Host header names served (None: any). `groups`: each persona's group, for the
+    diversity page's figures per group.
     """
     worker = Worker(open_stores, close_stores)
     env = environment()
@@ -326,6 +320,11 @@ def create_app(
         show = show_of(fields.get("show", ""))
         return RedirectResponse("/questions?" + posted_filters(fields).query(show=show), status_code=303)
 
+    async def diversity(request: Request) -> Response:
+        filters = Filters.parse(request.query_params)
+        view = await worker.run(diversity_view, filters, groups)
+        return page(request, "diversity.html", {**view, **options(filters)})
+
     async def failed(request: Request, exc: Exception) -> Response:
         status = 403 if isinstance(exc, Forbidden) else 400 if isinstance(exc, BadInput) else 500
         return page(request, "error.html", {"message": str(exc), "status": status}, status=status)
@@ -347,6 +346,7 @@ def create_app(
             Route("/compare", compare),
             Route("/judge", post_judge, methods=["POST"]),
             Route("/questions", questions),
+            Route("/diversity", diversity),
             Route("/answer", post_answer, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
