@@ -181,7 +181,7 @@ def draft_persona(
     say(f"the {len(passages)} most characteristic passages fit the model's window (~{used // CHARS_PER_TOKEN} tokens)")
     shown = "\n\n".join(f"[{p.source}]\n{p.text}" for p in passages)
     docs = f"{len(writings.documents)} file{'s' if len(writings.documents) != 1 else ''}"
-    messages = render_plain("draft", name=name, documents=docs, passages=shown, axes=axes_text())
+    messages = render_plain("draft", researcher=name, documents=docs, passages=shown, axes=axes_text())
     say(f"asking {model.name} for a draft")
     try:
         reply = model.structured(messages, draft_schema(model.limits is not None), max_tokens=reply_tokens(model))

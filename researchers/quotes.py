@@ -20,6 +20,7 @@ REPAIR_RATIO = 0.85  # token-level similarity at which a near-quote is repaired 
 MIN_WORDS = 4  # fewer words are no evidence of a stance: they occur anywhere
 _CANDIDATES = 24  # window starts, by vote, whose similarity is measured
 _WORD = re.compile(r"\w+")
+_CLOSE = re.compile(r"[.!?]+[\"'”’)\]]?")  # a sentence's end, kept with the last word quoted
 _ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:\.\s*){3}\]|\.{3,}|…)\s*")
 
 
@@ -84,7 +85,9 @@ class QuoteFinder:
             if hit is None:
                 return None
             start, end, ratio = hit
-            texts.append(doc.text[doc.spans[start][0] : doc.spans[end - 1][1]])
+            stop = doc.spans[end - 1][1]
+            close = _CLOSE.match(doc.text, stop)
+            texts.append(doc.text[doc.spans[start][0] : close.end() if close else stop])
             scores.append((ratio, end - start))
             after = end
         weight = sum(n for _, n in scores)

@@ -19,6 +19,7 @@ from groundhog.core.interfaces import Embedder
 
 WRITING_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
 REDUNDANCY = 0.5  # how much a passage's likeness to those already chosen counts against it
+NEAR_COPY = 0.95  # cosine to a chosen passage at which another is a copy of it (boilerplate, a repost)
 _BATCH = 256
 _SMALLEST = 200  # characters left in the budget below which no passage is worth looking for
 
@@ -95,7 +96,7 @@ def characteristic(pairs: Sequence[tuple[str, str]], embedder: Embedder, budget_
 
     A passage's score is its cosine to the centroid of every passage (what the writings keep returning
     to). Each next pick also pays for its likeness to the passages already picked (maximal marginal
-    relevance), so overlapping chunks and repeated boilerplate do not fill the window. The first
+    relevance), so overlapping chunks do not fill the window, and a copy of one is left out. The first
     passage is always kept, cut to the budget when it alone is longer."""
     if not pairs:
         return []
@@ -112,6 +113,8 @@ def characteristic(pairs: Sequence[tuple[str, str]], embedder: Embedder, budget_
         merit = np.where(open_, scores - REDUNDANCY * np.maximum(nearest_chosen, 0.0), -np.inf)
         i = int(np.argmax(merit))
         open_[i] = False
+        if nearest_chosen[i] >= NEAR_COPY:
+            continue  # says nothing the window does not hold already
         source, text = pairs[i]
         if spent + len(text) > budget_chars:
             if not chosen:

@@ -116,6 +116,7 @@ class Diversity(BaseModel):
     distinct_share: float | None = None
     within_similarity: float | None = None
     across_similarity: float | None = None
+    random_gap: float | None = None  # the within-minus-across gap shuffled persona labels reach (95th pct.)
     centroid_accuracy: float | None = None
     chance: float | None = None
     collapsed: bool = False
