@@ -27,16 +27,18 @@ import numpy as np
 from groundhog.library.store import split
 from groundhog.researchers.personas import PersonaRegistry
 from groundhog.tune.diversity import MIN_DISTINCT_SHARE, MIN_SIMILARITY_GAP, measure
+from groundhog.tune.report import Diversity
 from groundhog.tune.vectors import grounding_texts
 
 
-def _row(name: str, d: object) -> str:
-    f = d  # a Diversity
-    gap = (f.within_similarity or 0) - (f.across_similarity or 0)  # type: ignore[attr-defined]
+def _row(name: str, d: Diversity) -> str:
+    gap = (d.within_similarity or 0) - (d.across_similarity or 0)
+    verdict = "COLLAPSED: " + "; ".join(d.reasons) if d.collapsed else "apart"
     return (
-        f"{name:<14} ideas {f.ideas:>3}  distinct {f.distinct_share:>5.2f}  within {f.within_similarity:.3f}  "  # type: ignore[attr-defined]
-        f"across {f.across_similarity:.3f}  gap {gap:+.3f} (random {f.random_gap:+.3f})  accuracy {f.centroid_accuracy:.2f} "  # type: ignore[attr-defined]
-        f"(chance {f.chance:.2f})  {'COLLAPSED: ' + '; '.join(f.reasons) if f.collapsed else 'apart'}"  # type: ignore[attr-defined]
+        f"{name:<14} ideas {d.ideas:>3}  distinct {d.distinct_share or 0:>5.2f}  "
+        f"within {d.within_similarity or 0:.3f}  across {d.across_similarity or 0:.3f}  "
+        f"gap {gap:+.3f} (random {d.random_gap or 0:+.3f})  "
+        f"accuracy {d.centroid_accuracy or 0:.2f} (chance {d.chance or 0:.2f})  {verdict}"
     )
 
 

@@ -157,9 +157,8 @@ def _reasons(d: Diversity, tried: int) -> list[str]:
         margin = CHANCE_MARGIN_SE * math.sqrt(d.chance * (1 - d.chance) / tried)
         if d.centroid_accuracy <= d.chance + margin:
             near = "no better than" if d.centroid_accuracy <= d.chance else "near"
-            reasons.append(
-                f"a persona is told from its ideas {d.centroid_accuracy:.0%} of the time, {near} chance ({d.chance:.0%})"
-            )
+            told = f"a persona is told from its ideas {d.centroid_accuracy:.0%} of the time"
+            reasons.append(f"{told}, {near} chance ({d.chance:.0%})")
     return reasons
 
 
