@@ -128,6 +128,12 @@ def check(
     score each persona's ideas against the writings: similarity to its own corpus against the nearest
     other corpus, and how often its own corpus is the nearest."""
     if files:
+        if session is not None or persona:
+            from groundhog.core.errors import BadInput
+
+            raise BadInput(
+                f"{'--session' if session is not None else '--persona'}: only without FILE (it scores ideas)"
+            )
         _check_files(files, as_json)
         return
     from groundhog.tune.character import corpus_match
@@ -163,7 +169,7 @@ def _render_scores(rows: list[Any]) -> None:
     from rich.table import Table
 
     def num(value: float | None) -> str:
-        return "-" if value is None else f"{value:+.3f}" if value < 0 or value > 0 else "0.000"
+        return "-" if value is None else f"{value:+.3f}"
 
     table = Table(
         title="in character: ideas against the writings",
@@ -211,18 +217,13 @@ def draft(
     passages and writes voice, agenda, focus, beliefs, methods, what they would never propose, and stances,
     each stance with a quote checked against the writings (kept, repaired to the writings' words, or
     dropped with its stance). The file is validated and written for you to edit; --add installs it."""
-    import re
-
     from groundhog.core.errors import BadInput
     from groundhog.core.files import write_atomic
     from groundhog.researchers.draft import draft_persona, draft_toml
-    from groundhog.researchers.personas import ID_PATTERN, check_persona_file
+    from groundhog.researchers.personas import check_persona_file, check_slug
     from groundhog.researchers.writings import read_writings
 
-    if not re.fullmatch(ID_PATTERN, persona_id):
-        raise BadInput(
-            f"ID: must be a slug of 2-40 lowercase letters, digits and '-', starting with a letter (got {persona_id!r})"
-        )
+    check_slug(persona_id, "ID")
     target = out if out is not None else Path.cwd() / f"{persona_id}.toml"
     if target.suffix.lower() != ".toml":
         raise BadInput(f"--out: {target}: a drafted persona is written as TOML (give a .toml file)")
@@ -249,17 +250,15 @@ def draft(
         say(f"stance {e.axis} {e.stance:+.2f}: quote {how} in {e.source}")
     for axis, _ in drafted.dropped:
         say(f"stance {axis}: left out, its quote is not in the writings")
+    say(f"the draft took {drafted.usage.prompt_tokens}+{drafted.usage.completion_tokens} tokens")
     write_atomic(target, draft_toml(drafted, model_name=svc.babble_model.name))
     problems = check_persona_file(target)
     for p in problems:
         echo(p, err=True)
     if problems:
         raise typer.Exit(1)
-    echo(
-        f"drafted persona {persona_id} ({display}) at {target}: edit it, then `groundhog personas add {target}`"
-        if not add_it
-        else f"drafted persona {persona_id} ({display}) at {target}"
-    )
+    then = "" if add_it else f": edit it, then `groundhog personas add {target}`"
+    echo(f"drafted persona {persona_id} ({display}) at {target}{then}")
     if add_it:
         svc.ensure_home()
         _report_installed(svc, [svc.personas.add(target)])
@@ -272,7 +271,7 @@ def add(
     ],
     corpus: Annotated[
         Path | None,
-        typer.Option(help="A folder of .md/.txt/.pdf writings to ground the personas (ingested into the log)."),
+        typer.Option(help="A folder of .md, .markdown, .txt or .pdf writings to ground the personas (ingested)."),
     ] = None,
     home: HomeOpt = None,
 ) -> None:
@@ -310,19 +309,16 @@ def spawn(
 ) -> None:
     """Make N distinct variants of a persona, each with its own id and its parent recorded, and install them."""
     import random
-    import re
 
     from groundhog.core.errors import BadInput
-    from groundhog.researchers.personas import ID_PATTERN
+    from groundhog.researchers.personas import check_slug
     from groundhog.researchers.spawn import VARY_CHOICES
     from groundhog.researchers.spawn import spawn as make_variants
 
     if vary not in VARY_CHOICES:
         raise BadInput(f"--vary: must be one of {', '.join(VARY_CHOICES)} (got {esc(vary)!r})")
-    if group is not None and not re.fullmatch(ID_PATTERN, group):
-        raise BadInput(
-            f"--group: must be a slug of 2-40 lowercase letters, digits and '-', starting with a letter (got {group!r})"
-        )
+    if group is not None:
+        check_slug(group, "--group")
     svc = services(home)
     svc.ensure_home()
     registry = svc.personas

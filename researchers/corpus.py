@@ -11,6 +11,7 @@ from groundhog.researchers.model import CORPUS_SUFFIXES, Persona
 
 
 def corpus_paths(folder: Path) -> list[Path]:
+    """The writings below `folder` (Markdown, text, PDF), hidden ones left out, in a stable order."""
     return sorted(
         p
         for p in folder.rglob("*")
@@ -21,7 +22,7 @@ def corpus_paths(folder: Path) -> list[Path]:
 
 
 def corpus_files(persona: Persona) -> list[Path]:
-    """The persona's grounding writings (.md, .txt and .pdf under its corpus folder), in a stable order."""
+    """The persona's grounding writings (Markdown, text and PDF under its corpus folder), in a stable order."""
     folder = persona.corpus_dir()
     if folder is None:
         return []
@@ -34,7 +35,7 @@ def read_writing(path: Path) -> str:
     """The text of one writing: a Markdown or text file as it is, a PDF's text layer read by the library's
     reader (pypdf). A PDF that cannot be read (encrypted, a scan, broken) gives no text: it grounds
     nothing, and `personas draft`, which reads the same files, names it."""
-    if path.suffix.lower() != ".pdf":
+    if path.suffix.lower() != ".pdf":  # .md, .markdown, .txt
         return path.read_text(encoding="utf-8")
     from groundhog.library.sources import read_file
 

@@ -174,7 +174,7 @@ def draft_persona(
 ) -> Drafted:
     """Read, pick the passages, ask the model, check its quotes, validate: the drafted persona."""
     pairs = passages_of(writings)
-    say(f"read {len(writings.documents)} writings ({len(pairs)} passages) from {writings.folder}")
+    say(f"read {len(writings.documents)} writings ({len(pairs)} passages) from {writings.folder}; ranking the passages")
     budget = budget_chars(model)
     passages = characteristic(pairs, embedder, budget)
     used = sum(len(p.text) for p in passages)

@@ -25,11 +25,13 @@ from groundhog.researchers.model import (
     CORPUS_SUFFIXES,
     ID_PATTERN,
     PERSONA_SUFFIXES,
+    SLUG_RULE,
     STANCE_AXES,
     STANCE_LABELS,
     Installed,
     Persona,
     StanceAxis,
+    check_slug,
     most_different,
     stance_distance,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "StanceAxis",
     "builtin_dir",
     "check_persona_file",
+    "check_slug",
     "chunk_text",
     "corpus_chunks",
     "corpus_files",
@@ -152,10 +155,7 @@ def describe_problem(error: Any) -> str:
     if kind == "string_too_long":
         return f"field '{field}': must be at most {ctx['max_length']} characters (got {len(value)})"
     if kind == "string_pattern_mismatch" and field in ("id", "parent", "group"):
-        return (
-            f"field '{field}': must be a slug of 2-40 lowercase letters, digits and '-', "
-            f"starting with a letter (got {_short(value)})"
-        )
+        return f"field '{field}': must be {SLUG_RULE} (got {_short(value)})"
     if kind == "string_type":
         return f"field '{field}': must be text (got {type(value).__name__})"
     if kind == "list_type":
@@ -172,7 +172,7 @@ def _corpus_problem(folder: Path) -> str | None:
     if not folder.is_dir():
         return f"is not a folder: {folder}"
     if not corpus_paths(folder):
-        return f"folder has no .md, .txt or .pdf files: {folder}"
+        return f"folder has no {', '.join(CORPUS_SUFFIXES)} files: {folder}"
     return None
 
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from groundhog.core.errors import BadInput
 from groundhog.core.interfaces import Embedder
+from groundhog.researchers.corpus import corpus_paths
+from groundhog.researchers.model import CORPUS_SUFFIXES
 
-WRITING_SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
 REDUNDANCY = 0.5  # how much a passage's likeness to those already chosen counts against it
 NEAR_COPY = 0.95  # cosine to a chosen passage at which another is a copy of it (boilerplate, a repost)
 _BATCH = 256
@@ -44,16 +45,6 @@ class Writings:
     skipped: list[str] = field(default_factory=list)  # one line each: the file and why it was left out
 
 
-def writing_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in WRITING_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
-
-
 def read_writings(folder: Path, option: str = "--writings") -> Writings:
     """Every readable writing in `folder` (searched below it); BadInput when there is none at all."""
     from groundhog.library.sources import read_file
@@ -62,9 +53,9 @@ def read_writings(folder: Path, option: str = "--writings") -> Writings:
         raise BadInput(f"{option}: folder not found: {folder}")
     if not folder.is_dir():
         raise BadInput(f"{option}: is not a folder: {folder}")
-    files = writing_files(folder)
+    files = corpus_paths(folder)
     if not files:
-        raise BadInput(f"{option}: {folder} has no {', '.join(WRITING_SUFFIXES)} files")
+        raise BadInput(f"{option}: {folder} has no {', '.join(CORPUS_SUFFIXES)} files")
     out = Writings(folder=folder.resolve(), documents=[])
     for path in files:
         got = read_file(path)

@@ -75,6 +75,8 @@ def test_each_persona_is_scored_against_its_own_corpus_and_the_others(home: Path
     assert [r["persona"] for r in only] == ["simplicia-v1"]
     one = json.loads(CliRunner().invoke(app, ["personas", "check", "--json", "-p", "simplicia"]).stdout)
     assert [r["persona"] for r in one] == ["simplicia"]
+    mixed = CliRunner().invoke(app, ["personas", "check", "x.toml", "--session", "s2"])
+    assert mixed.exit_code == 2 and "--session: only without FILE" in mixed.stderr
     table = CliRunner().invoke(app, ["personas", "check"])
     assert table.exit_code == 0 and "3 of 4 personas sound more like their own writings" in table.stdout
 

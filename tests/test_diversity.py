@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
-from web_support import PRESENT, app_for, services
+from web_support import app_for, fill, services
 
 from groundhog.cli import app
-from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.researchers.personas import PersonaRegistry
 from groundhog.researchers.spawn import spawn
 from groundhog.store.sessions import SessionStore
@@ -43,17 +42,6 @@ class Chorus(ScriptedResearcher):
         for idea in reply["ideas"]:
             idea["rationale"] = "It tests a claim everyone cares about."
         return reply
-
-
-def night(home: Path, script: ScriptedResearcher) -> None:
-    svc = make_services(home, FakeChatModel.with_responder(script), loop={"depth": 2, "ideas_per_day": 2})
-    try:
-        config = new_config(svc.settings, list(PERSONAS), session="s1", present=PRESENT)
-        SessionStore(svc.db).create(config)
-        outcome = run_session(make_runner(svc, config), handle_signals=False)
-        assert outcome.status == "completed", outcome.reason
-    finally:
-        svc.close()
 
 
 _DRAWN: dict[str, int] = {}  # persona -> its vocabulary, the first free one
@@ -97,7 +85,7 @@ def diversity_page(home: Path) -> str:
 
 
 def test_every_persona_writing_the_same_idea_is_a_collapse(home: Path) -> None:
-    night(home, Chorus())
+    fill(home, PERSONAS, depth=2, script=Chorus())
     report = report_of(home)
     s = report.session_figures
     assert (s.personas, s.ideas, report.duplicate_threshold) == (4, 16, 0.8)
@@ -129,7 +117,7 @@ def test_every_persona_writing_the_same_idea_is_a_collapse(home: Path) -> None:
 
 def test_personas_that_keep_their_own_words_show_no_warning(home: Path) -> None:
     _DRAWN.clear()
-    night(home, ScriptedResearcher(idea_text=own_words))
+    fill(home, PERSONAS, depth=2, script=ScriptedResearcher(idea_text=own_words))
     s = report_of(home).session_figures
     assert (s.distinct_share, s.centroid_accuracy, s.chance, s.collapsed) == (1.0, 1.0, 0.25, False)
     assert s.within_similarity is not None and s.across_similarity is not None
