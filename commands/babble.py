@@ -249,7 +249,12 @@ def sessions_show(
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Per persona and day: entries read at wake-up, ideas and verdicts, the notebook, token usage."""
+    """Per persona and day: entries read at wake-up, ideas and verdicts, the notebook, token usage; and the
+    night's diversity across personas, with a warning when the personas collapsed into one voice."""
+    from groundhog.commands.diversity import as_data as diversity_data
+    from groundhog.commands.diversity import measure as measure_diversity
+    from groundhog.commands.diversity import render as render_diversity
+    from groundhog.commands.diversity import warn as warn_collapse
     from groundhog.loop.report import session_report
     from groundhog.store.locks import effective_status
     from groundhog.store.sessions import SessionStore
@@ -260,8 +265,11 @@ def sessions_show(
     report["status"], report["reason"] = effective_status(
         svc.settings.home, report["id"], report["status"], report["reason"], svc.db
     )
+    diversity = measure_diversity(svc, store, report["id"])
+    report["diversity"] = diversity_data(diversity)
     if as_json:
         print_json(report)
+        warn_collapse(diversity)
         return
     out = console()
     out.print(f"[bold]{report['id']}[/bold]  {report['status']}  {esc(report['reason'])}")
@@ -298,6 +306,7 @@ def sessions_show(
         out.print(f"\n{len(report['unjudged'])} unjudged ({again}):")
         for u in report["unjudged"]:
             out.print(f"  {esc(u['persona'])} day {u['day']}: {esc(u['title'], one_line=True)}  ({u['id']})")
+    render_diversity(out, diversity)
 
 
 def _context_use(day: dict[str, Any]) -> str:

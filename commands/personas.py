@@ -1,9 +1,9 @@
-"""`groundhog personas list|show|check|add|spawn`."""
+"""`groundhog personas list|show|check|draft|add|spawn`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from groundhog.compose.services import Services
     from groundhog.researchers.personas import Installed, Persona
 
-app = sub_app("The simulated researchers: list, show, validate and install personas.")
+app = sub_app("The simulated researchers: list, show, validate, score, draft and install personas.")
 
 
 @app.command("list")
@@ -106,18 +106,162 @@ def show(
 
 @app.command()
 def check(
-    file: Annotated[Path, typer.Argument(help="A persona file (.toml, .yaml or .yml).")],
-    home: HomeOpt = None,  # accepted like everywhere; a file check needs no home
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[FILE]...",
+            help="Persona files (.toml, .yaml or .yml) to validate. Without any: how well each persona's ideas "
+            "in the log match its own writings.",
+            show_default=False,
+        ),
+    ] = None,
+    session: Annotated[
+        str | None, typer.Option(metavar="SESSION", help="Score only the ideas of this session.")
+    ] = None,
+    persona: Annotated[
+        list[str] | None, typer.Option("--persona", "-p", metavar="NAME", help="Score only this persona (repeatable).")
+    ] = None,
+    home: HomeOpt = None,  # a file check needs no home
+    as_json: JsonOpt = False,
 ) -> None:
-    """Validate a persona file: every problem, with its field; exit 2 if there is any."""
+    """Validate persona files (every problem, with its field; exit 2 if there is any), or, without FILE,
+    score each persona's ideas against the writings: similarity to its own corpus against the nearest
+    other corpus, and how often its own corpus is the nearest."""
+    if files:
+        if session is not None or persona:
+            from groundhog.core.errors import BadInput
+
+            raise BadInput(
+                f"{'--session' if session is not None else '--persona'}: only without FILE (it scores ideas)"
+            )
+        _check_files(files, as_json)
+        return
+    from groundhog.tune.character import corpus_match
+
+    svc = services(home)
+    only = [svc.personas.get(p).id for p in persona] if persona else None
+    rows = corpus_match(svc.log, svc.personas.all(), session=session, only=only)
+    if as_json:
+        print_json([r.model_dump() for r in rows])
+        return
+    if not rows:
+        console().print("No ideas in the log to score yet: run `groundhog babble` first.")
+        return
+    _render_scores(rows)
+
+
+def _check_files(files: list[Path], as_json: bool) -> None:
     from groundhog.researchers.personas import check_persona_file
 
-    problems = check_persona_file(file)
-    if problems:
+    found = [(file, check_persona_file(file)) for file in files]
+    if as_json:
+        print_json([{"file": str(f), "ok": not problems, "problems": problems} for f, problems in found])
+    for file, problems in found:
         for p in problems:
             echo(p, err=True)  # problems quote the file
+        if not problems and not as_json:
+            echo(f"{file}: ok")
+    if any(problems for _, problems in found):
         raise typer.Exit(2)
-    echo(f"{file}: ok")
+
+
+def _render_scores(rows: list[Any]) -> None:
+    from rich.table import Table
+
+    def num(value: float | None) -> str:
+        return "-" if value is None else f"{value:+.3f}"
+
+    table = Table(
+        title="in character: ideas against the writings",
+        caption="own / other: mean similarity of the ideas to their persona's corpus and to the nearest other "
+        "corpus; score: own - other; nearest own: how often the own corpus is the nearest (chance: 1 / corpora)",
+    )
+    for col in ("persona", "ideas", "chunks", "own", "other", "score", "nearest own", "leans to"):
+        table.add_column(col, justify="left" if col in ("persona", "leans to") else "right")
+    for r in rows:
+        near = f"{r.nearest_own:.0%} (chance {r.chance:.0%})" if r.nearest_own is not None else "-"
+        lean = esc(r.nearest_other) if r.nearest_other else esc(r.note)
+        table.add_row(
+            esc(r.persona), str(r.ideas), str(r.corpus_chunks), num(r.own), num(r.other), num(r.score), near, lean
+        )
+    console().print(table)
+    scored = [r for r in rows if r.score is not None]
+    if scored:
+        ahead = sum(r.score > 0 for r in scored)
+        echo(f"{ahead} of {len(scored)} personas sound more like their own writings than like any other's")
+
+
+@app.command()
+def draft(
+    persona_id: Annotated[str, typer.Argument(metavar="ID", help="The new persona's id (a slug: mesa-hunter).")],
+    writings: Annotated[
+        Path,
+        typer.Option(metavar="DIR", help="The researcher's writings: .md, .markdown, .txt and .pdf files below DIR."),
+    ],
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="Display name. Default: the id in words.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Where the drafted file goes. Default: ./<ID>.toml.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+    add_it: Annotated[
+        bool, typer.Option("--add", help="Install the draft, with the writings as its corpus (ingested).")
+    ] = False,
+    provider: Annotated[
+        str | None, typer.Option(metavar="NAME", help="local (embedded, offline) or openai (any endpoint).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(metavar="MODEL", help="Model name (openai) or GGUF path.")] = None,
+    base_url: Annotated[str | None, typer.Option(metavar="URL", help="OpenAI-compatible endpoint.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Draft a persona from a researcher's writings: the babble model reads their most characteristic
+    passages and writes voice, agenda, focus, beliefs, methods, what they would never propose, and stances,
+    each stance with a quote checked against the writings (kept, repaired to the writings' words, or
+    dropped with its stance). The file is validated and written for you to edit; --add installs it."""
+    from groundhog.core.errors import BadInput
+    from groundhog.core.files import write_atomic
+    from groundhog.researchers.draft import draft_persona, draft_toml
+    from groundhog.researchers.personas import check_persona_file, check_slug
+    from groundhog.researchers.writings import read_writings
+
+    check_slug(persona_id, "ID")
+    target = out if out is not None else Path.cwd() / f"{persona_id}.toml"
+    if target.suffix.lower() != ".toml":
+        raise BadInput(f"--out: {target}: a drafted persona is written as TOML (give a .toml file)")
+    if target.exists() and not force:
+        raise BadInput(f"--out: {target} exists (give --force to overwrite it)")
+    if not target.parent.is_dir():
+        raise BadInput(f"--out: folder not found: {target.parent}")
+    svc = services(home, babble={"provider": provider, "model": model, "base_url": base_url})
+    read = read_writings(writings)
+    for skipped in read.skipped:
+        echo(f"skipped {skipped}", err=True)  # each names its file
+    display = name.strip() if name and name.strip() else " ".join(w.capitalize() for w in persona_id.split("-"))
+
+    def say(line: str) -> None:
+        echo(line, err=True)
+
+    drafted = draft_persona(
+        persona_id=persona_id, name=display, writings=read, model=svc.babble_model, embedder=svc.embedder, say=say
+    )
+    for e in drafted.evidence:
+        how = (
+            "found word for word" if e.status == "verbatim" else f"repaired to the writings' words ({e.similarity:.2f})"
+        )
+        say(f"stance {e.axis} {e.stance:+.2f}: quote {how} in {e.source}")
+    for axis, _ in drafted.dropped:
+        say(f"stance {axis}: left out, its quote is not in the writings")
+    say(f"the draft took {drafted.usage.prompt_tokens}+{drafted.usage.completion_tokens} tokens")
+    write_atomic(target, draft_toml(drafted, model_name=svc.babble_model.name))
+    problems = check_persona_file(target)
+    for p in problems:
+        echo(p, err=True)
+    if problems:
+        raise typer.Exit(1)
+    then = "" if add_it else f": edit it, then `groundhog personas add {target}`"
+    echo(f"drafted persona {persona_id} ({display}) at {target}{then}")
+    if add_it:
+        svc.ensure_home()
+        _report_installed(svc, [svc.personas.add(target)])
 
 
 @app.command()
@@ -127,7 +271,7 @@ def add(
     ],
     corpus: Annotated[
         Path | None,
-        typer.Option(help="A folder of .md/.txt writings to ground the personas (ingested into the log)."),
+        typer.Option(help="A folder of .md, .markdown, .txt or .pdf writings to ground the personas (ingested)."),
     ] = None,
     home: HomeOpt = None,
 ) -> None:
@@ -165,19 +309,16 @@ def spawn(
 ) -> None:
     """Make N distinct variants of a persona, each with its own id and its parent recorded, and install them."""
     import random
-    import re
 
     from groundhog.core.errors import BadInput
-    from groundhog.researchers.personas import ID_PATTERN
+    from groundhog.researchers.personas import check_slug
     from groundhog.researchers.spawn import VARY_CHOICES
     from groundhog.researchers.spawn import spawn as make_variants
 
     if vary not in VARY_CHOICES:
         raise BadInput(f"--vary: must be one of {', '.join(VARY_CHOICES)} (got {esc(vary)!r})")
-    if group is not None and not re.fullmatch(ID_PATTERN, group):
-        raise BadInput(
-            f"--group: must be a slug of 2-40 lowercase letters, digits and '-', starting with a letter (got {group!r})"
-        )
+    if group is not None:
+        check_slug(group, "--group")
     svc = services(home)
     svc.ensure_home()
     registry = svc.personas

@@ -77,6 +77,10 @@ def _render_report(report: TuneReport) -> None:
         out.print(f"  {esc(p.persona)}: depth {r.depth} ({esc(r.reason)})")
     r = report.recommendation
     out.print(f"[bold]recommended depth {r.depth}[/bold]: {esc(r.reason)}")
+    if report.diversity is not None:
+        from groundhog.commands.diversity import render
+
+        render(out, report.diversity)
 
 
 def _missed(critic: dict[str, Any] | None) -> str:
@@ -252,6 +256,9 @@ def tune(
                 plot_report(report, plot)
             if as_json:
                 print_json(report.model_dump(mode="json"))
+                from groundhog.commands.diversity import warn
+
+                warn(report.diversity)
             else:
                 _render_report(report)
                 _render_audit(session_audit(report, items))

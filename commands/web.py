@@ -117,7 +117,11 @@ def prepare(
         except BadInput:
             query["persona"] = persona.strip()  # an unknown name is kept: its persona may be gone
     app = create_app(
-        lambda: (svc.queue, svc.log), close_stores=svc.close, allowed_hosts=allowed_hosts_for(host), reviewer=reviewer
+        lambda: (svc.queue, svc.log),
+        close_stores=svc.close,
+        allowed_hosts=allowed_hosts_for(host),
+        reviewer=reviewer,
+        groups=lambda: {p.id: p.group for p in svc.personas.all()},
     )
     worker = app.state.worker
     try:

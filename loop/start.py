@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from groundhog.core.errors import BadInput
 from groundhog.core.records import stable_id, today
 from groundhog.memory.store import LogStore
-from groundhog.researchers.personas import Persona, chunk_text, corpus_files
+from groundhog.researchers.personas import Persona, corpus_chunks, corpus_files
 
 FAR_FUTURE_DAYS = 366
 
@@ -41,7 +41,7 @@ def ingest_corpus(log: LogStore, *personas: Persona) -> int:
     entries = []
     for persona in personas:
         for path in corpus_files(persona):
-            for n, chunk in enumerate(chunk_text(path.read_text(encoding="utf-8"))):
+            for n, chunk in enumerate(corpus_chunks(path)):
                 entries.append(
                     LogEntry(
                         id=stable_id("corpus", persona.id, path.name, n),

@@ -156,6 +156,34 @@ class LogStore(Neighbours):
         found = [from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
         return sorted(found, key=lambda e: (e.created_at, e.id))
 
+    def with_vectors(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        persona: str | Sequence[str] | None = None,
+        kind: str | Sequence[str] | None = None,
+        session: str | None = None,
+    ) -> list[tuple[LogEntry, list[float]]]:
+        """Entries with the vectors stored beside them (nothing is embedded again), oldest first: those
+        named by `ids` (of them, the ones that match the filters), else all that match the filters."""
+        where = where_of(persona=persona, kind=kind, session=session)
+        include = ["documents", "metadatas", "embeddings"]
+        try:
+            if ids is not None:
+                res = self._col.get(ids=list(dict.fromkeys(ids)), include=include) if ids else {"ids": []}
+            else:
+                res = self._col.get(where=where, include=include)
+        except Exception as exc:
+            raise StoreError(f"cannot read the vector store: {exc}") from exc
+        if not res["ids"]:
+            return []
+        rows = zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True)
+        found = [(from_chroma(i, d, m), [float(x) for x in v]) for i, d, m, v in rows]
+        found = [
+            (e, v) for e, v in found if ids is None or (_matches(e, persona, kind) and session in (None, e.session))
+        ]
+        return sorted(found, key=lambda p: (p[0].created_at, p[0].id))
+
     def recent(
         self, persona: str | None, *, kind: str | Sequence[str] | None = None, limit: int = 10
     ) -> list[LogEntry]:

@@ -11,6 +11,7 @@ from groundhog.researchers.model import CORPUS_SUFFIXES, Persona
 
 
 def corpus_paths(folder: Path) -> list[Path]:
+    """The writings below `folder` (Markdown, text, PDF), hidden ones left out, in a stable order."""
     return sorted(
         p
         for p in folder.rglob("*")
@@ -21,13 +22,30 @@ def corpus_paths(folder: Path) -> list[Path]:
 
 
 def corpus_files(persona: Persona) -> list[Path]:
-    """The persona's grounding writings (.md and .txt under its corpus folder), in a stable order."""
+    """The persona's grounding writings (Markdown, text and PDF under its corpus folder), in a stable order."""
     folder = persona.corpus_dir()
     if folder is None:
         return []
     if not folder.is_dir():
         raise BadInput(f"persona '{persona.id}': corpus folder not found: {folder}")
     return corpus_paths(folder)
+
+
+def read_writing(path: Path) -> str:
+    """The text of one writing: a Markdown or text file as it is, a PDF's text layer read by the library's
+    reader (pypdf). A PDF that cannot be read (encrypted, a scan, broken) gives no text: it grounds
+    nothing, and `personas draft`, which reads the same files, names it."""
+    if path.suffix.lower() != ".pdf":  # .md, .markdown, .txt
+        return path.read_text(encoding="utf-8")
+    from groundhog.library.sources import read_file
+
+    got = read_file(path)
+    return "\n\n".join(paper.text for paper in got.papers)
+
+
+def corpus_chunks(path: Path) -> list[str]:
+    """One writing cut into the passages that ground a persona (`chunk_text`), as the night ingests them."""
+    return chunk_text(read_writing(path))
 
 
 def _split_long(paragraph: str, max_chars: int) -> Iterator[str]:

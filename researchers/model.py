@@ -36,8 +36,18 @@ STANCE_LABELS: dict[str, str] = {
 """What agreeing with each axis means, in words a prompt or a listing can show."""
 
 PERSONA_SUFFIXES: tuple[str, ...] = (".toml", ".yaml", ".yml")
-CORPUS_SUFFIXES: tuple[str, ...] = (".md", ".txt")
+CORPUS_SUFFIXES: tuple[str, ...] = (".md", ".markdown", ".txt", ".pdf")  # PDF: its text layer, by pypdf
 ID_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+
+SLUG_RULE = "a slug of 2-40 lowercase letters, digits and '-', starting with a letter"
+
+
+def check_slug(value: str, what: str) -> str:
+    """`value` when it is a valid persona or group id; else BadInput naming `what` (an option)."""
+    if not re.fullmatch(ID_PATTERN, value):
+        raise BadInput(f"{what}: must be {SLUG_RULE} (got {value!r})")
+    return value
+
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Stance = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]

@@ -20,16 +20,18 @@ from pydantic import (
 
 from groundhog.core.errors import BadInput
 from groundhog.core.files import write_atomic
-from groundhog.researchers.corpus import chunk_text, corpus_files, corpus_paths
+from groundhog.researchers.corpus import chunk_text, corpus_chunks, corpus_files, corpus_paths
 from groundhog.researchers.model import (
     CORPUS_SUFFIXES,
     ID_PATTERN,
     PERSONA_SUFFIXES,
+    SLUG_RULE,
     STANCE_AXES,
     STANCE_LABELS,
     Installed,
     Persona,
     StanceAxis,
+    check_slug,
     most_different,
     stance_distance,
 )
@@ -48,7 +50,9 @@ __all__ = [
     "StanceAxis",
     "builtin_dir",
     "check_persona_file",
+    "check_slug",
     "chunk_text",
+    "corpus_chunks",
     "corpus_files",
     "expand_persona_paths",
     "load_persona_file",
@@ -122,7 +126,7 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe(error: Any) -> str:
+def describe_problem(error: Any) -> str:
     """Turn one pydantic error into the words a persona author needs."""
     kind: str = error["type"]
     loc: tuple[int | str, ...] = tuple(error["loc"])
@@ -151,10 +155,7 @@ def _describe(error: Any) -> str:
     if kind == "string_too_long":
         return f"field '{field}': must be at most {ctx['max_length']} characters (got {len(value)})"
     if kind == "string_pattern_mismatch" and field in ("id", "parent", "group"):
-        return (
-            f"field '{field}': must be a slug of 2-40 lowercase letters, digits and '-', "
-            f"starting with a letter (got {_short(value)})"
-        )
+        return f"field '{field}': must be {SLUG_RULE} (got {_short(value)})"
     if kind == "string_type":
         return f"field '{field}': must be text (got {type(value).__name__})"
     if kind == "list_type":
@@ -171,7 +172,7 @@ def _corpus_problem(folder: Path) -> str | None:
     if not folder.is_dir():
         return f"is not a folder: {folder}"
     if not corpus_paths(folder):
-        return f"folder has no .md or .txt files: {folder}"
+        return f"folder has no {', '.join(CORPUS_SUFFIXES)} files: {folder}"
     return None
 
 
@@ -192,7 +193,7 @@ def _inspect(path: Path, corpus: Path | None = None) -> tuple[Persona | None, li
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors(include_url=False)]
+        problems = [describe_problem(error) for error in exc.errors(include_url=False)]
     corpus = data.get("corpus")
     if isinstance(corpus, str) and corpus.strip():
         folder = Path(corpus).expanduser()

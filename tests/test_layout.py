@@ -32,6 +32,7 @@ LAYER = {room: n for n, rooms in enumerate(LAYERS) for room in rooms}
 PACKAGES = tuple(room for room in LAYER if room != "cli")
 SIDEWAYS = {
     ("critique", "researchers"),  # the critic speaks in a persona's voice, with the personas' prompts
+    ("researchers", "library"),  # a persona's writings are read and cut as the library's papers are
     ("review", "critique"),  # feedback entries are written in the critique's log shape
     ("memory", "providers"),  # endpoint embeddings go through the one retry policy of model calls
 }

@@ -177,7 +177,7 @@ stances:
     assert f"{path}: field 'stances.oversight_scales': must be between -1 and 1 (got -1.5)" in problems
     assert any("field 'stances.theory_first': must be a number" in p for p in problems)
     assert any("field 'focus': must be a single line" in p for p in problems)
-    assert any("field 'corpus': folder has no .md or .txt files" in p for p in problems)
+    assert any("field 'corpus': folder has no .md, .markdown, .txt, .pdf files" in p for p in problems)
     assert len(problems) == 6
 
 

@@ -246,8 +246,14 @@ def test_json_has_the_documented_keys(tune_home: Path) -> None:
         "days",
         "totals",
         "recommendation",
+        "diversity",
     }
     assert data["session"] == "s1" and data["options"] == {"plateau_fraction": 0.25, "max_drift": 0.15}
+    assert set(data["diversity"]) == {"session", "duplicate_threshold", "session_figures", "groups"}
+    assert set(data["diversity"]["session_figures"]) == {
+        *("scope", "personas", "ideas", "distinct", "distinct_share", "within_similarity", "across_similarity"),
+        *("random_gap", "centroid_accuracy", "chance", "collapsed", "reasons", "note"),
+    }
     assert [p["persona"] for p in data["personas"]] == ["doomimir", "simplicia"]
     for persona in data["personas"]:
         assert set(persona) == {"persona", "days", "epochs", "totals", "recommendation"}

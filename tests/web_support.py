@@ -53,9 +53,10 @@ def fill(
     idea_text: Callable[[str, int], tuple[str, str]] | None = None,
     revise: bool = False,
     cross: bool = False,
+    script: ScriptedResearcher | None = None,
 ) -> None:
-    """Run a session: odd-numbered ideas score 9, even ones 5, so the order is known."""
-    script = ScriptedResearcher(scores=lambda persona, n: 9 if n % 2 else 5, idea_text=idea_text)
+    """Run a session: odd-numbered ideas score 9, even ones 5, so the order is known (or as `script` says)."""
+    script = script or ScriptedResearcher(scores=lambda persona, n: 9 if n % 2 else 5, idea_text=idea_text)
     responder: Any = Revising(script) if revise else script
     flags: dict[str, Any] = {"loop": {"depth": depth, "ideas_per_day": 2}}
     if cross:

@@ -18,6 +18,7 @@ import numpy as np
 from groundhog.core.interfaces import Embedder
 from groundhog.core.records import FLAG_NAMES, LogEntry, selection_bits
 from groundhog.store.sessions import DayRow, SessionStore
+from groundhog.tune.diversity import session_diversity
 from groundhog.tune.epochs import epoch_bits
 from groundhog.tune.literature import literature_by_day
 from groundhog.tune.literature import pool as pool_literature
@@ -310,6 +311,7 @@ def analyse_session(
         days=pooled,
         totals=_totals(every_day),
         recommendation=recommend(pooled, options, drift_days=every_day),
+        diversity=session_diversity(sessions, log, session_id, {p.id: p.group for p in personas}),
     )
 
 

@@ -106,6 +106,37 @@ class PersonaTune(BaseModel):
     recommendation: Recommendation
 
 
+class Diversity(BaseModel):
+    """The figures for one scope: the whole session ("session") or one persona group."""
+
+    scope: str
+    personas: int
+    ideas: int
+    distinct: int = 0
+    distinct_share: float | None = None
+    within_similarity: float | None = None
+    across_similarity: float | None = None
+    random_gap: float | None = None  # the within-minus-across gap shuffled persona labels reach (95th pct.)
+    centroid_accuracy: float | None = None
+    chance: float | None = None
+    collapsed: bool = False
+    reasons: list[str] = Field(default_factory=list)  # what says the personas collapsed
+    note: str = ""  # why a figure is missing
+
+
+class DiversityReport(BaseModel):
+    """`diversity` in `sessions show --json` and `tune --json`."""
+
+    session: str
+    duplicate_threshold: float
+    session_figures: Diversity
+    groups: list[Diversity] = Field(default_factory=list)
+
+    @property
+    def collapsed(self) -> list[Diversity]:
+        return [d for d in (self.session_figures, *self.groups) if d.collapsed]
+
+
 class TuneReport(BaseModel):
     """What `groundhog tune --json` prints for one session."""
 
@@ -119,6 +150,7 @@ class TuneReport(BaseModel):
     days: list[DayStats]  # every persona pooled, per day
     totals: TuneTotals
     recommendation: Recommendation
+    diversity: DiversityReport | None = None  # the night's diversity across personas (tune/diversity.py)
 
 
 class SweepRun(BaseModel):

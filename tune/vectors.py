@@ -75,13 +75,13 @@ class VectorCache:
 
 def grounding_texts(persona: Persona) -> list[str]:
     """The persona's corpus files, chunked as the loop ingests them; empty when it has none."""
-    from groundhog.researchers.personas import chunk_text, corpus_files
+    from groundhog.researchers.personas import corpus_chunks, corpus_files
 
     try:
         files = corpus_files(persona)
     except BadInput:
         return []
-    return [chunk for path in files for chunk in chunk_text(path.read_text(encoding="utf-8"))]
+    return [chunk for path in files for chunk in corpus_chunks(path)]
 
 
 def grounding_centroids(

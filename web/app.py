@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,7 +40,8 @@ from groundhog.review.undo import DecisionJournal
 from groundhog.store.judgements import JudgementStore
 from groundhog.store.questions import QuestionStore
 from groundhog.store.queue import ReviewQueue
-from groundhog.web.filters import FLAG_CHOICES, SORTS, STATUS_CHOICES, Filters, critic_mean, unjudged_pairs
+from groundhog.web.diversity import Groups, diversity_view
+from groundhog.web.filters import FLAG_CHOICES, SORTS, STATUS_CHOICES, Filters, choices, critic_mean, unjudged_pairs
 from groundhog.web.guard import LOOPBACK, Guard
 from groundhog.web.questions import answer, questions_view, show_of
 
@@ -149,15 +150,6 @@ def environment() -> Environment:
 # -- what each page shows (these run on the worker thread) -------------------------------------------
 
 
-def _choices(items: Iterable[QueueItem]) -> dict[str, list[Any]]:
-    items = list(items)
-    return {
-        "personas": sorted({i.idea.persona for i in items if i.idea.persona}),
-        "sessions": sorted({i.idea.session for i in items if i.idea.session}),
-        "days": sorted({i.idea.day for i in items}),
-    }
-
-
 def index_view(stores: Stores, filters: Filters, want: str) -> dict[str, Any]:
     everything = stores.queue.list()
     items = filters.apply(everything)
@@ -177,7 +169,7 @@ def index_view(stores: Stores, filters: Filters, want: str) -> dict[str, Any]:
         "reviewer": stores.reviewer,
         "own": current.decision_of(stores.reviewer) if current is not None else None,
         "flash": _pop(stores),
-        **_choices(everything),
+        **choices(everything),
     }
 
 
@@ -231,7 +223,7 @@ def compare_view(stores: Stores, filters: Filters, a: str, b: str, n: int) -> di
         "explicit": bool(a and b),
         "judgements": len(stores.judgements.list()),
         "flash": _pop(stores),
-        **_choices(everything),
+        **choices(everything),
     }
 
 
@@ -251,12 +243,14 @@ def create_app(
     token: str | None = None,
     allowed_hosts: frozenset[str] | None = LOOPBACK,
     reviewer: str | None = None,
+    groups: Groups = dict,
 ) -> Starlette:
     """The review page over the stores `open_stores` returns (called once, on the worker thread).
 
     `token` guards every POST (a new random one when not given; it is `app.state.token`).
     `allowed_hosts`: Host header names served (None: any).
     `reviewer`: who the page's decisions are recorded under (default: GROUNDHOG_REVIEWER, else the login).
+    `groups`: each persona's group, for the diversity page's figures per group.
     """
     worker = Worker(open_stores, close_stores, reviewer)
     env = environment()
@@ -339,6 +333,11 @@ def create_app(
         show = show_of(fields.get("show", ""))
         return RedirectResponse("/questions?" + posted_filters(fields).query(show=show), status_code=303)
 
+    async def diversity(request: Request) -> Response:
+        filters = Filters.parse(request.query_params)
+        view = await worker.run(diversity_view, filters, groups)
+        return page(request, "diversity.html", {**view, **options(filters)})
+
     async def failed(request: Request, exc: Exception) -> Response:
         status = 403 if isinstance(exc, Forbidden) else 400 if isinstance(exc, BadInput) else 500
         return page(request, "error.html", {"message": str(exc), "status": status}, status=status)
@@ -360,6 +359,7 @@ def create_app(
             Route("/compare", compare),
             Route("/judge", post_judge, methods=["POST"]),
             Route("/questions", questions),
+            Route("/diversity", diversity),
             Route("/answer", post_answer, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from groundhog.core.errors import BadInput
@@ -51,6 +52,16 @@ def _choice(params: Mapping[str, str | Sequence[str]], name: str, choices: Itera
     if raw not in allowed:
         raise BadInput(f"{name}: unknown value '{raw}' (choose from {', '.join(c or 'any' for c in allowed)})")
     return raw
+
+
+def choices(items: Iterable[QueueItem]) -> dict[str, list[Any]]:
+    """What the filter form offers: the personas, sessions and days of the queue."""
+    items = list(items)
+    return {
+        "personas": sorted({i.idea.persona for i in items if i.idea.persona}),
+        "sessions": sorted({i.idea.session for i in items if i.idea.session}),
+        "days": sorted({i.idea.day for i in items}),
+    }
 
 
 def critic_mean(item: QueueItem) -> float | None:

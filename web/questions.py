@@ -7,7 +7,7 @@ from typing import Any
 
 from groundhog.core.errors import BadInput
 from groundhog.review.questions import record_answer
-from groundhog.web.filters import Filters
+from groundhog.web.filters import Filters, choices
 
 SHOW = ("open", "answered", "all")
 
@@ -31,9 +31,7 @@ def questions_view(stores: Any, filters: Filters, show: str) -> dict[str, Any]:
         "show": show,
         "open_questions": stores.questions.count_open(),
         "flash": said,
-        "personas": sorted({i.idea.persona for i in everything if i.idea.persona}),
-        "sessions": sorted({i.idea.session for i in everything if i.idea.session}),
-        "days": sorted({i.idea.day for i in everything}),
+        **choices(everything),
     }
 
 

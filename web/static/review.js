@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  var REVIEW = { a: 1, r: 1, d: 1, u: 1, j: 1, k: 1, c: 1, q: 1 };
+  var REVIEW = { a: 1, r: 1, d: 1, u: 1, j: 1, k: 1, c: 1, q: 1, v: 1 };
   var COMPARE = { "1": "1", h: "1", ArrowLeft: "1", "2": "2", l: "2", ArrowRight: "2", "=": "=", s: "s", c: "Escape" };
   var busy = false;
 
@@ -76,7 +76,7 @@
       } else if (key === "Escape") {
         done = press("Escape");
       }
-    } else if (page === "questions") {
+    } else if (page === "questions" || page === "diversity") {
       if (key === "Escape") {
         done = press("Escape");
       }
