@@ -236,7 +236,7 @@ class OtherEmbedder(HashEmbedder):
 
 def test_a_different_embedder_is_refused(chroma: Any, hash_embedder: HashEmbedder) -> None:
     LogStore(chroma, hash_embedder).add([entry("a", "text")])
-    with pytest.raises(StoreError, match="the log was embedded with .*some-other-embedder"):
+    with pytest.raises(StoreError, match=r"the log was embedded with .*some-other-embedder"):
         LogStore(chroma, OtherEmbedder())
 
 
@@ -244,7 +244,7 @@ def test_a_library_of_a_different_embedder_is_refused(chroma: Any, hash_embedder
     from groundhog.library.store import Library
 
     Library(chroma, hash_embedder, bar=0.9)
-    with pytest.raises(StoreError, match="the library was embedded with .*remove the papers"):
+    with pytest.raises(StoreError, match=r"the library was embedded with .*remove the papers"):
         Library(chroma, OtherEmbedder(), bar=0.9)
 
 
