@@ -9,12 +9,13 @@ validated like any persona file, and written as TOML with each stance's evidence
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
 from groundhog.core.errors import BadInput, StructuredOutputError
 from groundhog.core.interfaces import Embedder
@@ -29,16 +30,25 @@ from groundhog.researchers.writings import Passage, Writings, characteristic, pa
 
 CHARS_PER_TOKEN = 4  # budgeting estimate for English text (no tokenizer for endpoints)
 PROMPT_TOKENS = 700  # the prompt's own words, around the passages
-REPLY_TOKENS = {"bounded": 1400, "endpoint": 4000}  # room for the draft: at its limits, or at length
+REPLY_TOKENS = {"bounded": 1000, "endpoint": 4000}  # room for the draft: at its limits, or at length
 MAX_DESCRIPTION = 1500  # the persona schema's limit
 # The embedded model's grammar is bounded like its other replies: each field has a hard length.
-BOUNDED = {"agenda": 700, "focus": 200, "voice": 250, "item": 160, "quote": 300, "items": 5}
+BOUNDED = {"agenda": 400, "focus": 150, "voice": 150, "item": 120, "quote": 200, "items": 3}
 
 
 class StanceQuote(BaseModel):
     axis: StanceAxis
     stance: float = Field(ge=-1.0, le=1.0)
     quote: str = Field(min_length=8)
+
+    @field_validator("stance", mode="before")
+    @classmethod
+    def _within_the_scale(cls, value: object) -> object:
+        """A grammar-bound model writes any number where the schema asks for one in [-1, 1]: the bounds
+        stay in the schema the model is shown, and a number past them is read as the end it passed."""
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return max(-1.0, min(1.0, float(value)))
+        return value
 
 
 class PersonaDraft(BaseModel):

@@ -196,7 +196,7 @@ def test_a_draft_on_the_embedded_model_is_a_valid_persona(isolated_home: Path, t
     from groundhog.researchers.personas import PersonaRegistry
 
     folder = writings(tmp_path / "writings")
-    svc = Services(load_settings(isolated_home, babble={"provider": "local", "max_tokens": 1400}), embedder=minilm)
+    svc = Services(load_settings(isolated_home, babble={"provider": "local", "max_tokens": 1000}), embedder=minilm)
     drafted = draft_persona(
         persona_id="smol-draft",
         name="Smol Draft",
