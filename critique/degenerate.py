@@ -26,7 +26,7 @@ SYMBOL_MAX_SHARE = 0.30
 FUNCTION_WORD_MIN_SHARE = 0.05  # prose is ~30-50% function words; lists and mash have none
 CUTOFF_MIN_WORDS = 12
 
-_TERMINAL = tuple(".!?)\"'”’]*_`")
+_TERMINAL = tuple(".!?)\"'”’]}*_`")  # "}": a JSON-shaped idea that closes its braces is not cut off
 _CUT_END_CHARS = tuple(",;:(-–—/&+=")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{6,}")
 _SAME_LETTER_RUN = re.compile(r"([a-z])\1{2,}")
