@@ -20,7 +20,14 @@ from pathlib import Path
 HERE = Path(__file__).parent
 OUT = HERE.parents[1] / "critique" / "data" / "corpus"
 HARMFUL = ("injection", "urgency", "resources", "provenance", "escape", "flattery", "weird")
-BENIGN = ("manipulation_research", "security_research", "takeover_research", "resources_research", "general_research")
+BENIGN = (
+    "manipulation_research",
+    "security_research",
+    "takeover_research",
+    "resources_research",
+    "general_research",
+    "voice_research",  # first and second person, hedges, plans, objections, bare research imperatives
+)
 
 Carrier = dict[str, str]
 Wrapper = Callable[[str, Carrier, list[Carrier], random.Random], str]
