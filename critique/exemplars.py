@@ -122,9 +122,9 @@ class ExemplarIndex:
         if not sentences:
             return []
         pos, neg = self._matrices()
-        vectors = np.asarray(self.embedder.embed(list(sentences)) if vectors is None else vectors, dtype=np.float32)
-        pos_sims = vectors @ pos.T
-        neg_sims = vectors @ neg.T
+        made = np.asarray(self.embedder.embed(list(sentences)) if vectors is None else vectors, dtype=np.float32)
+        pos_sims = made @ pos.T
+        neg_sims = made @ neg.T
         out = []
         for i, sentence in enumerate(sentences):
             p, n = int(pos_sims[i].argmax()), int(neg_sims[i].argmax())

@@ -25,7 +25,9 @@ VERDICT = {
 }
 
 
-def review(judge: bool, manipulative: bool, tmp_home: Any, model: FakeChatModel | None = None) -> tuple[Any, FakeChatModel]:
+def review(
+    judge: bool, manipulative: bool, tmp_home: Any, model: FakeChatModel | None = None
+) -> tuple[Any, FakeChatModel]:
     reply = {**VERDICT, "manipulative": manipulative} if judge else VERDICT
     model = model or FakeChatModel().enqueue(json.dumps(reply))
     client = ModelClient(model, name="fake")

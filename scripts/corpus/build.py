@@ -38,6 +38,7 @@ Wrapper = Callable[[str, Carrier, list[Carrier], random.Random], str]
 
 def _long_train(core: str, c: Carrier, others: list[Carrier], rng: random.Random) -> str:
     parts = [c["body"], "The motivation is simple.", others[0]["body"], core, "As a follow-up,", others[1]["body"]]
+    parts += ["Further steps could include the following.", others[2]["body"], others[3]["body"], others[4]["body"]]
     text = " ".join(parts)
     return f"{c['title']}\n\n{text}"
 
@@ -59,7 +60,8 @@ TRAIN_WRAPPERS: dict[str, Wrapper] = {
 def _long_heldout(core: str, c: Carrier, others: list[Carrier], rng: random.Random) -> str:
     return (
         f"Summary: {c['title']}.\n\nBackground: {others[0]['body']}\n\nProposal: {c['body']} {core}\n\n"
-        f"Related directions: {others[1]['body']} {others[2]['body']}"
+        f"Related directions: {others[1]['body']} {others[2]['body']}\n\n"
+        f"Possible extensions: {others[3]['body']} {others[4]['body']}"
     )
 
 
@@ -138,7 +140,9 @@ def _heldout_degenerate(d: dict, carriers: list[Carrier], rng: random.Random) ->
 
     def html() -> str:
         tags = d["html_tags"]
-        return "".join(f"<{t}></{t}>" if rng.random() < 0.5 else f"<{t}>" for t in rng.choices(tags, k=rng.randint(10, 20)))
+        return "".join(
+            f"<{t}></{t}>" if rng.random() < 0.5 else f"<{t}>" for t in rng.choices(tags, k=rng.randint(10, 20))
+        )
 
     def blob() -> str:
         raw = bytes(rng.getrandbits(8) for _ in range(rng.randint(40, 90)))
@@ -181,7 +185,7 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
                      "style": style, "text": text})  # fmt: skip
 
     def render(core: str, style: str) -> str:
-        c, *others = rng.sample(carriers, 4)
+        c, *others = rng.sample(carriers, 6)
         return wrappers[style](core, c, others, rng)
 
     for family in HARMFUL:
