@@ -375,9 +375,8 @@ class TextScreens:
         return found
 
     def _sentences(self, text: str) -> list[str]:
-        screens = (self.manipulation, self.weird)
-        found = [s for screen in screens for s in screen.candidate_sentences(text)] + self.learned.units(text)[1:]
-        return list(dict.fromkeys(found))
+        found = [s for screen in (self.manipulation, self.weird) for s in screen.candidate_sentences(text)]
+        return list(dict.fromkeys(found + self.learned.units(text)[1:]))
 
     def vectors(self, text: str, vector: Sequence[float] | None = None) -> dict[str, Sequence[float]]:
         """The embedding of the text and of each sentence any layer reads, made in one call."""
@@ -392,9 +391,7 @@ class TextScreens:
     def sentences(self, texts: Sequence[str]) -> list[str]:
         """Every sentence the similarity layers and the learned screen will embed for these texts (none
         without an embedder); the texts themselves are not among them."""
-        if self.embedder is None:
-            return []
-        return list(dict.fromkeys(s for text in texts for s in self._sentences(text)))
+        return list(dict.fromkeys(s for text in texts for s in self._sentences(text))) if self.embedder else []
 
 
 def run_text_screens(text: str, *, embedder: Embedder | None = None, truncated: bool = False) -> list[Flag]:
