@@ -1,5 +1,5 @@
-"""`babble --calibrated` and `babble --rank N`: the critic fitted to your decisions before a session, and
-a tournament of the session's ideas after it."""
+"""`babble --calibrated` and `babble --rank N`: the critic fitted to your decisions (and the learned screen
+to the session's embedder) before a session, and a tournament of the session's ideas after it."""
 
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ if TYPE_CHECKING:
 
 def calibrated_services(svc: Services, home: Path | None, flags: dict[str, Any], resume: str | None) -> Services:
     """The services again, with the critic thresholds that best predict your decisions so far; with too
-    few decisions, the same services (the thresholds in force), saying so."""
+    few decisions, the same services (the thresholds in force), saying so. The learned screen is fitted
+    for the session's embedder first when it has none (the bundled MiniLM ships with one)."""
     from groundhog.core.errors import BadInput
+    from groundhog.critique import fitting
     from groundhog.critique.calibrate import calibrate
 
     if resume:
         raise BadInput("--calibrated: a resumed session keeps the thresholds it started with")
+    _, line = fitting.ensure_fitted(svc.embedder, on_progress=lambda message: echo(f"groundhog: {message}", err=True))
+    echo(f"groundhog: --calibrated: {line}", err=True)
     fitted = calibrate(svc.queue.list(), svc.settings.thresholds())
     if not fitted.usable or fitted.thresholds is None:
         echo(f"groundhog: --calibrated: {fitted.reason}", err=True)

@@ -134,6 +134,7 @@ def critique(
             thresholds=Thresholds.model_validate(svc.settings.thresholds()),
             duplicate_threshold=svc.settings.critique.duplicate_threshold,
             prior_art=library_beside(svc.log),
+            judge_manipulation=svc.settings.critic_judges_manipulation(),
         )
         reviewed = batch.run(items, voices)
         if record:

@@ -67,6 +67,11 @@ EXTRAS: tuple[Extra, ...] = (
     Extra("postgres", 'database_url = "postgresql://...": queue and sessions on PostgreSQL', (("psycopg", "psycopg"),)),
     Extra("cluster", "`babble --ray`: persona-days as Ray tasks on a cluster", (("ray", "ray"),)),
     Extra("plot", "`tune --plot`: the tuning curves as a PNG", (("matplotlib", "matplotlib"),)),
+    Extra(
+        "train",
+        "`babble --calibrated` fits the learned screen for an embedder other than the bundled MiniLM",
+        (("scikit-learn", "sklearn"),),
+    ),
 )
 
 BY_NAME = {extra.name: extra for extra in EXTRAS}

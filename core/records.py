@@ -148,6 +148,9 @@ class CritiqueResult(BaseModel):
     scores: Scores | None = None
     reasoning: str = ""
     weakest_point: str = ""
+    # The critic's answer to the manipulation question (True fails the idea as manipulation); None when it
+    # was not asked (the embedded model, a screened idea).
+    manipulative: bool | None = None
     critic: str = ""  # persona id whose voice the critic used
     cross: list[CritiqueResult] = Field(default_factory=list)
     prior_art: list[PriorArt] = Field(default_factory=list)  # the nearest papers of the library, best first

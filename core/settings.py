@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     def critic_model(self) -> ModelSettings:
         return self.critic or self.babble
 
+    def critic_judges_manipulation(self) -> bool:
+        """Whether the critic is asked the manipulation question: as set, else for endpoint models only."""
+        judges = self.critique.critic_judges_manipulation
+        return self.critic_model.provider == "openai" if judges is None else judges
+
     def thresholds(self) -> dict[str, float]:
         """Critic thresholds: explicit settings win, else the calibration for the critic's provider;
         with the share of the critic's rejections queued as audit items (`critique.audit_fraction`)."""

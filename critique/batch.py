@@ -199,6 +199,7 @@ class Reviewed:
             "scores": r.scores.model_dump() if r.scores else {},
             "reasoning": r.reasoning,
             "weakest_point": r.weakest_point,
+            "manipulative": r.manipulative,
             "critic": r.critic,
             "log_id": self.idea.id,
             "prior_art": [p.model_dump() for p in r.prior_art],
@@ -236,6 +237,7 @@ class BatchCritique:
         screens: TextScreens | None = None,
         present: date | None = None,
         prior_art: PriorArtLookup | None = None,
+        judge_manipulation: bool = False,
     ) -> None:
         self.log = log
         self.present = present or today()
@@ -252,6 +254,7 @@ class BatchCritique:
             duplicate_threshold=duplicate_threshold,
             screens=screens,
             prior_art=prior_art,
+            judge_manipulation=judge_manipulation,
         )
 
     def _nearest(self, vector: Sequence[float]) -> list[tuple[str, str, float]]:

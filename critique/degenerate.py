@@ -6,6 +6,7 @@ chat-model call.
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections import Counter
@@ -23,10 +24,11 @@ LONG_NGRAM = 6  # a 6-word phrase three times over is a loop even inside otherwi
 SENTENCE_REPEATS = 3
 WORDLIKE_MIN_SHARE = 0.60
 SYMBOL_MAX_SHARE = 0.30
-FUNCTION_WORD_MIN_SHARE = 0.05  # prose is ~30-50% function words; lists and mash have none
+FUNCTION_WORD_MIN_SHARE = 0.08  # prose is ~30-50% function words; lists, mash and other languages have none
+FUNCTION_WORD_MIN_WORDS = 10  # (a title may be all nouns: the share is judged from this many words on)
 CUTOFF_MIN_WORDS = 12
 
-_TERMINAL = tuple(".!?)\"'”’]*_`")
+_TERMINAL = tuple(".!?)\"'”’]}*_`")  # "}": a JSON-shaped idea that closes its braces is not cut off
 _CUT_END_CHARS = tuple(",;:(-–—/&+=")
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{6,}")
 _SAME_LETTER_RUN = re.compile(r"([a-z])\1{2,}")
@@ -124,7 +126,10 @@ def _gibberish_reason(text: str, tokens: list[str], words: list[str]) -> str | N
         sample = " ".join(bad[:4])
         return f"gibberish: only {share:.0%} of its tokens look like English words (e.g. '{_quote(sample, 40)}')"
 
-    if len(words) >= 15:
+    if re.search(r"\blorem\s+ipsum\b", text, re.IGNORECASE):
+        return "placeholder text: 'lorem ipsum'"
+
+    if len(words) >= FUNCTION_WORD_MIN_WORDS:
         function_share = sum(1 for w in words if w in FUNCTION_WORDS) / len(words)
         if function_share < FUNCTION_WORD_MIN_SHARE:
             return f"gibberish: {len(words)} words with almost no function words, so not sentences"
@@ -135,6 +140,11 @@ def _cutoff_reason(stripped: str, tokens: list[str], truncated: bool) -> str | N
     tail = _quote(" ".join(tokens[-8:]), 60)
     if truncated:
         return f"cut off: the model hit its token limit, ending '…{tail}'"
+    if stripped.startswith(("{", "[")) and not stripped.endswith(("}", "]")):
+        try:
+            json.loads(stripped)
+        except ValueError:
+            return f"cut off: JSON that never closes, ending '…{tail}'"
     if stripped.endswith(_TERMINAL) or len(tokens) < CUTOFF_MIN_WORDS:
         return None
     # A title-like line or a short summary may lack a final period; only longer prose that already has

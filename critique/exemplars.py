@@ -117,13 +117,14 @@ class ExemplarIndex:
         margin = max(0.02, float(np.percentile((pos_sim - neg_sim)[len(pos) :], 90)))
         return Bar(similarity=round(similarity, 3), margin=round(margin, 3)), ""
 
-    def match(self, sentences: Sequence[str]) -> list[SentenceMatch]:
+    def match(self, sentences: Sequence[str], vectors: Sequence[Sequence[float]] | None = None) -> list[SentenceMatch]:
+        """Each sentence's nearest exemplars; `vectors`, when given, are the sentences' embeddings already."""
         if not sentences:
             return []
         pos, neg = self._matrices()
-        vectors = np.asarray(self.embedder.embed(list(sentences)), dtype=np.float32)
-        pos_sims = vectors @ pos.T
-        neg_sims = vectors @ neg.T
+        made = np.asarray(self.embedder.embed(list(sentences)) if vectors is None else vectors, dtype=np.float32)
+        pos_sims = made @ pos.T
+        neg_sims = made @ neg.T
         out = []
         for i, sentence in enumerate(sentences):
             p, n = int(pos_sims[i].argmax()), int(neg_sims[i].argmax())

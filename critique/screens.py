@@ -16,7 +16,7 @@ and re-exports the public names, so callers import from here as before.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,6 +26,7 @@ from groundhog.critique.degenerate import (
     CUTOFF_MIN_WORDS,
     DANGLING_WORDS,
     FUNCTION_WORD_MIN_SHARE,
+    FUNCTION_WORD_MIN_WORDS,
     FUNCTION_WORDS,
     LONG_NGRAM,
     MIN_WORDS,
@@ -38,6 +39,7 @@ from groundhog.critique.degenerate import (
     screen_degenerate,
 )
 from groundhog.critique.exemplars import Bar, Exemplar, ExemplarBank, ExemplarIndex, SentenceMatch
+from groundhog.critique.learned import LearnedScreen
 from groundhog.critique.patterns import (
     DATA_DIR,
     _match_patterns,
@@ -58,6 +60,7 @@ __all__ = [
     "DATA_DIR",
     "FUNCTION_WORDS",
     "FUNCTION_WORD_MIN_SHARE",
+    "FUNCTION_WORD_MIN_WORDS",
     "LONG_NGRAM",
     "MANIPULATION_BANK",
     "MANIPULATION_BARS",
@@ -74,6 +77,7 @@ __all__ = [
     "Exemplar",
     "ExemplarBank",
     "ExemplarIndex",
+    "LearnedScreen",
     "ManipulationScreen",
     "SentenceMatch",
     "TextScreens",
@@ -90,6 +94,7 @@ __all__ = [
 ]
 
 MANIPULATION_BANK = DATA_DIR / "manipulation_exemplars.toml"
+Confirm = Callable[[str], bool]  # whether a sentence the similarity layer would flag may be flagged
 WEIRD_BANK = DATA_DIR / "weird_exemplars.toml"
 
 
@@ -172,9 +177,15 @@ class _LayeredScreen:
             return []
         return [sentence for sentence in _embeddable_sentences(text) if self.bar(sentence) is not None]
 
-    def sentence_matches(self, text: str) -> list[SentenceMatch]:
+    def sentence_matches(self, text: str, vectors: Mapping[str, Sequence[float]] | None = None) -> list[SentenceMatch]:
+        """The candidate sentences against the bank; `vectors` holds their embeddings when already made."""
         index = self.index
-        return index.match(self.candidate_sentences(text)) if index is not None else []
+        if index is None:
+            return []
+        sentences = self.candidate_sentences(text)
+        if vectors is not None and all(s in vectors for s in sentences):
+            return index.match(sentences, [vectors[s] for s in sentences])
+        return index.match(sentences)
 
     def bar(self, sentence: str) -> Bar | None:
         """The bar a sentence must clear to be flagged by similarity, or None if it cannot be."""
@@ -188,8 +199,13 @@ class _LayeredScreen:
         bar = self.bar(m.sentence)
         return bar is not None and m.positive_sim >= bar.similarity and m.margin >= bar.margin
 
-    def check_similarity(self, text: str) -> Flag | None:
-        hits = [m for m in self.sentence_matches(text) if self.is_hit(m)]
+    def check_similarity(
+        self, text: str, vectors: Mapping[str, Sequence[float]] | None = None, confirm: Confirm | None = None
+    ) -> Flag | None:
+        """The best similarity hit; with `confirm`, only hits it agrees with count (a second opinion)."""
+        hits = [
+            m for m in self.sentence_matches(text, vectors) if self.is_hit(m) and (not confirm or confirm(m.sentence))
+        ]
         if not hits:
             return None
         best = max(hits, key=lambda m: m.margin)
@@ -203,10 +219,12 @@ class _LayeredScreen:
             ),
         )
 
-    def check(self, text: str) -> Flag | None:
+    def check(
+        self, text: str, vectors: Mapping[str, Sequence[float]] | None = None, confirm: Confirm | None = None
+    ) -> Flag | None:
         if not text.strip():
             return None
-        return self.check_patterns(text) or self.check_similarity(text)
+        return self.check_patterns(text) or self.check_similarity(text, vectors, confirm)
 
 
 # Tuned on held-out paraphrases with all-MiniLM-L6-v2 (see tests/test_screens.py). A sentence with "you",
@@ -325,29 +343,55 @@ def screen_weird(text: str, embedder: Embedder | None = None) -> Flag | None:
 
 class TextScreens:
     """The screens that need only the text (the duplicate screen needs the store and lives elsewhere).
-    Build once per embedder so each exemplar bank is embedded once."""
+    Build once per embedder so each exemplar bank is embedded once. `learned=False` leaves out the
+    learned screen (the patterns and exemplar banks alone, as `bench/screens.py` compares)."""
 
-    def __init__(self, embedder: Embedder | None = None) -> None:
+    def __init__(self, embedder: Embedder | None = None, *, learned: bool = True) -> None:
         self.embedder = embedder
         self.manipulation = ManipulationScreen(embedder)
         self.weird = WeirdScreen(embedder)
+        self.learned = LearnedScreen(embedder if learned else None)
 
-    def run(self, text: str, truncated: bool = False) -> list[Flag]:
-        flags = [
-            screen_degenerate(text, truncated=truncated),
-            self.manipulation.check(text),
-            self.weird.check(text),
+    def run(self, text: str, truncated: bool = False, *, vector: Sequence[float] | None = None) -> list[Flag]:
+        """Every flag the text raises, at most one per screen name. `vector` is the text's own embedding
+        when the caller has it (the duplicate screen does); the sentences are embedded in one call."""
+        vectors = self.vectors(text, vector)
+        scored = self.learned.score(text, vectors)
+        # With a learned screen the similarity layers defer to it: cross-validated on the corpus's training
+        # split, their hits cost more false flags (on benign first-person prose) than the recall they added.
+        confirm = (lambda sentence: False) if scored is not None else None
+        found = [
+            f
+            for f in (
+                screen_degenerate(text, truncated=truncated),
+                self.manipulation.check(text, vectors, confirm),
+                self.weird.check(text, vectors, confirm),
+            )
+            if f is not None
         ]
-        return [f for f in flags if f is not None]
+        learned = scored.flag() if scored is not None else None
+        if learned is not None and all(f.name != learned.name for f in found):
+            found.append(learned)
+        return found
+
+    def _sentences(self, text: str) -> list[str]:
+        found = [s for screen in (self.manipulation, self.weird) for s in screen.candidate_sentences(text)]
+        return list(dict.fromkeys(found + self.learned.units(text)[1:]))
+
+    def vectors(self, text: str, vector: Sequence[float] | None = None) -> dict[str, Sequence[float]]:
+        """The embedding of the text and of each sentence any layer reads, made in one call."""
+        if self.embedder is None:
+            return {}
+        known: dict[str, Sequence[float]] = {text.strip(): vector} if vector is not None else {}
+        wanted = [u for u in dict.fromkeys([*self.learned.units(text)[:1], *self._sentences(text)]) if u not in known]
+        if wanted:
+            known.update(zip(wanted, self.embedder.embed(wanted), strict=True))
+        return known
 
     def sentences(self, texts: Sequence[str]) -> list[str]:
-        """Every sentence the similarity layers will embed for these texts (none when both are off)."""
-        if self.embedder is None:
-            return []
-        found = (
-            s for text in texts for screen in (self.manipulation, self.weird) for s in screen.candidate_sentences(text)
-        )
-        return list(dict.fromkeys(found))
+        """Every sentence the similarity layers and the learned screen will embed for these texts (none
+        without an embedder); the texts themselves are not among them."""
+        return list(dict.fromkeys(s for text in texts for s in self._sentences(text))) if self.embedder else []
 
 
 def run_text_screens(text: str, *, embedder: Embedder | None = None, truncated: bool = False) -> list[Flag]:

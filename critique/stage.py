@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from groundhog.core.errors import StructuredOutputError
 from groundhog.core.interfaces import Embedder, PriorArtLookup
 from groundhog.core.records import CritiqueResult, Flag, Idea, PriorArt, Usage, Verdict, stable_id
-from groundhog.critique.critic import JUDGE_MANIPULATION, CriticJudgment, Thresholds, critic_schema
+from groundhog.critique.critic import CriticJudgment, Thresholds, critic_schema, manipulation_question
 from groundhog.critique.prior_art import papers_prompt, prior_art_flag, shown
 from groundhog.critique.screens import TextScreens
 from groundhog.memory.store import novelty as novelty_of
@@ -168,8 +168,8 @@ class CritiqueStage:
     ) -> tuple[list[Flag], float]:
         """The deterministic screens only: no chat model involved."""
         text = idea.text
-        flags = list(self.screens.run(text, truncated=truncated))
-        vector = self.embedder.embed([text])[0]
+        vector = self.embedder.embed([text])[0]  # the duplicate screen's, and the learned screen's for the text
+        flags = list(self.screens.run(text, truncated=truncated, vector=vector))
         dup, novelty = self.duplicates.check(idea, vector, ignore=(ignore or set()) | {idea.id})
         if self.prior_art is not None and idea.id not in self._papers:
             self._papers[idea.id] = self.prior_art.nearest_many([vector])[0]
@@ -200,7 +200,7 @@ class CritiqueStage:
         schema = critic_schema(self.critic_model.limits, self.judge_manipulation, bool(asked))
         if self.judge_manipulation or asked:
             role, text = messages[-1]
-            extra = ("\n" + JUDGE_MANIPULATION if self.judge_manipulation else "") + (
+            extra = (manipulation_question() if self.judge_manipulation else "") + (
                 papers_prompt(asked) if asked else ""
             )
             messages = [*messages[:-1], (role, text + extra)]
@@ -236,7 +236,9 @@ class CritiqueStage:
             result.weakest_point = f"{done.reason}. {result.weakest_point}".strip()
         elif note:
             result.reasoning += f"\n\n{note}"
-        if isinstance(out, CriticJudgment) and out.manipulative:
+        if isinstance(out, CriticJudgment):
+            result.manipulative = out.manipulative
+        if result.manipulative:
             result.verdict = "fail"
             why = f"the critic ({voice.id}) judged the text to be aimed at its reader rather than at the research"
             result.flags.append(Flag(name="manipulation", reason=why))

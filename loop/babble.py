@@ -46,14 +46,13 @@ def new_config(
     if not SESSION_NAME.match(name):
         raise BadInput(f"--session: '{name}' must be 1-64 letters, digits, '.', '_' or '-'")
     critique = settings.critique
-    judges = critique.critic_judges_manipulation
     return SessionConfig(
         id=name,
         personas=personas,
         present=present,
         **loop.model_dump(include=set(LoopOptions.model_fields)),
         **critique.model_dump(include=set(CritiqueOptions.model_fields)),
-        critic_judges_manipulation=settings.critic_model.provider == "openai" if judges is None else judges,
+        critic_judges_manipulation=settings.critic_judges_manipulation(),
         thresholds=settings.thresholds(),
         babble=settings.babble,
         critic=settings.critic,

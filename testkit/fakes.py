@@ -113,6 +113,9 @@ class HashEmbedder:
 # -- a scripted researcher: valid replies for every schema the loop asks for ----------------------
 
 
+JUDGING = ("CriticJudgment", "CriticJudgmentPriorArt")  # the critic's schemas that ask the manipulation question
+
+
 class ScriptedResearcher:
     """A responder for FakeChatModel that plays every role of the loop with valid JSON.
 
@@ -132,8 +135,11 @@ class ScriptedResearcher:
         builds_on: Callable[[str, str], list[str]] | None = None,
         by_prompt: bool = False,
         already_done: Callable[[ChatRequest], str | None] | None = None,
+        manipulative: Callable[[ChatRequest], bool] | None = None,
     ) -> None:
         self.ideas_per_call = ideas_per_call
+        # a critic asked the manipulation question: its answer (by default: not manipulative)
+        self.manipulative = manipulative or (lambda request: False)
         # a critic shown papers of the library: the paper it names as having done the idea, or None
         self.already_done = already_done or (lambda request: None)
         self.scores = scores or (lambda persona, n: 7)
@@ -222,6 +228,7 @@ class ScriptedResearcher:
             "clarity": s,
             "weakest_point": "the sample is small",
             **self._prior_art(request),
+            **({"manipulative": self.manipulative(request)} if request.schema in JUDGING else {}),
         }
 
     def _prior_art(self, request: ChatRequest) -> dict[str, Any]:

@@ -258,6 +258,8 @@ class StrongModel:
             verdict = self._critique(request.title or request.prompt)
             if request.papers:  # shown the library's nearest papers: it names the nearest as the one done
                 verdict |= {"already_done": True, "prior_art_paper": request.papers[0][0]}
+            if "manipulative" in (body_schema(body) or {}).get("properties", {}):  # asked: not manipulative
+                verdict |= {"manipulative": False}
             return self._wrap(verdict)
         if request.schema == "IdeaDraft":
             self._count("revise")

@@ -227,7 +227,10 @@ def test_babble_calibrated_uses_the_fitted_thresholds(isolated_home: Path, monke
     from groundhog.commands import babble as babble_cmd
     from groundhog.commands import common
     from groundhog.compose import services as services_mod
+    from groundhog.critique import fitting
 
+    # the learned screen's part of --calibrated has its own test (test_learned_screen.py)
+    monkeypatch.setattr(fitting, "ensure_fitted", lambda embedder, on_progress=None: (None, "learned screen left out"))
     model = FakeChatModel.with_responder(ScriptedResearcher(ideas_per_call=1))
     real = services_mod.Services
     fake = lambda settings, **_: real(settings, chat_model=model, embedder=HashEmbedder())  # noqa: E731

@@ -106,6 +106,7 @@ def test_doctor_lists_every_extra_installed_or_missing(hide, isolated_home: Path
         "postgres": True,
         "cluster": False,
         "plot": False,
+        "train": True,
     }
     assert "persona-days as Ray tasks" in table and "missing" in table
     assert table.endswith("missing extras: pip install 'groundhog[cluster,plot]'\n")

@@ -127,7 +127,10 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(wheel: Path) -> Non
     assert len(corpus) == len([f for f in (ROOT / "researchers" / "builtin" / "corpus").rglob("*") if f.is_file()])
     assert "groundhog/researchers/prompts.toml" in names
     data = {n for n in names if n.startswith("groundhog/critique/data/")}
-    assert {f"groundhog/critique/data/{f.name}" for f in (ROOT / "critique" / "data").glob("*.toml")} <= data
+    critique_data = ROOT / "critique" / "data"
+    shipped_data = [*critique_data.glob("*.toml"), *critique_data.glob("*.npz"), *critique_data.glob("corpus/*.jsonl")]
+    assert len(shipped_data) >= 9  # the tables, the banks, the learned screen and the corpus's two splits
+    assert {f"groundhog/critique/data/{f.relative_to(critique_data)}" for f in shipped_data} <= data
     library = {f"groundhog/library/data/{f.name}" for f in (ROOT / "library" / "data").iterdir() if f.is_file()}
     assert library and library <= set(names)
     migrations = ROOT / "store" / "migrations"

@@ -1,0 +1,154 @@
+"""Fitting the learned screen (critique/learned.py) for an embedder, on the training split of the screens
+corpus: cross-validated, then fitted on all of it. Needs scikit-learn (the `train` extra), imported here
+only; applying a fitted model does not.
+
+Training units are the units of the training texts (`learned.units`), each labelled by where it occurs:
+benign if any benign text holds it (the research text an injected sentence sits in is benign wherever it
+appears), else the one harmful family whose texts hold it. Cross-validation keeps every text composed
+from one hand-written part in one fold (the corpus's `group`), so a fold is scored on phrasings it was not
+fitted on. The bar is the P(not benign) that flags `FALSE_FLAGS` of the benign training texts across the
+folds; recall per family at that bar is recorded with the model.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from groundhog.core.interfaces import Embedder
+from groundhog.critique.corpus import BENIGN, LabelledText, corpus_key, load_corpus
+from groundhog.critique.learned import FEATURES_VERSION, LinearModel, features, find_model, fitted_path, units
+
+FOLDS = 5
+FALSE_FLAGS = 0.02  # share of benign training texts the bar may flag, across the folds
+C = 10.0  # inverse regularisation strength
+BENIGN_WEIGHT = 8.0  # a benign unit counts this many times a harmful one: false flags cost more
+EMBED_BATCH = 256
+
+Progress = Callable[[str], None]
+
+
+def unit_labels(texts: Sequence[LabelledText]) -> dict[str, str]:
+    """Each unit of `texts` with its class; a unit held by two harmful families (and no benign text) is
+    left out. Degenerate text counts only as a whole and only when no sentence of it is benign elsewhere:
+    research prose cut off mid-sentence is the degenerate screen's to catch, not a lesson in what prose
+    looks like."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for t in texts:
+        if t.family != "degenerate":
+            for u in units(t.text):
+                seen[u].add(t.label)
+    benign = {u for u, labels in seen.items() if BENIGN in labels}
+    for t in texts:  # degenerate text as a whole only (its sentences may be fine), and only with none benign
+        if t.family == "degenerate" and not benign.intersection(units(t.text)):
+            seen[units(t.text)[0]].add(t.label)
+    out = {}
+    for unit, labels in seen.items():
+        if BENIGN in labels:
+            out[unit] = BENIGN
+        elif len(labels) == 1:
+            out[unit] = next(iter(labels))
+    return out
+
+
+def _embed(embedder: Embedder, texts: list[str], on_progress: Progress) -> np.ndarray:
+    rows: list[list[float]] = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        rows += embedder.embed(texts[start : start + EMBED_BATCH])
+        on_progress(f"embedded {len(rows)} of {len(texts)} training units")
+    return np.asarray(rows, dtype=np.float32)
+
+
+def _classifier(labels: Sequence[str]):  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    weights = {label: (BENIGN_WEIGHT if label == BENIGN else 1.0) for label in set(labels)}
+    return LogisticRegression(C=C, max_iter=5000, class_weight=weights)
+
+
+def _text_scores(clf, classes: list[str], text_units: list[list[int]], x: np.ndarray) -> list[float]:  # type: ignore[no-untyped-def]
+    benign = classes.index(BENIGN)
+    out = []
+    for rows in text_units:
+        p = clf.predict_proba(x[rows])
+        out.append(float((1.0 - p[:, benign]).max()))
+    return out
+
+
+def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress | None = None) -> LinearModel:
+    """The learned screen for `embedder`, with its cross-validated figures (over `FOLDS` folds by default)."""
+    from sklearn.model_selection import GroupKFold
+
+    folds = folds or FOLDS
+    say = on_progress or (lambda message: None)
+    texts = list(load_corpus("train"))
+    all_units = list(dict.fromkeys(u for t in texts for u in units(t.text)))
+    index = {u: i for i, u in enumerate(all_units)}
+    vectors = _embed(embedder, all_units, say)
+    x = features(all_units, vectors)
+    text_units = [[index[u] for u in units(t.text)] for t in texts]
+
+    scores = np.zeros(len(texts))
+    groups = [t.group for t in texts]
+    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(texts, groups=groups)):
+        labels = unit_labels([texts[i] for i in train])
+        rows = [index[u] for u in labels]
+        clf = _classifier(list(labels.values())).fit(x[rows], list(labels.values()))
+        scores[test] = _text_scores(clf, list(clf.classes_), [text_units[i] for i in test], x)
+        say(f"cross-validation fold {k + 1} of {folds} done")
+
+    benign = np.array([t.benign for t in texts])
+    threshold = round(float(np.quantile(scores[benign], 1.0 - FALSE_FLAGS)), 3)
+    threshold = min(max(threshold, 0.5), 0.99)  # never below even odds, never unreachable
+    flagged = scores >= threshold
+    recall = {
+        family: float(flagged[[i for i, t in enumerate(texts) if t.family == family]].mean())
+        for family in sorted({t.family for t in texts if not t.benign})
+    }
+    labels = unit_labels(texts)
+    rows = [index[u] for u in labels]
+    clf = _classifier(list(labels.values())).fit(x[rows], list(labels.values()))
+    harmful = [u for u, label in labels.items() if label != BENIGN]
+    figures = {
+        "folds": folds,
+        "units": len(rows),
+        "texts": len(texts),
+        "false_flags": float(flagged[benign].mean()),
+        "recall": recall,
+        "C": C,
+        "benign_weight": BENIGN_WEIGHT,
+    }
+    return LinearModel(
+        embedder=embedder.name,
+        classes=tuple(str(c) for c in clf.classes_),
+        coef=np.asarray(clf.coef_, dtype=np.float32),
+        intercept=np.asarray(clf.intercept_, dtype=np.float32),
+        threshold=threshold,
+        examples=tuple(harmful),
+        example_families=tuple(labels[u] for u in harmful),
+        example_vectors=vectors[[index[u] for u in harmful]].astype(np.float16),
+        corpus=corpus_key(),
+        version=FEATURES_VERSION,
+        figures=figures,
+    )
+
+
+def ensure_fitted(embedder: Embedder, on_progress: Progress | None = None) -> tuple[LinearModel | None, str]:
+    """The learned screen for `embedder`, fitted and kept in the cache folder when there is none for the
+    current corpus; with scikit-learn missing, None and the line that says how to get it."""
+    from groundhog.core.extras import BY_NAME
+
+    model, _ = find_model(embedder.name)
+    if model is not None and model.corpus == corpus_key():
+        return model, model.describe()
+    extra = BY_NAME["train"]
+    if extra.missing():
+        return None, (
+            f"no learned screen for embedder {embedder.name} and fitting one needs the 'train' extra: "
+            f"{extra.install_hint()}"
+        )
+    model = fit(embedder, on_progress=on_progress)
+    model.save(fitted_path(embedder.name))
+    return model, "fitted " + model.describe()
