@@ -30,6 +30,7 @@ from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
+from groundhog.loop.seminar import Seminar, seminar_reach
 from groundhog.loop.start import ingest_corpus
 from groundhog.loop.tally import Tally
 from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
@@ -115,6 +116,7 @@ class SessionRunner:
         self._stopped: dict[str, str] = {}
         self.days = days  # None: days run here; else where it sends them (Ray workers), SQLite still here
         self.fresh = fresh  # the session was created for this run: no earlier process left half a day
+        self.seminar = Seminar(config.seminar_every, queue, config.id, config.ideas_per_day, {})  # set by `run`
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -182,15 +184,17 @@ class SessionRunner:
         attempts = {d.day: d.attempts for d in rows}
         epoch = self._epoch_at_start.get(persona.id, 1)  # until a pause, which ends this loop
         failures_in_a_row = 0
+        reach = seminar_reach(runner.budget_tokens(c.ideas_per_day))
         for i, day in enumerate(todo):
             more = i + 1 < len(todo)
+            seminar = await self.seminar.reading(persona.id, day, reach, self.stopping)  # waits for the others
             if self.stopping.is_set():
                 return
             budget = self._budget_reached()
             if budget:
                 self.request_stop(*budget)
                 return
-            plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day)
+            plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day, seminar)
             attempt = attempts.get(day, 0) + 1
             again = f", attempt {attempt} of {MAX_DAY_ATTEMPTS}" if attempt > 1 else ""
             self._event("day_started", persona.id, day, f"day {day}, present {plan.present}{again}", attempt=attempt)
@@ -199,12 +203,14 @@ class SessionRunner:
                 drafts = sum(len(o.versions) for o in result.outcomes)
                 pause = self.epochs.pause_after(c, persona.id, day, epoch, drafts, result.surviving, more)
                 self._commit(result, epoch, drafts, pause)  # then the SQLite transaction: the commit point
+                self.seminar.settle(persona.id, day)
                 failures_in_a_row = 0
             except (ProviderError, StoreError) as exc:
                 failures_in_a_row += 1
                 stops = isinstance(exc, StoreError) or failures_in_a_row >= MAX_FAILED_DAYS_IN_A_ROW
                 pause = None if stops else self.epochs.review_pause(c, persona.id, day, epoch, more)
                 self._record_failure(plan, exc, epoch, pause)
+                self.seminar.settle(persona.id, day)
                 if stops:
                     why = f"stopped after {failures_in_a_row} failed day(s) in a row: {exc}"
                     self._stopped[persona.id] = why
@@ -307,7 +313,11 @@ class SessionRunner:
         for row in rows:
             self._rows.setdefault(row.persona, []).append(row)
         self._epoch_at_start = self.epochs.currents(c.id)
-        tasks = [asyncio.create_task(self._persona_loop(p), name=p.id) for p in self.personas]
+        todo = {p.id: days_to_run(c, self._rows.get(p.id, [])) for p in self.personas}
+        self.seminar = Seminar(c.seminar_every, self.queue, c.id, c.ideas_per_day, todo)
+        tasks = [
+            asyncio.create_task(self.seminar.attending(p.id, self._persona_loop(p)), name=p.id) for p in self.personas
+        ]
         try:
             results = await asyncio.gather(*tasks, return_exceptions=True)
         except asyncio.CancelledError:
