@@ -155,9 +155,7 @@ def _message_text(message: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part
-        )
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part)
     return ""
 
 
@@ -529,9 +527,7 @@ def _class_example(items: list[tuple[Any, Any]]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def openai_error(
-    message: str, type_: str, code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
+def openai_error(message: str, type_: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     """The body OpenAI's API sends with every error status."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
@@ -547,9 +543,7 @@ def _error_for_status(status: int, message: str | None, model: str) -> dict[str,
             "invalid_api_key",
         )
     if status == 403:
-        return openai_error(
-            message or "You are not allowed to access this resource.", "permission_error", "forbidden"
-        )
+        return openai_error(message or "You are not allowed to access this resource.", "permission_error", "forbidden")
     if status == 404:
         return openai_error(
             message or f"The model `{model}` does not exist or you do not have access to it.",
@@ -750,9 +744,7 @@ class FakeOpenAIServer:
 
     # -- scripting and inspection -------------------------------------------------------------
 
-    def enqueue_faults(
-        self, *faults: Fault, endpoint: Literal["chat", "embeddings", "models"] = "chat"
-    ) -> None:
+    def enqueue_faults(self, *faults: Fault, endpoint: Literal["chat", "embeddings", "models"] = "chat") -> None:
         """Queue faults; each one is used up by the next request to ``endpoint``, in order."""
         with self._lock:
             self._faults[_ENDPOINT_PATHS[endpoint]].extend(faults)
@@ -1020,9 +1012,7 @@ class FakeOpenAIServer:
         self._send_json(handler, 200, {"object": "list", "data": data})
 
     @staticmethod
-    def _send_json(
-        handler: _Handler, status: int, payload: Any, extra_headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_json(handler: _Handler, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         FakeOpenAIServer._send_raw(handler, status, data, "application/json", extra_headers)
 
