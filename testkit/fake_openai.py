@@ -679,8 +679,10 @@ class FakeOpenAIServer:
         models: Sequence[str] = ("fake-model",),
         embedding_dim: int = 64,
         verbose: bool = False,
+        record: bool = True,
     ) -> None:
         self.responder: Responder = responder or default_responder
+        self.record = record  # keep every request (False: a long benchmark's tens of thousands of prompts)
         self.host = host
         self.port = port
         self.delay_ms = delay_ms
@@ -821,10 +823,11 @@ class FakeOpenAIServer:
             except ValueError:
                 bad_json = True
         headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() != "authorization"}
-        with self._lock:
-            self._requests.append(
-                RecordedRequest(method=method, path=path, headers=headers, json=body, time=time.time())
-            )
+        if self.record:
+            with self._lock:
+                self._requests.append(
+                    RecordedRequest(method=method, path=path, headers=headers, json=body, time=time.time())
+                )
 
         if self.require_api_key is not None:
             auth = handler.headers.get("Authorization", "")
@@ -1050,6 +1053,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--model", action="append", dest="models", help="model ids for /v1/models")
     parser.add_argument("--embedding-dim", type=int, default=64)
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--no-record", action="store_true", help="keep no request in memory (long benchmarks)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     server = FakeOpenAIServer(
         host=args.host,
@@ -1060,6 +1064,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         models=args.models or ("fake-model",),
         embedding_dim=args.embedding_dim,
         verbose=args.verbose,
+        record=not args.no_record,
     )
     signal.signal(signal.SIGTERM, _interrupt)
     with server:
