@@ -321,7 +321,7 @@ class StrongModel:
         n = _digest(base) % len(TOPICS)
         return {
             "title": f"{base} (revised)",
-            "summary": long_text(n + 7, self.summary_chars),
+            "summary": long_text(n + 7, self._summary_length(n + 7)),
             "rationale": long_text(n + 77, 300, RATIONALE_SHAPES),
             "builds_on": [],
         }
