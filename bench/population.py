@@ -280,12 +280,21 @@ def report(args: argparse.Namespace, night: Night, grid: list[Night]) -> None:
     if not grid:
         return
     levels = args.grid_concurrency
-    print(f"\npeak RSS in MiB (the night and its children), {args.grid_days} day(s) each; wall s in brackets")
-    print(f"{'personas':>9} " + " ".join(f"{'C=' + str(c):>16}" for c in levels))
+    print(
+        f"\npeak RSS in MiB, {args.grid_days} day(s) each: the night and its children / the night's process "
+        "alone (wall s)"
+    )
+    print(f"{'personas':>9} " + " ".join(f"{'C=' + str(c):>22}" for c in levels))
     for n in args.grid_personas:
         cells = [g for g in grid if g.personas == n]
-        row = " ".join(f"{(mib(g.peak_tree) + f' ({g.wall:.0f})') if not g.error else 'failed':>16}" for g in cells)
+        row = " ".join(f"{cell(g):>22}" for g in cells)
         print(f"{n:>9} {row}")
+
+
+def cell(g: Night) -> str:
+    if g.error or g.failed:
+        return f"failed ({g.failed} days)" if not g.error else "failed"
+    return f"{mib(g.peak_tree)} / {mib(g.peak_night)} ({g.wall:.0f})"
 
 
 if __name__ == "__main__":

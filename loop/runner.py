@@ -33,7 +33,7 @@ from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
 from groundhog.loop.seminar import Seminar, seminar_reach
 from groundhog.loop.start import ingest_corpus
 from groundhog.loop.tally import Tally
-from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
+from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for, day_slots
 from groundhog.memory.group_commit import GATHER_S, GroupWriter
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
@@ -99,6 +99,7 @@ class SessionRunner:
         self.emit = on_event
         self.clock = clock
         self.limit = asyncio.Semaphore(config.concurrency)
+        self.day_slots = asyncio.Semaphore(day_slots(config.concurrency))
         self.stop_reason: str | None = None
         self.stop_status: SessionStatus = "completed"
         self.stopping = asyncio.Event()
@@ -107,8 +108,7 @@ class SessionRunner:
         self._rows: dict[str, list[DayRow]] = {}  # each persona's day rows as the run began
         self._epoch_at_start: dict[str, int] = {}
         self._started = clock()
-        self._days_run = 0
-        self._retries = 0
+        self._days_run = self._retries = 0
         self.no_wait = no_wait  # resume personas whose pause for review nobody has reviewed yet
         self._paused: dict[str, str] = {}  # persona -> why it paused in this run
         self._waiting: dict[str, Waiting] = {}  # persona -> the review it still waits for
@@ -190,8 +190,7 @@ class SessionRunner:
             seminar = await self.seminar.reading(persona.id, day, reach, self.stopping)  # waits for the others
             if self.stopping.is_set():
                 return
-            budget = self._budget_reached()
-            if budget:
+            if budget := self._budget_reached():
                 self.request_stop(*budget)
                 return
             plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day, seminar)
@@ -244,11 +243,12 @@ class SessionRunner:
     async def _run_day(self, runner: DayRunner, plan: DayPlan, leftovers: bool = True) -> DayResult:
         """The day, its entries then in Chroma: here, or as a Ray task (`days`) whose worker writes them.
         `leftovers`: an earlier attempt may have written part of the day; that is deleted first."""
-        if self.days is not None:
-            return await self.days.run(plan, runner)
-        if leftovers:  # Chroma work, off the event loop
-            await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
-        return await runner.run(plan, store=self.writer.add)  # each day's entries stored as they are ready
+        async with self.day_slots:  # days in flight at once: see `day_slots`
+            if self.days is not None:
+                return await self.days.run(plan, runner)
+            if leftovers:  # Chroma work, off the event loop
+                await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
+            return await runner.run(plan, store=self.writer.add)  # each day's entries stored as they are ready
 
     def _pause(self, persona: str, day: int, pause: Pause) -> None:
         self._paused[persona] = f"{persona} paused after day {day} for review: {pause.reason}"
