@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from groundhog.core.records import LogEntry, MetaValue, QueueItem
+from groundhog.critique.entries import idea_entry
 from groundhog.providers.client import Message
 from groundhog.researchers.prompts import prompts
 
@@ -41,24 +42,12 @@ def seminar_reach(budget_tokens: int) -> int:
 
 def seminar_entry(item: QueueItem) -> LogEntry:
     """A queued idea as the wake-up lists it: its author, day, the critic's mean, the reviewer's accept."""
-    idea = item.idea
-    meta: dict[str, MetaValue] = {"title": idea.title, "verdict": "pass"}
+    extra: dict[str, MetaValue] = {}
     if item.critique.scores is not None:
-        meta["mean"] = round(item.critique.scores.mean, 2)
+        extra["mean"] = round(item.critique.scores.mean, 2)
     if item.status == "accepted":
-        meta["accepted"] = True
-    return LogEntry(
-        id=idea.id,
-        persona=idea.persona,
-        session=idea.session,
-        day=idea.day,
-        kind="idea",
-        text=idea.text,
-        importance=0.6,
-        created_at=item.queued_at,
-        present=idea.present,
-        meta=meta,
-    )
+        extra["accepted"] = True
+    return idea_entry(item.idea, item.critique, item.queued_at, **extra)
 
 
 def with_seminar(messages: list[Message]) -> list[Message]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from datetime import date
@@ -51,6 +52,34 @@ def _library_mode(svc: object) -> dict[str, object]:
         "builds_on": lambda persona, prompt: re.findall(r"\[([NP]\d+)\]", prompt)[:2],
         "already_done": lambda r: r.papers[0][0] if r.papers and _topic(r.title) in r.papers[0][1].lower() else None,
     }
+
+
+def run_child(home: Path, mode: str, kill_at: int = 0, **env: str) -> subprocess.CompletedProcess[str]:
+    """This module as a child process (from the repository root), with `env` added to its environment."""
+    from testkit import ROOT
+
+    return subprocess.run(
+        [sys.executable, "-m", "testkit.session_child", str(home), mode, str(kill_at)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def completed(done: subprocess.CompletedProcess[str]) -> bool:
+    """The child ran its session to the end: exit 0, its last line a completed status."""
+    lines = done.stdout.strip().splitlines()
+    return done.returncode == 0 and bool(lines) and lines[-1].startswith("completed")
+
+
+def killed_then_resumed(home: Path, kill_at: int, **env: str) -> None:
+    """A new session SIGKILLed at its `kill_at`-th day commit, then resumed to the end (asserted)."""
+    first = run_child(home, "new", kill_at, **env)
+    assert first.returncode == -9, first.stderr
+    second = run_child(home, "resume", **env)
+    assert completed(second), second.stderr
 
 
 def main() -> None:

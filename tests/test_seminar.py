@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,9 +20,9 @@ from groundhog.loop.babble import make_runner, new_config, run_session
 from groundhog.loop.seminar import SEMINAR_MAX, Attendance, seminar_day, seminar_reach
 from groundhog.review.provenance import gather
 from groundhog.store.sessions import SessionStore
-from testkit import ROOT
 from testkit.fake_openai import FakeOpenAIServer
 from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
+from testkit.session_child import completed, killed_then_resumed, run_child
 from testkit.strong_model import StrongModel
 
 PRESENT = date(2026, 11, 23)
@@ -175,16 +172,7 @@ def test_a_night_with_seminars_reads_the_others_best_ideas_and_records_the_paren
 # -- kill -9 and resume: a night with seminars resumes as if it had never stopped ----------------------
 
 
-def _child(home: Path, mode: str, kill_at: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SESSION_CHILD_SEMINAR": "1", "SESSION_CHILD_PERSONAS": ",".join(PERSONAS)}
-    return subprocess.run(
-        [sys.executable, "-m", "testkit.session_child", str(home), mode, str(kill_at)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+SEMINAR_CHILD = {"SESSION_CHILD_SEMINAR": "1", "SESSION_CHILD_PERSONAS": ",".join(PERSONAS)}
 
 
 def _snapshot(home: Path) -> dict[str, Any]:
@@ -204,8 +192,8 @@ def _snapshot(home: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("seminar-reference") / "home"
-    done = _child(home, "new")
-    assert done.returncode == 0 and done.stdout.strip().endswith("all 4 days done"), done.stderr
+    done = run_child(home, "new", **SEMINAR_CHILD)
+    assert completed(done), done.stderr
     return _snapshot(home)
 
 
@@ -214,10 +202,7 @@ def test_a_night_with_seminars_killed_and_resumed_equals_the_uninterrupted_night
     tmp_path: Path, reference: dict[str, Any], kill_at: int
 ) -> None:
     home = tmp_path / "home"
-    first = _child(home, "new", kill_at)
-    assert first.returncode == -9, first.stderr
-    second = _child(home, "resume")
-    assert second.returncode == 0 and second.stdout.strip().endswith("all 4 days done"), second.stderr
+    killed_then_resumed(home, kill_at, **SEMINAR_CHILD)
     got = _snapshot(home)
     assert any(parents for _, _, parents in got["queue"].values()), "seminar ideas reached the queue"
     assert got == reference
