@@ -49,6 +49,7 @@ def babble(
     max_tokens: Annotated[int | None, loop_option("max_tokens", metavar="T")] = None,
     max_ideas: Annotated[int | None, loop_option("max_ideas", metavar="N")] = None,
     concurrency: Annotated[int | None, loop_option("concurrency", metavar="C")] = None,
+    seminar_every: Annotated[int | None, loop_option("seminar_every", metavar="N")] = None,
     revisions: Annotated[int | None, critique_option("revisions", metavar="R")] = None,
     cross_critic: Annotated[str | None, critique_option("cross_critic", metavar="NAME")] = None,
     allow_far_future: Annotated[bool, loop_option("allow_far_future", "--allow-far-future")] = False,
@@ -117,6 +118,7 @@ def babble(
         "max_tokens": max_tokens,
         "max_ideas": max_ideas,
         "concurrency": concurrency,
+        "seminar_every": seminar_every,
         "allow_far_future": allow_far_future or None,
     }
     babble_flags = {"provider": provider, "model": model, "base_url": base_url}
@@ -293,7 +295,9 @@ def sessions_show(
             again = f", attempt {d['attempts']}" if d.get("attempts", 1) > 1 else ""
             out.print(
                 f"  day {d['day']} ({d['present']}, epoch {d['epoch']}{again}): read {len(d['context_ids'])} entries"
-                f"{_context_use(d)}, "
+                f"{_context_use(d)}"
+                + (f", {len(d['seminar_ids'])} at the seminar" if d.get("seminar_ids") else "")
+                + ", "
                 f"notebook {d['notebook_id']}, "
                 f"{d['usage']['prompt_tokens']}+{d['usage']['completion_tokens']} tokens"
             )
@@ -301,6 +305,8 @@ def sessions_show(
                 flags = f" [{', '.join(idea['flags'])}]" if idea["flags"] else ""
                 title = esc(idea["title"], one_line=True)
                 out.print(f"    {idea['verdict']:4} {title}{esc(flags)}  ({idea['final_id']})")
+                for parent in idea.get("parents", []):
+                    out.print(f"         parent {esc(parent['id'])} by {esc(parent['persona'])}")
     if report["unjudged"]:
         again = "judged again on --resume, or by `groundhog critique --rejudge`"
         out.print(f"\n{len(report['unjudged'])} unjudged ({again}):")

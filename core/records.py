@@ -78,6 +78,15 @@ class ScoredEntry(BaseModel):
     score: float = 0.0
 
 
+class Parent(BaseModel):
+    """An idea of another persona that an idea combines or refines (read at a seminar), and its author.
+    Not `Idea.parent_id`, which names the first version of a revised idea."""
+
+    id: str
+    persona: str
+    title: str = ""
+
+
 class Idea(BaseModel):
     """An idea as babbled by a persona (or read from a JSONL file by `groundhog critique`)."""
 
@@ -92,6 +101,7 @@ class Idea(BaseModel):
     present: date | None = None
     revision: int = 0
     parent_id: str | None = None
+    parents: list[Parent] = Field(default_factory=list)  # other personas' queued ideas among `builds_on`
 
     @property
     def text(self) -> str:

@@ -182,6 +182,13 @@ class LoopOptions(BaseModel):
     shared_kinds: list[SharedKind] = Field(
         default_factory=list, description="Kinds of log entry every persona reads, not only its own."
     )
+    seminar_every: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="After every N days, each persona reads the night's best ideas of the other personas "
+        "and may combine or refine them (0: no seminar).",
+    )
 
 
 class LoopSettings(LoopOptions):

@@ -19,6 +19,7 @@ from groundhog.core.settings import RetrievalSettings
 from groundhog.critique.audit import audited
 from groundhog.critique.entries import critique_entry, idea_entry
 from groundhog.critique.stage import CritiqueStage, Outcome
+from groundhog.loop.seminar import with_seminar
 from groundhog.loop.wake import Newest, WakeContext, build_wake_context, newest_limits, work_limit
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
@@ -41,6 +42,7 @@ class DayPlan:
     day: int
     present: date
     ideas_per_day: int
+    seminar: list[LogEntry] = field(default_factory=list)  # other personas' ideas read at a seminar
 
 
 @dataclass
@@ -73,6 +75,7 @@ class DayResult:
             "context_ids": self.context.entry_ids,
             "context_tokens": self.context.tokens,
             "context_budget_tokens": self.context.budget_tokens,
+            **({"seminar_ids": list(self.context.parents)} if self.context.parents else {}),  # what a seminar showed
             "ideas": [
                 {
                     "id": o.versions[0].id,
@@ -82,6 +85,7 @@ class DayResult:
                     "verdict": o.verdict.verdict,
                     "flags": [f.name for f in o.verdict.flags],
                     "builds_on": o.final.builds_on,
+                    **({"parents": [p.model_dump() for p in o.final.parents]} if o.final.parents else {}),
                 }
                 for o in self.outcomes
             ],
@@ -159,7 +163,7 @@ class DayRunner:
             return max(self.model.max_tokens, BABBLE_TOKENS_PER_IDEA * k + 200)
         return max(self.model.max_tokens, 800 * k + 1500)
 
-    def _budget_tokens(self, k: int) -> int:
+    def budget_tokens(self, k: int) -> int:
         """Room for the notebook: the context window minus the babble reply and the fixed prompt text
         (or the `context_tokens` setting, when set)."""
         if self.context_tokens:
@@ -193,7 +197,7 @@ class DayRunner:
         usage = Usage()
 
         self._step(plan, "wake")
-        budget = self._budget_tokens(plan.ideas_per_day)
+        budget = self.budget_tokens(plan.ideas_per_day)
         newest = None
         if self.recent is not None:  # SQLite, on its own thread: ids of the newest notes and feedback
             n_notes, n_feedback = newest_limits(budget)
@@ -211,10 +215,13 @@ class DayRunner:
             weights=self.retrieval,
             shared_kinds=self.shared_kinds,
             newest=newest,
+            seminar=plan.seminar,
         )
 
         self._step(plan, "babble")
         messages = render("babble", persona, present=present, context=context.text, k=plan.ideas_per_day)
+        if context.parents:
+            messages = with_seminar(messages)
         babble, spent = await self._babble(messages, plan.ideas_per_day)
         usage = usage + spent
         ideas: list[Idea] = []
@@ -232,6 +239,7 @@ class DayRunner:
                     summary=draft.summary.strip(),
                     rationale=draft.rationale.strip(),
                     builds_on=refs,
+                    parents=[context.parents[ref] for ref in refs if ref in context.parents],
                     persona=persona.id,
                     session=plan.session,
                     day=plan.day,
@@ -306,6 +314,8 @@ class DayRunner:
         """The day's note: (text, the question it asks, the entry's meta, usage)."""
         messages = render("notebook", plan.persona, present=plan.present.isoformat(), outcomes=_outcome_text(outcomes))
         meta: dict[str, str | int | float | bool] = {"context_ids": ",".join(context.entry_ids), "thinking": thinking}
+        if context.parents:  # which of them the seminar showed (labelled S1, S2, ... in that order)
+            meta["seminar_ids"] = ",".join(context.parents)
         usage, asked = Usage(), ""
         try:
             async with self._limit:

@@ -28,6 +28,7 @@ def session_report(store: SessionStore, session_id: str) -> dict[str, Any]:
                     "context_ids": s.get("context_ids", []),
                     "context_tokens": s.get("context_tokens"),
                     "context_budget_tokens": s.get("context_budget_tokens"),
+                    "seminar_ids": s.get("seminar_ids", []),
                     "ideas": s.get("ideas", []),
                     "rejected_refs": s.get("rejected_refs", []),
                     "notebook_id": s.get("notebook_id"),

@@ -30,9 +30,10 @@ from groundhog.loop.day import DayPlan, DayResult, DayRunner
 from groundhog.loop.epochs import Epochs, Waiting, failure_note
 from groundhog.loop.events import Event, EventSink, EventType, ignore
 from groundhog.loop.rejudge import Rejudged, rejudge_session, unjudged_ideas
+from groundhog.loop.seminar import Seminar, seminar_reach
 from groundhog.loop.start import ingest_corpus
 from groundhog.loop.tally import Tally
-from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for
+from groundhog.loop.work import DayExecutor, build_stage, cross_critic_for, day_slots
 from groundhog.memory.group_commit import GATHER_S, GroupWriter
 from groundhog.memory.store import LogStore
 from groundhog.providers.client import ModelClient
@@ -98,6 +99,7 @@ class SessionRunner:
         self.emit = on_event
         self.clock = clock
         self.limit = asyncio.Semaphore(config.concurrency)
+        self.day_slots = asyncio.Semaphore(day_slots(config.concurrency))
         self.stop_reason: str | None = None
         self.stop_status: SessionStatus = "completed"
         self.stopping = asyncio.Event()
@@ -106,8 +108,7 @@ class SessionRunner:
         self._rows: dict[str, list[DayRow]] = {}  # each persona's day rows as the run began
         self._epoch_at_start: dict[str, int] = {}
         self._started = clock()
-        self._days_run = 0
-        self._retries = 0
+        self._days_run = self._retries = 0
         self.no_wait = no_wait  # resume personas whose pause for review nobody has reviewed yet
         self._paused: dict[str, str] = {}  # persona -> why it paused in this run
         self._waiting: dict[str, Waiting] = {}  # persona -> the review it still waits for
@@ -115,6 +116,7 @@ class SessionRunner:
         self._stopped: dict[str, str] = {}
         self.days = days  # None: days run here; else where it sends them (Ray workers), SQLite still here
         self.fresh = fresh  # the session was created for this run: no earlier process left half a day
+        self.seminar = Seminar(config.seminar_every, queue, config.id, config.ideas_per_day, {})  # set by `run`
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -182,15 +184,16 @@ class SessionRunner:
         attempts = {d.day: d.attempts for d in rows}
         epoch = self._epoch_at_start.get(persona.id, 1)  # until a pause, which ends this loop
         failures_in_a_row = 0
+        reach = seminar_reach(runner.budget_tokens(c.ideas_per_day))
         for i, day in enumerate(todo):
             more = i + 1 < len(todo)
+            seminar = await self.seminar.reading(persona.id, day, reach, self.stopping)  # waits for the others
             if self.stopping.is_set():
                 return
-            budget = self._budget_reached()
-            if budget:
+            if budget := self._budget_reached():
                 self.request_stop(*budget)
                 return
-            plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day)
+            plan = DayPlan(c.id, persona, day, c.present_on(day), c.ideas_per_day, seminar)
             attempt = attempts.get(day, 0) + 1
             again = f", attempt {attempt} of {MAX_DAY_ATTEMPTS}" if attempt > 1 else ""
             self._event("day_started", persona.id, day, f"day {day}, present {plan.present}{again}", attempt=attempt)
@@ -199,12 +202,14 @@ class SessionRunner:
                 drafts = sum(len(o.versions) for o in result.outcomes)
                 pause = self.epochs.pause_after(c, persona.id, day, epoch, drafts, result.surviving, more)
                 self._commit(result, epoch, drafts, pause)  # then the SQLite transaction: the commit point
+                self.seminar.settle(persona.id, day)
                 failures_in_a_row = 0
             except (ProviderError, StoreError) as exc:
                 failures_in_a_row += 1
                 stops = isinstance(exc, StoreError) or failures_in_a_row >= MAX_FAILED_DAYS_IN_A_ROW
                 pause = None if stops else self.epochs.review_pause(c, persona.id, day, epoch, more)
                 self._record_failure(plan, exc, epoch, pause)
+                self.seminar.settle(persona.id, day)
                 if stops:
                     why = f"stopped after {failures_in_a_row} failed day(s) in a row: {exc}"
                     self._stopped[persona.id] = why
@@ -238,11 +243,12 @@ class SessionRunner:
     async def _run_day(self, runner: DayRunner, plan: DayPlan, leftovers: bool = True) -> DayResult:
         """The day, its entries then in Chroma: here, or as a Ray task (`days`) whose worker writes them.
         `leftovers`: an earlier attempt may have written part of the day; that is deleted first."""
-        if self.days is not None:
-            return await self.days.run(plan, runner)
-        if leftovers:  # Chroma work, off the event loop
-            await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
-        return await runner.run(plan, store=self.writer.add)  # each day's entries stored as they are ready
+        async with self.day_slots:  # days in flight at once: see `day_slots`
+            if self.days is not None:
+                return await self.days.run(plan, runner)
+            if leftovers:  # Chroma work, off the event loop
+                await asyncio.to_thread(self.log.delete, session=plan.session, persona=plan.persona.id, day=plan.day)
+            return await runner.run(plan, store=self.writer.add)  # each day's entries stored as they are ready
 
     def _pause(self, persona: str, day: int, pause: Pause) -> None:
         self._paused[persona] = f"{persona} paused after day {day} for review: {pause.reason}"
@@ -308,7 +314,11 @@ class SessionRunner:
         for row in rows:
             self._rows.setdefault(row.persona, []).append(row)
         self._epoch_at_start = self.epochs.currents(c.id)
-        tasks = [asyncio.create_task(self._persona_loop(p), name=p.id) for p in self.personas]
+        todo = {p.id: days_to_run(c, self._rows.get(p.id, [])) for p in self.personas}
+        self.seminar = Seminar(c.seminar_every, self.queue, c.id, c.ideas_per_day, todo)
+        tasks = [
+            asyncio.create_task(self.seminar.attending(p.id, self._persona_loop(p)), name=p.id) for p in self.personas
+        ]
         try:
             results = await asyncio.gather(*tasks, return_exceptions=True)
         except asyncio.CancelledError:

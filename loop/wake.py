@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from groundhog.core.records import LogEntry
+from groundhog.core.records import LogEntry, Parent
 from groundhog.core.settings import RetrievalSettings
 from groundhog.memory.store import LogStore
 from groundhog.researchers.personas import Persona
 
 LABEL_PREFIX = {"notebook": "N", "feedback": "F", "idea": "I", "critique": "C", "corpus": "G"}
+SECTION_PREFIX = {"literature": "P", "seminar": "S"}  # sections labelled by what they are, not by kind
 HEADINGS = {
     "notebook": "Your latest notes",
     "feedback": "What the human reviewer said",
+    "seminar": "The seminar: tonight's best ideas of other researchers (cite their S labels to build on them)",
     "relevant": "Earlier work relevant to your agenda",
     "corpus": "From your own writing",
     "literature": "Published work relevant to your agenda (papers you have read)",
@@ -23,6 +25,7 @@ ENTRY_CHARS_MIN = 600  # a small window still shows this much of each entry
 FIRST_PICKS = {
     "notebook": 2,
     "feedback": 4,
+    "seminar": 3,
     "relevant": 6,
     "corpus": 2,
     "literature": 2,
@@ -39,6 +42,7 @@ class WakeContext:
 
     text: str
     labels: dict[str, str] = field(default_factory=dict)  # label -> entry id
+    parents: dict[str, Parent] = field(default_factory=dict)  # entry id -> the seminar's idea and its author
     tokens: int = 0  # estimated tokens of `text`
     budget_tokens: int = 0  # what the model's window left for it
 
@@ -62,12 +66,16 @@ class WakeContext:
         return list(dict.fromkeys(ok)), bad
 
 
-def _describe(e: LogEntry, max_chars: int) -> str:
+def _describe(e: LogEntry, max_chars: int, *, seminar: bool = False) -> str:
     when = f"day {e.day}" + (f", {e.present.isoformat()}" if e.present else "")
     kind = {"idea": f"idea ({e.meta.get('verdict', 'unjudged')})", "corpus": "your writing"}.get(e.kind, e.kind)
     if "paper" in e.meta:  # a library passage: its paper, not a day of the persona's
         year = e.meta.get("year")
         return _clip(f"(paper: {e.meta['paper']}{f', {year}' if year else ''}) ", e.text, max_chars)
+    if seminar:  # another persona's queued idea
+        said = f", critic mean {e.meta['mean']}" if "mean" in e.meta else ""
+        said += ", accepted by the reviewer" if e.meta.get("accepted") else ""
+        return _clip(f"(idea by {e.persona}, {when}{said}) ", e.text, max_chars)
     return _clip(f"({kind}, {when}) ", e.text, max_chars)
 
 
@@ -129,6 +137,7 @@ def build_wake_context(
     weights: RetrievalSettings | None = None,
     shared_kinds: Sequence[str] = (),
     newest: Newest | None = None,
+    seminar: Sequence[LogEntry] = (),
 ) -> WakeContext:
     """Latest notes, reviewer feedback, relevant earlier work and grounding excerpts, fitted to
     `budget_tokens`: the most valuable of each section first (the newest notes and feedback, the best
@@ -137,7 +146,8 @@ def build_wake_context(
 
     Each section draws only from this persona's entries unless its kind is shared on purpose.
     `newest` names the newest notebook and feedback entries (from the SQLite tables); without it they
-    are found by listing the persona's entries in the log.
+    are found by listing the persona's entries in the log. `seminar`: other personas' ideas to show
+    on a seminar day (loop/seminar.py), labelled S1, S2, ...
     """
 
     def owner(kind: str) -> str | None:
@@ -158,7 +168,7 @@ def build_wake_context(
     query = persona.focus
     if notes:
         query += "\n" + notes[0].text
-    seen = {e.id for e in notes + feedback}
+    seen = {e.id for e in [*notes, *feedback, *seminar]}
     relevant_kinds = ["idea", "notebook", "critique"]
     w = weights or RetrievalSettings()
     w = w.model_copy(update={"candidates": work_limit(budget_tokens, w)})
@@ -194,6 +204,7 @@ def build_wake_context(
     sections = {
         "notebook": notes,
         "feedback": feedback,
+        "seminar": list(seminar),
         "relevant": relevant,
         "corpus": grounding,
         "literature": papers,
@@ -206,7 +217,7 @@ def build_wake_context(
         for name, entries in sections.items():
             start, stop = (0, FIRST_PICKS[name]) if first else (FIRST_PICKS[name], len(entries))
             for e in entries[start:stop]:
-                cost = len(_describe(e, entry_chars)) + 8  # the label and the newline
+                cost = len(_describe(e, entry_chars, seminar=name == "seminar")) + 8  # the label and the newline
                 if used + cost > budget_chars:
                     break
                 used += cost
@@ -214,18 +225,23 @@ def build_wake_context(
 
     lines: list[str] = []
     labels: dict[str, str] = {}
+    parents: dict[str, Parent] = {}
     counters: dict[str, int] = {}
     for name, entries in chosen.items():
         if not entries:
             continue
         lines.append(f"{HEADINGS[name]}:")
         for e in entries:
-            prefix = "P" if name == "literature" else LABEL_PREFIX[e.kind]
+            prefix = SECTION_PREFIX.get(name) or LABEL_PREFIX[e.kind]
             counters[prefix] = counters.get(prefix, 0) + 1
             label = f"{prefix}{counters[prefix]}"
-            lines.append(f"[{label}] {_describe(e, entry_chars)}")
+            lines.append(f"[{label}] {_describe(e, entry_chars, seminar=name == 'seminar')}")
             labels[label] = e.id
+            if name == "seminar":
+                parents[e.id] = Parent(id=e.id, persona=e.persona, title=str(e.meta.get("title", "")))
     if not lines:
         lines = ["(empty: this is your first day; nothing has been written yet)"]
     text = "\n".join(lines)
-    return WakeContext(text=text, labels=labels, tokens=estimate_tokens(text), budget_tokens=budget_tokens)
+    return WakeContext(
+        text=text, labels=labels, parents=parents, tokens=estimate_tokens(text), budget_tokens=budget_tokens
+    )

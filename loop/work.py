@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from groundhog.store.sessions import SessionConfig
 
 REACH_MAX = wake_reach(10**9)  # the most newest-ids a wake-up ever asks for
+DAYS_PER_CALL = 2  # persona-days in flight per model call in flight
+
+
+def day_slots(concurrency: int) -> int:
+    """How many persona-days run at once. A day holds its wake-up context, prompts and results while it
+    waits for a model call; with every persona's day started at once, a night of thousands would hold
+    them all. Twice the calls in flight keeps the calls busy (a day spends part of its time on the
+    embedder and the stores) while memory follows the concurrency, not the size of the population."""
+    return DAYS_PER_CALL * concurrency
 
 
 class DayExecutor(Protocol):

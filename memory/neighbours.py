@@ -20,6 +20,10 @@ from groundhog.memory.rows import from_chroma, ideas_among, where_of
 FILTERED_RUN = 64  # nearest-idea calls that skip the unfiltered probe after it found ideas rare
 SMALL_LOG = 4000  # entries: below this, Chroma's filtered query is the cheaper (bench/concurrency.py)
 TOGETHER_MIN = 64  # entries a joint search asks for at least: a young persona's whole history
+# Personas whose grounding hits are kept (each some 50 passages): a population of thousands would
+# otherwise keep every persona's. Once full, further personas ask the index each morning (a least-recently
+# used order would keep none: a night's personas come round in turn).
+CORPUS_HITS_MAX = 512
 
 
 class Neighbours:
@@ -35,6 +39,11 @@ class Neighbours:
         # the duplicate screens of days screened at once share their queries (memory/combine.py)
         self._combined: dict[tuple[Any, ...], Combiner[Sequence[float], dict[str, Any]]] = {}
         self._combined_lock = threading.Lock()
+
+    def _keep_corpus_hits(self, key: tuple[Any, ...], found: list[tuple[LogEntry, float]]) -> None:
+        """Keep a grounding search's hits for the next morning, while there is room (CORPUS_HITS_MAX)."""
+        if key in self._corpus_hits or len(self._corpus_hits) < CORPUS_HITS_MAX:
+            self._corpus_hits[key] = found
 
     def _query_together(
         self, vectors: Sequence[Sequence[float]], k: int, where: dict[str, Any] | None, include: list[str]
@@ -166,6 +175,6 @@ class Neighbours:
                 if len(found) < k and len(ids) >= n:  # the persona has more: this search on its own
                     found = self.search(query, k=k, persona=persona, kind=kind)
                 elif kind == "corpus":
-                    self._corpus_hits[(query, k, persona, None)] = found
+                    self._keep_corpus_hits((query, k, persona, None), found)
                 out[i] = found
         return [list(found or []) for found in out]

@@ -12,6 +12,11 @@ from groundhog.core.records import LogEntry
 _META_PREFIX = "m_"  # an entry's own meta keys, apart from the store's columns
 
 
+def meta_field(name: str) -> str:
+    """The store's column for an entry's own meta key `name` (to filter on it)."""
+    return _META_PREFIX + name
+
+
 def to_metadata(e: LogEntry) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "persona": e.persona,

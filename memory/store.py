@@ -8,16 +8,16 @@ memory-stream score that combines relevance, recency and importance.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from groundhog.core.errors import StoreError
 from groundhog.core.interfaces import Embedder
-from groundhog.core.records import LogEntry, ScoredEntry
+from groundhog.core.records import LogEntry, MetaValue, ScoredEntry
 from groundhog.core.settings import RetrievalSettings
 from groundhog.memory.neighbours import Neighbours
-from groundhog.memory.rows import from_chroma, to_metadata, where_of
+from groundhog.memory.rows import from_chroma, meta_field, to_metadata, where_of
 
 COLLECTION = "groundhog_log"
 _BATCH = 256
@@ -147,10 +147,12 @@ class LogStore(Neighbours):
         kind: str | Sequence[str] | None = None,
         session: str | None = None,
         day: int | None = None,
+        meta: Mapping[str, MetaValue] | None = None,
     ) -> list[LogEntry]:
-        """All entries matching the filters, oldest first."""
+        """All entries matching the filters (`meta`: values of their own meta keys), oldest first."""
+        own = {meta_field(key): value for key, value in (meta or {}).items()}
         res = self._col.get(
-            where=where_of(persona=persona, kind=kind, session=session, day=day),
+            where=where_of(persona=persona, kind=kind, session=session, day=day, **own),
             include=["documents", "metadatas"],
         )
         found = [from_chroma(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
@@ -205,7 +207,7 @@ class LogStore(Neighbours):
             return list(self._corpus_hits[key])
         found = self.nearest(self.embedder.embed([query])[0], k=k, persona=persona, kind=kind, session=session)
         if kind == "corpus":
-            self._corpus_hits[key] = found
+            self._keep_corpus_hits(key, found)
         return list(found)
 
     def _query(

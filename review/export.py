@@ -104,6 +104,11 @@ def _markdown_item(number: int, item: QueueItem) -> list[str]:
         provenance.append(f"revises {escape_md(idea.parent_id, inline=True)}")
     if idea.builds_on:
         provenance.append("builds on " + ", ".join(escape_md(b, inline=True) for b in idea.builds_on))
+    if idea.parents:
+        provenance.append(
+            "parents "
+            + ", ".join(f"{escape_md(p.id, inline=True)} by {escape_md(p.persona, inline=True)}" for p in idea.parents)
+        )
     lines.append(f"- **Provenance:** {'; '.join(provenance)}")
     if item.decided_at is not None:
         by = f" by {escape_md(item.reviewer, inline=True)}" if item.reviewer else ""

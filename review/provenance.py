@@ -3,17 +3,19 @@ each version with the critique that led to the next one, and the notebook the pe
 
 The day's notebook entry carries `context_ids`: the ids of the entries the wake-up context showed, in the
 order shown. The labels the persona cited them by (N1, F1, I1, C1, G1, ...) are numbered per kind in that
-order, as `loop.wake` numbers them; they are rebuilt here from that order.
+order, as `loop.wake` numbers them; they are rebuilt here from that order. On a seminar day the notebook
+also carries `seminar_ids`: the other personas' ideas the seminar showed, labelled S1, S2, ... in order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from groundhog.core.records import CritiqueResult, LogEntry, QueueItem, stable_id
+from groundhog.core.records import CritiqueResult, LogEntry, Parent, QueueItem, stable_id
 
 if TYPE_CHECKING:
     from groundhog.memory.store import LogStore
@@ -55,6 +57,12 @@ class Provenance:
         return str(self.notebook.meta.get("thinking", "")) if self.notebook else ""
 
     @property
+    def parents(self) -> list[tuple[Parent, ContextLine | None]]:
+        """The other personas' ideas this one combines or refines, with their authors, each with its entry."""
+        lines = {line.entry_id: line for line in self.cited}
+        return [(parent, lines.get(parent.id)) for parent in self.item.idea.parents]
+
+    @property
     def critiques(self) -> list[CritiqueResult]:
         """The final version's critic, then each cross critic: full reasoning and scores."""
         crit = self.item.critique
@@ -65,8 +73,8 @@ def _split_ids(value: object) -> list[str]:
     return [part for part in str(value or "").split(",") if part]
 
 
-def context_lines(ids: list[str], entries: list[LogEntry]) -> list[ContextLine]:
-    """Labels by kind in the order the context showed the entries."""
+def context_lines(ids: list[str], entries: list[LogEntry], seminar: Collection[str] = ()) -> list[ContextLine]:
+    """Labels by kind in the order the context showed the entries (the seminar's ideas: S1, S2, ...)."""
     found = {e.id: e for e in entries}
     counters: dict[str, int] = {}
     lines = []
@@ -74,7 +82,7 @@ def context_lines(ids: list[str], entries: list[LogEntry]) -> list[ContextLine]:
         entry = found.get(entry_id)
         label = "?"
         if entry is not None:
-            prefix = LABEL_PREFIX.get(entry.kind, "?")
+            prefix = "S" if entry_id in seminar else LABEL_PREFIX.get(entry.kind, "?")
             counters[prefix] = counters.get(prefix, 0) + 1
             label = f"{prefix}{counters[prefix]}"
         lines.append(ContextLine(entry_id, label, entry))
@@ -124,7 +132,7 @@ def gather(item: QueueItem, log: LogStore) -> Provenance:
     ids = _split_ids(notebook.meta.get("context_ids")) if notebook else []
     wanted = list(dict.fromkeys([*ids, *idea.builds_on, stable_id(idea.id, "feedback")]))
     entries = log.get_many(wanted)
-    context = context_lines(ids, entries)
+    context = context_lines(ids, entries, set(_split_ids(notebook.meta.get("seminar_ids")) if notebook else ()))
     labels = {line.entry_id: line.label for line in context}
     found = {e.id: e for e in entries}
     cited = [ContextLine(ref, labels.get(ref, "?"), found.get(ref)) for ref in idea.builds_on]

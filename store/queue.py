@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 
 from groundhog.core.errors import BadInput, StoreError
-from groundhog.core.records import QUEUE_STATUSES, CritiqueResult, Decision, Idea, QueueItem, utcnow
+from groundhog.core.records import QUEUE_STATUSES, CritiqueResult, Decision, Idea, Parent, QueueItem, utcnow
 from groundhog.core.reviewer import check_reviewer, resolve_reviewer
 from groundhog.store import decisions
 from groundhog.store.database import Database
@@ -46,6 +46,18 @@ _SELECT = select(queue, ratings.c.rating, ratings.c.sigma, ratings.c.matches).ou
 )
 _ORDER = (queue.c.rank_score.desc(), queue.c.queued_at.asc(), queue.c.idea_id.asc())
 _READ_ORDER = (ratings.c.rating.is_(None), ratings.c.rating.desc(), *_ORDER)
+# A seminar's order: what the reviewer accepted first, then the critic's mean (its sum), rank and id: no
+# timestamp, so the same committed rows are read in the same order by every run.
+_RUBRIC_SUM = func.coalesce(
+    queue.c.score_novelty + queue.c.score_feasibility + queue.c.score_relevance + queue.c.score_clarity, 0
+)
+_SEMINAR_ORDER = (
+    case((queue.c.status == "accepted", 0), else_=1),
+    _RUBRIC_SUM.desc(),
+    queue.c.rank_score.desc(),
+    queue.c.idea_id.asc(),
+)
+_PARENT_CHUNK = 500  # ids per IN (...) when reading the parents' rows
 
 
 def rank_score(critique: CritiqueResult, novelty: float) -> float:
@@ -189,7 +201,7 @@ class ReviewQueue:
             made = decisions.read(conn, [full_id], self.db.where)
         if row is None:
             raise BadInput(f"no queued idea with id {idea_id!r}")
-        return _item_from_row(row, self.db.where, made.get(full_id))
+        return self._with_parents([_item_from_row(row, self.db.where, made.get(full_id))])[0]
 
     def list(
         self,
@@ -219,7 +231,43 @@ class ReviewQueue:
         with self.db.connect() as conn:
             rows = conn.execute(statement).mappings().all()
             made = decisions.read(conn, (str(row["idea_id"]) for row in rows), self.db.where)
-        return [_item_from_row(row, self.db.where, made.get(str(row["idea_id"]))) for row in rows]
+        return self._with_parents([_item_from_row(row, self.db.where, made.get(str(row["idea_id"]))) for row in rows])
+
+    def best_survivors(self, session: str, through_day: int, limit: int) -> _Items:
+        """What a seminar reads: the session's survivors (no audit item, none the reviewer rejected) of days
+        up to `through_day`, best first: accepted by the reviewer, then by the critic's mean, rank and id."""
+        clauses = (
+            queue.c.session == session,
+            queue.c.day <= through_day,
+            queue.c.origin == "survivor",
+            queue.c.status != "rejected",
+        )
+        statement = _SELECT.where(*clauses).order_by(*_SEMINAR_ORDER).limit(limit)
+        with self.db.connect() as conn:
+            rows = conn.execute(statement).mappings().all()
+        return [_item_from_row(row, self.db.where) for row in rows]
+
+    def _with_parents(self, items: _Items) -> _Items:
+        """Each idea's `parents`: the ideas among its `builds_on` that another persona queued (a seminar's
+        parents always are), with their authors and titles, read from their own rows."""
+        cited = list(dict.fromkeys(ref for item in items for ref in item.idea.builds_on))
+        if not cited:
+            return items
+        found: dict[str, tuple[str, str]] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(cited), _PARENT_CHUNK):
+                chunk = cited[start : start + _PARENT_CHUNK]
+                statement = select(queue.c.idea_id, queue.c.persona, queue.c.title).where(queue.c.idea_id.in_(chunk))
+                rows = conn.execute(statement)
+                found.update({str(r[0]): (str(r[1]), str(r[2])) for r in rows})
+        for item in items:
+            idea = item.idea
+            idea.parents = [
+                Parent(id=ref, persona=found[ref][0], title=found[ref][1])
+                for ref in idea.builds_on
+                if ref in found and found[ref][0] != idea.persona
+            ]
+        return items
 
     def decide(self, idea_id: str, decision: str, note: str = "", reviewer: str | None = None) -> QueueItem:
         """Record a human decision as `reviewer` (default: GROUNDHOG_REVIEWER, else the login name);

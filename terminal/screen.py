@@ -149,6 +149,9 @@ def render_item(console: Any, item: QueueItem, *, counter: str | None = None) ->
     render_prior_art(console, critique.prior_art, named=named)
     if idea.builds_on:
         console.print("Builds on: " + ", ".join(escape(ref) for ref in idea.builds_on))
+    for parent in idea.parents:
+        title = f": {escape(parent.title, one_line=True)}" if parent.title else ""
+        console.print(f"Parent: {escape(parent.id)} by {escape(parent.persona)}{title}")
     if idea.parent_id:
         console.print(f"Revises: {escape(idea.parent_id)}")
 
@@ -183,8 +186,9 @@ def render_provenance(console: Any, item: QueueItem, entries: Sequence[LogEntry]
             console.print(f"[bold]{escape(ref)}[/bold]: not in the log")
             continue
         when = f"day {entry.day}" + (f", {entry.present.isoformat()}" if entry.present else "")
+        parent = " · [bold]parent[/bold], by another persona" if ref in {p.id for p in item.idea.parents} else ""
         console.print(
-            f"[bold]{escape(entry.kind)} {escape(entry.id)}[/bold] · {escape(entry.persona)} · "
+            f"[bold]{escape(entry.kind)} {escape(entry.id)}[/bold]{parent} · {escape(entry.persona)} · "
             f"session {escape(entry.session or '-')} · {when}"
         )
         console.print(Padding(_plain(entry.text.strip()), (0, 0, 0, 2)))

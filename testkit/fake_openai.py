@@ -155,9 +155,7 @@ def _message_text(message: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part
-        )
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part)
     return ""
 
 
@@ -529,9 +527,7 @@ def _class_example(items: list[tuple[Any, Any]]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def openai_error(
-    message: str, type_: str, code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
+def openai_error(message: str, type_: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     """The body OpenAI's API sends with every error status."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
@@ -547,9 +543,7 @@ def _error_for_status(status: int, message: str | None, model: str) -> dict[str,
             "invalid_api_key",
         )
     if status == 403:
-        return openai_error(
-            message or "You are not allowed to access this resource.", "permission_error", "forbidden"
-        )
+        return openai_error(message or "You are not allowed to access this resource.", "permission_error", "forbidden")
     if status == 404:
         return openai_error(
             message or f"The model `{model}` does not exist or you do not have access to it.",
@@ -685,8 +679,10 @@ class FakeOpenAIServer:
         models: Sequence[str] = ("fake-model",),
         embedding_dim: int = 64,
         verbose: bool = False,
+        record: bool = True,
     ) -> None:
         self.responder: Responder = responder or default_responder
+        self.record = record  # keep every request (False: a long benchmark's tens of thousands of prompts)
         self.host = host
         self.port = port
         self.delay_ms = delay_ms
@@ -750,9 +746,7 @@ class FakeOpenAIServer:
 
     # -- scripting and inspection -------------------------------------------------------------
 
-    def enqueue_faults(
-        self, *faults: Fault, endpoint: Literal["chat", "embeddings", "models"] = "chat"
-    ) -> None:
+    def enqueue_faults(self, *faults: Fault, endpoint: Literal["chat", "embeddings", "models"] = "chat") -> None:
         """Queue faults; each one is used up by the next request to ``endpoint``, in order."""
         with self._lock:
             self._faults[_ENDPOINT_PATHS[endpoint]].extend(faults)
@@ -829,10 +823,11 @@ class FakeOpenAIServer:
             except ValueError:
                 bad_json = True
         headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() != "authorization"}
-        with self._lock:
-            self._requests.append(
-                RecordedRequest(method=method, path=path, headers=headers, json=body, time=time.time())
-            )
+        if self.record:
+            with self._lock:
+                self._requests.append(
+                    RecordedRequest(method=method, path=path, headers=headers, json=body, time=time.time())
+                )
 
         if self.require_api_key is not None:
             auth = handler.headers.get("Authorization", "")
@@ -1020,9 +1015,7 @@ class FakeOpenAIServer:
         self._send_json(handler, 200, {"object": "list", "data": data})
 
     @staticmethod
-    def _send_json(
-        handler: _Handler, status: int, payload: Any, extra_headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_json(handler: _Handler, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         FakeOpenAIServer._send_raw(handler, status, data, "application/json", extra_headers)
 
@@ -1060,6 +1053,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--model", action="append", dest="models", help="model ids for /v1/models")
     parser.add_argument("--embedding-dim", type=int, default=64)
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--no-record", action="store_true", help="keep no request in memory (long benchmarks)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     server = FakeOpenAIServer(
         host=args.host,
@@ -1070,6 +1064,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         models=args.models or ("fake-model",),
         embedding_dim=args.embedding_dim,
         verbose=args.verbose,
+        record=not args.no_record,
     )
     signal.signal(signal.SIGTERM, _interrupt)
     with server:

@@ -7,7 +7,8 @@ KILL_AT_COMMIT=n: SIGKILL this process at the n-th day commit, after the day's e
 before the SQLite transaction that commits the day (the window between the two stores).
 With SESSION_CHILD_LIBRARY=1 the home has a library (LIBRARY below, added before a new session): the
 personas read its papers and cite them, and the critic names a paper as prior art for an idea on the
-topic its title names.
+topic its title names. With SESSION_CHILD_SEMINAR=1 the night has a seminar after every day (each idea
+cites the first seminar idea it read, if any), and SESSION_CHILD_PERSONAS=a,b,c names the personas.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from datetime import date
@@ -52,22 +54,56 @@ def _library_mode(svc: object) -> dict[str, object]:
     }
 
 
+def run_child(home: Path, mode: str, kill_at: int = 0, **env: str) -> subprocess.CompletedProcess[str]:
+    """This module as a child process (from the repository root), with `env` added to its environment."""
+    from testkit import ROOT
+
+    return subprocess.run(
+        [sys.executable, "-m", "testkit.session_child", str(home), mode, str(kill_at)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def completed(done: subprocess.CompletedProcess[str]) -> bool:
+    """The child ran its session to the end: exit 0, its last line a completed status."""
+    lines = done.stdout.strip().splitlines()
+    return done.returncode == 0 and bool(lines) and lines[-1].startswith("completed")
+
+
+def killed_then_resumed(home: Path, kill_at: int, **env: str) -> None:
+    """A new session SIGKILLed at its `kill_at`-th day commit, then resumed to the end (asserted)."""
+    first = run_child(home, "new", kill_at, **env)
+    assert first.returncode == -9, first.stderr
+    second = run_child(home, "resume", **env)
+    assert completed(second), second.stderr
+
+
 def main() -> None:
     home, mode = Path(sys.argv[1]), sys.argv[2]
     kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     library = os.environ.get("SESSION_CHILD_LIBRARY") == "1"
+    seminar = os.environ.get("SESSION_CHILD_SEMINAR") == "1"
+    personas = os.environ.get("SESSION_CHILD_PERSONAS", ",".join(PERSONAS)).split(",")
     options: dict[str, object] = {}
+    if seminar:
+        options["builds_on"] = lambda persona, prompt: (
+            re.findall(r"\[(S\d+)\]", prompt) or re.findall(r"\[(N\d+)\]", prompt)
+        )[:1]
 
     def slow(messages: list, kwargs: dict) -> str:  # type: ignore[type-arg]
         time.sleep(delay)
         return script(messages, kwargs)
 
     model = FakeChatModel.with_responder(slow if delay else lambda m, k: script(m, k))
-    svc = make_services(home, model, loop={"depth": DEPTH, "ideas_per_day": 2})
+    svc = make_services(home, model, loop={"depth": DEPTH, "ideas_per_day": 2, "seminar_every": int(seminar)})
     store = SessionStore(svc.db)
     if mode == "new":
-        config = new_config(svc.settings, PERSONAS, session="crash", present=date(2026, 11, 23))
+        config = new_config(svc.settings, personas, session="crash", present=date(2026, 11, 23))
         store.create(config)
     else:
         config = store.get("crash").config

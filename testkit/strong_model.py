@@ -224,15 +224,18 @@ class StrongModel:
         summary_chars: int | tuple[int, int] = 1200,
         thinking_chars: int = 2000,
         angles: bool = False,
+        seminar: bool = False,
     ) -> None:
         """`summary_chars` is a length, or a (shortest, longest) range each idea draws its length from;
         `angles` gives each persona topics and words of its own, so that personas cycled from the same
-        built-in one (a benchmark's 32) do not file the same ideas."""
+        built-in one (a benchmark's 32) do not file the same ideas. `seminar`: on a seminar day (the
+        notebook lists S1, S2, ...) the first idea combines the first two of them, citing their labels."""
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}")
         self.style = style
         self.summary_chars = summary_chars
         self.angles = angles
+        self.seminar = seminar
         self.thinking_chars = thinking_chars
         self.unreadable: set[str] = set()
         self.calls: dict[str, int] = {}
@@ -250,7 +253,8 @@ class StrongModel:
             self._count("babble")
             ideas = (body_schema(body) or {}).get("properties", {}).get("ideas", {})
             k = int(ideas.get("minItems", 3))  # as many as the schema asks
-            return self._wrap(self._babble(k, request.persona if self.angles else None))
+            cited = re.findall(r"^\[(S\d+)\] ", request.prompt, re.M)[:2] if self.seminar else []
+            return self._wrap(self._babble(k, request.persona if self.angles else None, cited))
         if request.critic:
             self._count("critique")
             if request.title and any(word in request.title for word in self.unreadable):
@@ -280,21 +284,24 @@ class StrongModel:
         shortest, longest = self.summary_chars
         return random.Random(seed).randint(shortest, longest)
 
-    def _babble(self, k: int, persona: str | None = None) -> dict[str, Any]:
+    def _babble(self, k: int, persona: str | None = None, cited: list[str] | None = None) -> dict[str, Any]:
         angle = _digest(persona) if persona else 0
         ideas = []
-        for _ in range(k):
+        for i in range(k):
             with self._lock:
                 n = self._ideas
                 self._ideas += 1
             topic = TOPICS[(n + angle) % len(TOPICS)]
             seed = n + angle
+            title = f"Testing whether {topic[0]} reveal {topic[1]} in {topic[2]} (study {n + 1})"
+            if cited and i == 0:
+                title = f"Combining {' and '.join(cited)}: {topic[0]} against {topic[1]} (study {n + 1})"
             ideas.append(
                 {
-                    "title": f"Testing whether {topic[0]} reveal {topic[1]} in {topic[2]} (study {n + 1})",
+                    "title": title,
                     "summary": long_text(seed, self._summary_length(seed)),
                     "rationale": long_text(n + 1000, 300, RATIONALE_SHAPES),
-                    "builds_on": [],
+                    "builds_on": list(cited or []) if i == 0 else [],
                 }
             )
         thinking = " ".join(REASONING[i % len(REASONING)] for i in range(40))[: self.thinking_chars]
@@ -316,7 +323,7 @@ class StrongModel:
         n = _digest(base) % len(TOPICS)
         return {
             "title": f"{base} (revised)",
-            "summary": long_text(n + 7, self.summary_chars),
+            "summary": long_text(n + 7, self._summary_length(n + 7)),
             "rationale": long_text(n + 77, 300, RATIONALE_SHAPES),
             "builds_on": [],
         }

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from testkit import ROOT
+from testkit.session_child import killed_then_resumed
 
 CHILD = [sys.executable, "-m", "testkit.session_child"]  # run from the root (cwd=ROOT)
 
@@ -48,9 +49,7 @@ def _snapshot(home: Path) -> tuple[dict[str, tuple], dict[str, tuple]]:
             for q in ReviewQueue(db).list()
         }
         days = [(d.persona, d.day, d.status) for s in SessionStore(db).all() for d in SessionStore(db).days(s.id)]
-        assert days == [
-            (p, d, "done") for p in ("doomimir", "simplicia") for d in range(1, 5)
-        ]
+        assert days == [(p, d, "done") for p in ("doomimir", "simplicia") for d in range(1, 5)]
     finally:
         db.close()
     return entries, queue
@@ -69,17 +68,12 @@ def test_kill_between_chroma_upsert_and_sqlite_commit_then_resume(
     tmp_path: Path, reference: tuple[dict, dict], kill_at: int
 ) -> None:
     home = tmp_path / "home"
-    first = _run(home, "new", kill_at)
-    assert first.returncode == -9, first.stderr
-    second = _run(home, "resume")
-    assert second.returncode == 0 and _last_line(second.stdout).startswith("completed"), second.stderr
+    killed_then_resumed(home, kill_at)
     assert _snapshot(home) == reference
 
 
 @pytest.mark.parametrize("trial", range(6))
-def test_sigkill_at_a_random_moment_then_resume(
-    tmp_path: Path, reference: tuple[dict, dict], trial: int
-) -> None:
+def test_sigkill_at_a_random_moment_then_resume(tmp_path: Path, reference: tuple[dict, dict], trial: int) -> None:
     home = tmp_path / "home"
     rng = random.Random(trial)
     proc = subprocess.Popen(

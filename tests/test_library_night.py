@@ -22,6 +22,7 @@ from groundhog.store.sessions import SessionStore
 from testkit import ROOT
 from testkit.fakes import FakeChatModel, ScriptedResearcher, make_services
 from testkit.requests import ChatRequest, chat_request
+from testkit.session_child import killed_then_resumed
 
 CHILD = [sys.executable, "-m", "testkit.session_child"]
 PAPER = make_paper(
@@ -157,10 +158,7 @@ def test_a_night_with_a_library_killed_and_resumed_equals_an_uninterrupted_one(t
     assert any('"name":"prior_art"' in e[3] for e in expected[0].values()), "the critic named a paper"
 
     home = tmp_path / "home"
-    first = _run(home, "new", kill_at)
-    assert first.returncode == -9, first.stderr
-    second = _run(home, "resume")
-    assert second.returncode == 0 and second.stdout.strip().splitlines()[-1].startswith("completed"), second.stderr
+    killed_then_resumed(home, kill_at, SESSION_CHILD_LIBRARY="1")
     assert _snapshot(home)[1] == expected[1]
     assert set(_snapshot(home)[0]) == set(expected[0])
 

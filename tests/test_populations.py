@@ -188,3 +188,47 @@ def test_babble_runs_a_persona_group(isolated_home: Path, monkeypatch: pytest.Mo
     unknown = runner.invoke(app, [*args, "--persona-group", "nobody", "--session", "g2"])
     assert unknown.exit_code == 2
     assert unknown.stderr.strip() == "groundhog: error: --persona-group: unknown group 'nobody' (known: crew)"
+
+
+# ---------------------------------------------------------------- a night of a large population
+
+
+def test_a_night_of_500_spawned_personas_at_concurrency_128_has_no_failed_day(home: Path) -> None:
+    """`personas spawn --count 500`, then all of them for one day (one idea, no revision) on the loopback
+    endpoint: every persona-day is done, with many model calls in flight at once."""
+    from testkit.fake_openai import FakeOpenAIServer
+    from testkit.strong_model import StrongModel
+
+    runner = CliRunner()
+    made = runner.invoke(
+        app,
+        [
+            "personas",
+            "spawn",
+            "--from",
+            "simplicia",
+            "--count",
+            "500",
+            "--seed",
+            "2",
+            "--group",
+            "crowd",
+            "--home",
+            str(home),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    model = StrongModel("plain", summary_chars=300, angles=True)
+    with FakeOpenAIServer(model, delay_ms=200, record=False) as srv:  # a remote model: calls overlap
+        args = ["babble", "--persona-group", "crowd", "--depth", "1", "--ideas-per-day", "1", "--revisions", "0"]
+        args += ["--concurrency", "128", "--present", "2026-11-23", "--session", "crowd", "--json"]
+        args += ["--provider", "openai", "--model", "strong", "--base-url", srv.base_url, "--home", str(home)]
+        done = runner.invoke(app, args)
+        peak = srv.peak_in_flight()
+    assert done.exit_code == 0, done.output[-2000:]
+    svc = make_services(home, FakeChatModel())
+    days = SessionStore(svc.db).days("crowd")
+    svc.close()
+    assert len(days) == 500 and {d.status for d in days} == {"done"}
+    assert len({d.persona for d in days}) == 500 and all(d.generated == 1 for d in days)
+    assert peak >= 64, f"only {peak} calls in flight at once"
