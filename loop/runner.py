@@ -276,8 +276,7 @@ class SessionRunner:
 
     def _record_failure(self, plan: DayPlan, exc: GroundhogError, epoch: int, pause: Pause | None) -> None:
         message = str(exc)
-        usage = getattr(exc, "usage", None)
-        spent = usage if isinstance(usage, Usage) else Usage()
+        spent = usage if isinstance(usage := getattr(exc, "usage", None), Usage) else Usage()
         self._event("day_failed", plan.persona.id, plan.day, message)
         with contextlib.suppress(StoreError):  # the store itself is failing; the event above still tells
             share = self.sessions.commit_day(
