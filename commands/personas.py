@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from groundhog.researchers.personas import Installed, Persona
 
 app = sub_app("The simulated researchers: list, show, validate, score, draft and install personas.")
+LISTED = 20  # personas named one by one when many are installed at once; the rest are counted
 
 
 @app.command("list")
@@ -332,13 +333,23 @@ def spawn(
 
 
 def _report_installed(svc: Services, installed: list[Installed]) -> None:
+    """A line for each persona installed, up to LISTED; past that, the count of the rest and their chunks."""
     from groundhog.loop.start import ingest_corpus
 
-    for item in installed:
+    quiet_chunks = 0
+    for n, item in enumerate(installed):
         persona = item.persona
+        listed = n < LISTED or len(installed) <= LISTED + 1
         note = " (replacing the built-in of that id)" if item.overrides_builtin else ""
         note += " (replacing an earlier install)" if item.replaced else ""
-        echo(f"installed persona {persona.id} ({persona.name}) at {item.path}{note}")
-        if persona.corpus_dir():
-            chunks = ingest_corpus(svc.log, persona)
+        if listed:
+            echo(f"installed persona {persona.id} ({persona.name}) at {item.path}{note}")
+        chunks = ingest_corpus(svc.log, persona) if persona.corpus_dir() else 0
+        if listed and persona.corpus_dir():
             echo(f"ingested {chunks} corpus chunks from {persona.corpus_dir()} into the log")
+        quiet_chunks += 0 if listed else chunks
+    if len(installed) > LISTED + 1:
+        rest = len(installed) - LISTED
+        echo(f"... and {rest} more personas installed in {installed[-1].path.parent}")
+        if quiet_chunks:
+            echo(f"ingested {quiet_chunks} corpus chunks of theirs into the log")

@@ -63,12 +63,14 @@ def test_add_a_folder_and_files_names_each_bad_one_and_adds_the_rest(home: Path,
     assert any("broken.toml" in line and "TOML syntax error" in line for line in errors), errors
     assert any("nameless.toml" in line and "field 'name': is required" in line for line in errors), errors
     assert "added 201 personas; 2 files refused" in added.stdout
-    assert "lone-one (Lone" in added.stdout and "\x1b" not in added.stdout  # a file's text is shown, not obeyed
+    listed = [line for line in added.stdout.splitlines() if line.startswith("installed persona ")]
+    assert len(listed) == 20 and "... and 181 more personas installed in" in added.stdout  # not 201 lines
     ids = {p["id"] for p in _listed(runner, home)}
     assert {f"gen-{n:03d}" for n in range(200)} | {"lone-one"} <= ids
     assert not {"broken", "nameless"} & ids
     again = runner.invoke(app, ["personas", "add", str(single), "--home", str(home)])
     assert again.exit_code == 0 and "(replacing an earlier install)" in again.stdout
+    assert "lone-one (Lone" in again.stdout and "\x1b" not in again.stdout  # a file's text is shown, not obeyed
     assert "added" not in again.stdout  # one file, one line, as before
 
 
