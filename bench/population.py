@@ -33,8 +33,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.concurrency import GROUNDHOG, ROOT
 from bench.sides import sides
@@ -59,6 +60,7 @@ class Night:
     peak_night: int = 0  # bytes: the night's process alone
     status: str = ""
     error: str = ""
+    diversity: dict[str, Any] = field(default_factory=dict)  # `sessions show --json`'s figures of the session
 
     @property
     def rate(self) -> float:
@@ -193,6 +195,15 @@ def run_night(args: argparse.Namespace, personas: int, days: int, level: int, ur
         rows = json.loads(listed.stdout) if listed.returncode == 0 else []
         if rows:
             night.done, night.failed, night.status = rows[0]["days_done"], rows[0]["days_failed"], rows[0]["status"]
+        if rows and not args.no_diversity:
+            shown = subprocess.run(
+                [str(GROUNDHOG), "sessions", "show", "bench", "--json", "--home", str(home)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if shown.returncode == 0:
+                night.diversity = (json.loads(shown.stdout).get("diversity") or {}).get("session_figures") or {}
         if proc.returncode != 0 or not rows:
             tail = (Path(tmp) / "stderr.txt").read_text(encoding="utf-8").strip().splitlines()
             night.error = f"exit {proc.returncode}: {(tail or ['no output'])[-1][:200]}"
@@ -240,6 +251,9 @@ def main() -> int:
     parser.add_argument("--grid-concurrency", type=list_of_ints, default=[16, 128], help="levels of the grid")
     parser.add_argument("--grid-days", type=int, default=1, help="days of each night of the grid")
     parser.add_argument("--no-grid", action="store_true", help="the main night only")
+    parser.add_argument(
+        "--no-diversity", action="store_true", help="skip the night's diversity figures (sessions show --json)"
+    )
     parser.add_argument("--sample-s", type=float, default=0.25, help="how often memory is sampled")
     args = parser.parse_args()
     if min(args.personas, args.days, args.concurrency) < 1:
@@ -277,6 +291,14 @@ def report(args: argparse.Namespace, night: Night, grid: list[Night]) -> None:
     print(
         f"  peak RSS:       {mib(night.peak_tree)} MiB (the night and its children), {mib(night.peak_night)} MiB alone"
     )
+    d = night.diversity
+    if d:
+        print(
+            f"  diversity:      distinct share {d.get('distinct_share')}, similarity within a persona "
+            f"{d.get('within_similarity')} / across {d.get('across_similarity')} (shuffled labels' gap "
+            f"{d.get('random_gap')}), nearest-centroid accuracy {d.get('centroid_accuracy')} (chance "
+            f"{d.get('chance')}), collapsed: {d.get('collapsed')}"
+        )
     if not grid:
         return
     levels = args.grid_concurrency
