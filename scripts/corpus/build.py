@@ -3,7 +3,7 @@
     python scripts/corpus/build.py
 
 Each split has its own parts file (train.toml, heldout.toml: carriers, payloads, benign cores,
-degenerate vocabularies) and its own wrappers and degenerate generators below, so that the held-out split
+degenerate vocabularies; later rounds of training parts in train.d/*.toml) and its own wrappers and degenerate generators below, so that the held-out split
 measures how the screens do on phrasings, layouts and vocabulary they were never fitted on. The output is
 deterministic (a fixed seed per split); the split of every text is fixed by the file it comes from.
 """
@@ -233,6 +233,29 @@ def shipped_prose() -> list[tuple[str, str, str]]:
     return out
 
 
+def load_parts(split: str) -> dict:
+    """A split's parts file, then (training only) every file of train.d/ in name order, appended: each
+    writing round of parts has a file of its own. A family or a key no parts file knows is an error."""
+    with (HERE / f"{split}.toml").open("rb") as fh:
+        parts = tomllib.load(fh)
+    if split != "train":
+        return parts
+    for extra in sorted((HERE / "train.d").glob("*.toml")):
+        with extra.open("rb") as fh:
+            more = tomllib.load(fh)
+        for key, value in more.items():
+            if key == "carriers":
+                parts["carriers"] += value
+            elif key in HARMFUL and set(value) <= {"payloads"}:
+                parts[key]["payloads"] += value.get("payloads", [])
+            elif key == "benign" and set(value) <= set(BENIGN):
+                for family, cores in value.items():
+                    parts["benign"][family] += cores
+            else:
+                raise SystemExit(f"{extra.name}: [{key}] is not a family of the corpus (or has an unknown key)")
+    return parts
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     plans = [
@@ -240,8 +263,7 @@ def main() -> None:
         ("heldout", HELDOUT_WRAPPERS, _heldout_degenerate, 4242),
     ]
     for split, wrappers, degenerate, seed in plans:
-        with (HERE / f"{split}.toml").open("rb") as fh:
-            parts = tomllib.load(fh)
+        parts = load_parts(split)
         rows = compose(split, parts, wrappers, degenerate, seed)
         with (OUT / f"{split}.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
