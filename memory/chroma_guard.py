@@ -12,7 +12,7 @@ server, and the server inherits it, so the lock is free only once both have ende
 right after a SIGKILL waits here for the last night's server to finish stopping). Standard library
 only: it starts in a fraction of a second and needs nothing from the night.
 
-usage: python -m groundhog.memory.chroma_guard LOCK_FILE CHROMA_EXECUTABLE ARG...
+usage: python -m groundhog.memory.chroma_guard LOCK_FILE SERVER_COMMAND ARG...
 """
 
 from __future__ import annotations
