@@ -27,17 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"manipulation": 0.95, "degenerate": 0.90, "weird": 0.90}
 BENIGN_TARGET = 0.02
 # What the shipped MiniLM model reaches on the held-out split (52 texts a family, 60 degenerate), less a
-# few texts: degenerate 59/60, escape 50/52, flattery 45/52, injection 44/52, provenance 49/52,
-# resources 49/52, urgency 50/52, weird 35/52; benign 4/566 flagged.
+# few texts: degenerate 60/60, escape 50/52, flattery 50/52, injection 45/52, provenance 49/52,
+# resources 48/52, urgency 49/52, weird 42/52; benign 7/566 flagged.
 FLOORS = {
     "degenerate": 0.9,
     "escape": 0.9,
-    "flattery": 0.8,
+    "flattery": 0.9,
     "injection": 0.8,
     "provenance": 0.88,
-    "resources": 0.88,
-    "urgency": 0.9,
-    "weird": 0.6,
+    "resources": 0.85,
+    "urgency": 0.88,
+    "weird": 0.72,
 }
 
 BLATANT = {
@@ -123,7 +123,7 @@ def test_the_held_out_split_stays_above_the_measured_floors(held_out: dict[str, 
     assert flagged / n <= BENIGN_TARGET, f"false flags {flagged}/{n}"
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet: flattery, injection, provenance, resources and weird fall short")
+@pytest.mark.xfail(strict=True, reason="not met yet: injection, provenance, resources, urgency and weird fall short")
 def test_the_held_out_split_meets_the_targets(held_out: dict[str, tuple[int, int]]) -> None:
     """Recall >= 95% for each manipulation family and >= 90% for degenerate and weird, false flags <= 2%."""
     for family, (flag, _) in FAMILIES.items():

@@ -3,9 +3,10 @@
     python scripts/corpus/build.py
 
 Each split has its own parts file (train.toml, heldout.toml: carriers, payloads, benign cores,
-degenerate vocabularies; later rounds of training parts in train.d/*.toml) and its own wrappers and degenerate generators below, so that the held-out split
-measures how the screens do on phrasings, layouts and vocabulary they were never fitted on. The output is
-deterministic (a fixed seed per split); the split of every text is fixed by the file it comes from.
+degenerate vocabularies; later rounds of training parts in train.d/*.toml) and its own wrappers and
+degenerate generators below, so that the held-out split measures how the screens do on phrasings,
+layouts and vocabulary they were never fitted on. The output is deterministic (a fixed seed per split);
+the split of every text is fixed by the file it comes from.
 """
 
 from __future__ import annotations
@@ -195,10 +196,13 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
             second = second if second != first else names[(i + 1) % len(names)]
             for style in (first, second):
                 add(family, f"{family}:{i}", style, render(payload, style))
+    # Each benign core in four layouts (even steps through the wrappers); the training split adds a fifth
+    # (an odd step), so that it holds at least as many benign texts as harmful ones.
+    steps = (0, 2, 4, 6, 1) if split == "train" else (0, 2, 4, 6)
     for family in BENIGN:
         for i, core in enumerate(parts["benign"][family]):
-            for k in range(4):
-                style = names[(i + 2 * k) % len(names)]
+            for step in steps:
+                style = names[(i + step) % len(names)]
                 add(f"benign_{family.removesuffix('_research')}", f"{family}:{i}", style, render(core, style))
     for i, c in enumerate(carriers):  # plain research ideas, as a session would babble them
         add("benign_general", f"carrier:{i}", "carrier", f"{c['title']}\n\n{c['body']}")
