@@ -28,6 +28,7 @@ C = 10.0  # inverse regularisation strength
 # training split's cross-validation, 1 to 2 points more recall per family at the same 2% of false flags.
 BENIGN_WEIGHT = 3.0
 EMBED_BATCH = 256
+EXAMPLES = 400  # harmful training units kept per family, with their vectors, for a reason's nearest examples
 
 Progress = Callable[[str], None]
 
@@ -79,6 +80,20 @@ def _text_scores(clf, classes: list[str], text_units: list[list[int]], x: np.nda
     return out
 
 
+def reason_examples(labels: dict[str, str], per_family: int = EXAMPLES) -> list[str]:
+    """The harmful units a model keeps for its reasons: at most `per_family` of each family, spread evenly
+    over the family's units in corpus order (so every hand-written round of parts is represented)."""
+    by_family: dict[str, list[str]] = defaultdict(list)
+    for unit, label in labels.items():
+        if label != BENIGN:
+            by_family[label].append(unit)
+    out = []
+    for units_of in by_family.values():
+        step = max(1, -(-len(units_of) // per_family))
+        out += units_of[::step]
+    return out
+
+
 def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress | None = None) -> LinearModel:
     """The learned screen for `embedder`, with its cross-validated figures (over `FOLDS` folds by default)."""
     from sklearn.model_selection import GroupKFold
@@ -112,7 +127,7 @@ def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress |
     labels = unit_labels(texts)
     rows = [index[u] for u in labels]
     clf = _classifier(list(labels.values())).fit(x[rows], list(labels.values()))
-    harmful = [u for u, label in labels.items() if label != BENIGN]
+    harmful = reason_examples(labels)
     figures = {
         "folds": folds,
         "units": len(rows),
