@@ -269,3 +269,25 @@ def test_the_server_ends_with_the_night_even_when_the_night_is_killed(tmp_path: 
     night.kill()
     night.wait()
     assert wait_until(lambda: servers_on(tmp_path / "chroma") == []), "the server outlived its night"
+
+
+def test_the_server_runs_without_importing_the_python_client(shared: ChromaRun) -> None:
+    """The night's server is Chroma's own, started through its entry point without the `chroma` script's
+    import of the whole Python client; without that entry point, one line says what to do."""
+    shared.wait_ready()
+    assert wait_until(lambda: shared.pid is not None)
+    argv = Path(f"/proc/{shared.pid}/cmdline").read_bytes().split(b"\0")
+    assert argv[:3] == [sys.executable.encode(), b"-c", chroma_server.SERVE.encode()]
+    maps = Path(f"/proc/{shared.pid}/maps").read_text()
+    assert "chromadb_rust_bindings" in maps and "_pydantic_core" not in maps  # the client imports pydantic
+
+
+def test_a_missing_server_entry_point_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "chromadb_rust_bindings" else found(name)
+    )
+    with pytest.raises(StoreError, match=r'the Chroma server \(chromadb_rust_bindings.*chroma_process = "off"'):
+        ChromaRun(tmp_path / "chroma")
