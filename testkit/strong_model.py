@@ -10,7 +10,8 @@ is one of those habits:
 - ``prose``: the object inline between sentences, with a brace in the prose after it;
 - ``reasoning_field``: the reasoning in ``reasoning_content`` (with a decoy object), the JSON as content.
 
-Ideas are varied (their words differ from idea to idea, so none is a duplicate of another) and so are
+Ideas are varied (titles in several framings; sentences drawn from sixty shapes and from a vocabulary
+drawn per idea, so that under MiniLM few ideas are within the duplicate screen's 0.8 of another) and so are
 the critic's scores. A critic shown papers of the library says the idea is already done in the
 nearest one, naming its label (a strong model that agrees with close retrieval). `unreadable` makes
 the critic's reply for ideas whose title contains one of its words unreadable, repair included, until
@@ -188,6 +189,46 @@ SHAPES = [
     "Only after that do we {v} the {a} {n} on the held-back split.",
     "Its output is a short report, a dataset of {n}, and open code.",
     "Nothing here needs new hardware; {a} {n} already run on laptops.",
+    'Most of the effort goes into building {a} {n} that nobody has released yet.',
+    'We expect {n} to break first, long before the {n} do.',
+    'A reviewer could rerun the whole thing from a single notebook in an afternoon.',
+    'The key measurement is how often {a} {n} flip when we {v} the {n}.',
+    'Three labs already publish {n}, which makes a shared baseline cheap.',
+    'Earlier attempts stalled because the {n} were too {a} to trust.',
+    'Our hypothesis is narrow: {a} {n} carry most of the signal.',
+    'Compute stays modest because we only {v} the last few {n}.',
+    'Annotators never see which condition produced a given example.',
+    'The result would change how teams choose {n} for oversight.',
+    'Week one builds the harness; week two is spent on {a} {n}.',
+    'Should the effect vanish at scale, that is itself worth a short note.',
+    'We will {v} {n} with a frozen random seed list published up front.',
+    'Sceptics argue {n} are an artefact of {a} {n}; this design tests that directly.',
+    'A single plot should tell the story: {n} on one axis, {n} on the other.',
+    'Collaborators at a university lab offered their {a} {n} for the replication.',
+    'Each run logs {n}, wall time and cost so others can budget their own.',
+    'The hardest part is agreeing in advance what counts as {a} evidence.',
+    'If {n} leak between splits, the whole comparison is void, so we hash them.',
+    'This is deliberately boring engineering that the field keeps skipping.',
+    'Our main worry is that {a} {n} overfit to the {n} we picked.',
+    'An ablation removes the {n} entirely, leaving only {a} {n}.',
+    'Results go to a public tracker the same day they come in.',
+    'Ten hand-checked cases anchor the automatic metric before any scaling.',
+    'We borrow the protocol from clinical trials: registration, blinding, one primary outcome.',
+    'Past projects on {n} mostly reported wins; we report every loss too.',
+    'A second seed of {a} {n} guards against a lucky draw.',
+    'Interpretability people and evaluators rarely share {n}; this forces them to.',
+    'Cost per experiment stays below a hundred dollars of rented hardware.',
+    'Where the {n} disagree with humans, we read the transcripts by hand.',
+    'Negative findings would still narrow where {a} {n} are worth studying.',
+    'The sketch fits in a page, and the code should fit in a few hundred lines.',
+    'A pilot on {a} {n} already hinted at the effect, though it was tiny.',
+    'Nothing is tuned on the test split, and the split is fixed before we start.',
+    'Follow-up work could {v} the same {n} inside a deployed assistant.',
+    'Hidden assumptions get listed on the first page, each with a way to check it.',
+    'Key risk: {n} may just be measuring prompt length.',
+    'If it scales, safety teams gain a dashboard; if not, a warning.',
+    'Students could own pieces of this; little tacit knowledge is needed.',
+    'We close by comparing against the simplest baseline we can imagine.',
 ]
 RATIONALE_SHAPES = [
     "This matters because {a} {n} are how oversight fails quietly.",
@@ -196,7 +237,39 @@ RATIONALE_SHAPES = [
     "It also tests a claim many of us repeat about {a} {n} without evidence.",
     "Even a clear negative would redirect effort away from {n}.",
     "Better tools for {n} make every later study of {n} cheaper.",
+    'Nobody has checked this at the scale where it starts to matter.',
+    'A lab deciding what to monitor next month could use the answer directly.',
+    'The cost is small next to a single incident that {a} {n} could have caught.',
+    'It turns a vague worry about {n} into a number people can argue with.',
+    'Several proposals quietly assume the opposite of what this might show.',
+    'Whichever way it comes out, the dataset of {n} stays useful.',
+    'Reviewers keep asking for exactly this kind of evidence about {n}.',
+    'Without it, claims about {a} {n} rest on a handful of anecdotes.',
+    'The method transfers: any team with {n} can run it next week.',
+    'Getting this wrong would mean trusting {a} {n} that fail under pressure.',
 ]
+# A title per idea: its topic in one of several framings, with words of its seed (ideas on one topic differ)
+TITLES = [
+    'Can {a} {n} expose {t1} in {t2}?',
+    '{V} {t0} to find {t1}',
+    'A cheap test of {t0} on {t2}',
+    'When {t0} miss {t1}: a study with {a} {n}',
+    'Measuring {t1} through {a} {n}',
+    '{t0} as an early warning for {t1}',
+    'Do {a} {n} predict {t1} in {t2}?',
+    'Auditing {t2} for {t1} with {t0}',
+]
+
+
+def idea_title(seed: int, study: int) -> str:
+    """A title on the seed's topic in one of several framings, with words of its own; `(study N)` keeps
+    each unique (tests and the benchmark tell ideas apart by it)."""
+    rng = random.Random(seed)
+    t0, t1, t2 = TOPICS[seed % len(TOPICS)]
+    framing = rng.choice(TITLES).format(
+        a=rng.choice(ADJECTIVES), n=rng.choice(NOUNS), V=rng.choice(VERBS).capitalize(), t0=t0, t1=t1, t2=t2
+    )
+    return f"{framing[0].upper()}{framing[1:]} (study {study})"
 
 
 def long_text(seed: int, chars: int, shapes: list[str] = SHAPES) -> str:
@@ -291,9 +364,9 @@ class StrongModel:
             with self._lock:
                 n = self._ideas
                 self._ideas += 1
-            topic = TOPICS[(n + angle) % len(TOPICS)]
             seed = n + angle
-            title = f"Testing whether {topic[0]} reveal {topic[1]} in {topic[2]} (study {n + 1})"
+            title = idea_title(seed, n + 1)
+            topic = TOPICS[seed % len(TOPICS)]
             if cited and i == 0:
                 title = f"Combining {' and '.join(cited)}: {topic[0]} against {topic[1]} (study {n + 1})"
             ideas.append(
