@@ -5,7 +5,8 @@ A loopback OpenAI-compatible server (testkit/fake_openai.py, in this process) an
 request after --delay-ms; a second one (its own process) serves embeddings after --embed-delay-ms.
 Rows: N personas x D days at each of --levels, in process with the local MiniLM and with endpoint
 embeddings (`python -m bench.night`, a child per run, the embedder loaded before the clock starts),
-then through the CLI (`groundhog babble`, process start included) at the lowest and highest level.
+then through the CLI (`groundhog babble`, process start included) at the lowest and highest level, with
+the local MiniLM (`cli`) and with the embeddings endpoint named in the environment (`cli-endpoint`).
 
 Workloads (--workload):
 - ``real`` (the default): a strong model's replies (testkit/strong_model.py): summaries of 400-1,200
@@ -13,7 +14,8 @@ Workloads (--workload):
   the cross critic (--cross-critic), revisions (--revisions) and the queue writes are on the path;
 - ``screened-out``: the minimal valid reply to each schema, as the earlier benchmark used; every idea
   fails the screens, so no critic call is made.
-Each row shows the share of ideas that reached the critic and the share queued.
+Each row shows the share of ideas that reached the critic, the share queued, and the cores busy on
+average over the timed run (every process on the machine, the fake servers included; Linux's /proc/stat).
 
 --baseline REF checks REF out in a temporary `git worktree` (removed after) and runs every row on it and
 on the current tree, alternating run by run so that the machine's drift hits both; both sides run this
@@ -23,7 +25,7 @@ the highest level's night (endpoint embeddings, current tree, every thread timed
 
 usage (from the repository root): python -m bench.concurrency [--workload real] [--personas 32] [--days 1]
     [--delay-ms 200] [--levels 1,4,16,32] [--repeat 3] [--baseline dcdcf52] [--revisions 0]
-    [--cross-critic auto] [--rows local,endpoint,cli] [--profile 25] [--embedder] [--local-model]
+    [--cross-critic auto] [--rows local,endpoint,cli,cli-endpoint] [--profile 25] [--embedder] [--local-model]
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from testkit.strong_model import StrongModel
 ROOT = Path(__file__).resolve().parent.parent
 GROUNDHOG = ROOT / ".venv" / "bin" / "groundhog"
 WORKLOADS = ("real", "screened-out")
-MODES = ("local", "endpoint", "cli")
+MODES = ("local", "endpoint", "cli", "cli-endpoint")
 
 
 class Counted:
@@ -86,13 +88,18 @@ def responder(workload: str) -> Counted:
 
 @dataclass(frozen=True)
 class Row:
-    mode: str  # "local" (MiniLM in process), "endpoint" (embeddings endpoint), "cli" (groundhog babble)
+    mode: str  # "local" (MiniLM in process), "endpoint" (embeddings endpoint), "cli" / "cli-endpoint" (babble)
     level: int
 
     @property
     def label(self) -> str:
-        where = {"local": "in process, local MiniLM", "endpoint": "in process, embeddings endpoint"}
-        return f"{where.get(self.mode, 'CLI, local MiniLM')}, C={self.level}"
+        where = {
+            "local": "in process, local MiniLM",
+            "endpoint": "in process, embeddings endpoint",
+            "cli": "CLI, local MiniLM",
+            "cli-endpoint": "CLI, embeddings endpoint",
+        }
+        return f"{where[self.mode]}, C={self.level}"
 
 
 @dataclass
@@ -103,6 +110,12 @@ class Result:
     babbled: int = 0
     queued: int = 0
     failed: str = ""  # why the row could not run on this side
+    machine_cpu: float = float("nan")  # CPU seconds of every process on the machine during the run
+
+    @property
+    def cores(self) -> float:
+        """Cores busy on average over the run: near the machine's count, the row is bound by its CPU."""
+        return self.machine_cpu / self.wall
 
     @property
     def rate(self) -> float:
@@ -126,7 +139,10 @@ def run_row(args: argparse.Namespace, side: Side, row: Row, chat: FakeOpenAIServ
     chat.clear()
     env = {**os.environ, "PYTHONPATH": str(side.path)}
     options = [f"--revisions={args.revisions}"] + ([f"--cross-critic={args.cross_critic}"] if args.cross_critic else [])
-    if row.mode == "cli":
+    if row.mode.startswith("cli"):
+        if row.mode == "cli-endpoint":  # the embeddings endpoint named as a user would, in the environment
+            env |= {"GROUNDHOG_EMBEDDING__PROVIDER": "openai", "GROUNDHOG_EMBEDDING__MODEL": "fake-embed"}
+            env |= {"GROUNDHOG_EMBEDDING__BASE_URL": embed_url}
         result = cli_run(args, row.level, chat.base_url, env, options)
     else:
         where = ["--local-embedder"] if row.mode == "local" else ["--embed-url", embed_url]
@@ -138,6 +154,7 @@ def run_row(args: argparse.Namespace, side: Side, row: Row, chat: FakeOpenAIServ
             return Result(failed=f"cannot run: {(done.stderr.strip().splitlines() or ['no output'])[-1][:120]}")
         night = json.loads(lines[0])
         result = Result(wall=night["wall"], ideas=night["generated"], queued=night["queued"])
+        result.machine_cpu = night.get("machine_cpu", float("nan"))
         if night["status"] != "completed" or night["days_failed"]:
             result.failed = f"{night['days_failed']} days failed: {night['errors'][:1]} {night['reason'] or ''}"
     result.judged, result.babbled = len(counted.judged), len(counted.babbled)
@@ -148,7 +165,7 @@ def cli_run(args: argparse.Namespace, level: int, base_url: str, env: dict[str, 
     """One `groundhog babble` in a fresh home, process start included; queued: the survivors it reports."""
     import tempfile
 
-    from bench.night import clone_personas
+    from bench.night import clone_personas, machine_cpu
     from groundhog.researchers.personas import persona_to_toml
 
     with tempfile.TemporaryDirectory() as home:
@@ -162,15 +179,16 @@ def cli_run(args: argparse.Namespace, level: int, base_url: str, env: dict[str, 
         knobs = ["--depth", str(args.days), "--ideas-per-day", "2", "--concurrency", str(level), *options]
         endpoint = ["--provider", "openai", "--model", "fake-model", "--base-url", base_url]
         command = [str(GROUNDHOG), "babble", *names, *knobs, *endpoint, "--json", "--session", f"cli-c{level}"]
-        start = time.perf_counter()
+        start, machine = time.perf_counter(), machine_cpu()
         done = subprocess.run(command, env={**env, "GROUNDHOG_HOME": home}, capture_output=True, text=True)
-        wall = time.perf_counter() - start
+        wall, machine = time.perf_counter() - start, machine_cpu() - machine
     if done.returncode != 0:
         return Result(failed=f"cannot run: {(done.stderr.strip().splitlines() or ['no output'])[-1][:120]}")
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     finished = [e.get("data", {}) for e in events if e.get("type") == "day_finished"]
     ideas = sum(d.get("generated", 0) for d in finished)
-    return Result(wall=wall, ideas=ideas, queued=sum(d.get("surviving", 0) for d in finished))
+    queued = sum(d.get("surviving", 0) for d in finished)
+    return Result(wall=wall, ideas=ideas, queued=queued, machine_cpu=machine)
 
 
 @contextmanager
@@ -200,7 +218,7 @@ def shares(r: Result) -> str:
 
 def measure(args: argparse.Namespace, all_sides: list[Side]) -> None:
     rows = [Row(mode, c) for mode in ("local", "endpoint") if mode in args.rows for c in args.levels]
-    rows += [Row("cli", c) for c in (args.levels[0], args.levels[-1]) if "cli" in args.rows]
+    rows += [Row(m, c) for m in ("cli", "cli-endpoint") if m in args.rows for c in (args.levels[0], args.levels[-1])]
     runs = {(s.name, row): Runs() for s in all_sides for row in rows}
     with servers(args) as (chat, embed_url):
         for rep in range(args.repeat):
@@ -224,7 +242,8 @@ def measure(args: argparse.Namespace, all_sides: list[Side]) -> None:
 
 
 def table(rows: list[Row], runs: dict[tuple[str, Row], Runs], side: Side, first: int) -> None:
-    print(f"{'row':<42} {'wall s':>7} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9} {'critic':>7} {'queued':>7}")
+    heads = f"{'wall s':>7} {'ideas':>6} {'ideas/s':>8} {'speed-up':>9} {'critic':>7} {'queued':>7} {'cores':>6}"
+    print(f"{'row':<42} {heads}")
     for row in rows:
         r = runs[(side.name, row)].median()
         base = runs[(side.name, Row(row.mode, first))].median().rate
@@ -232,7 +251,7 @@ def table(rows: list[Row], runs: dict[tuple[str, Row], Runs], side: Side, first:
             print(f"{row.label:<42} {r.failed}")
             continue
         speed = f"{r.rate / base:>8.1f}x" if base else ""
-        print(f"{row.label:<42} {r.wall:>7.1f} {r.ideas:>6} {r.rate:>8.2f} {speed:>9} {shares(r)}")
+        print(f"{row.label:<42} {r.wall:>7.1f} {r.ideas:>6} {r.rate:>8.2f} {speed:>9} {shares(r)} {r.cores:>6.2f}")
 
 
 def side_by_side(rows: list[Row], runs: dict[tuple[str, Row], Runs], all_sides: list[Side]) -> None:

@@ -25,6 +25,21 @@ from datetime import date
 from typing import Any
 
 
+def machine_cpu() -> float:
+    """CPU seconds every process on the machine has used since boot (Linux's /proc/stat; NaN elsewhere):
+    its change over a run, divided by the wall time, is how many cores were busy, the fake servers'
+    included."""
+    import os
+
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()[1:]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def clone_personas(n: int) -> list[Any]:
     """`n` personas cycled from the built-in ones, each with an id of its own."""
     from groundhog.researchers.personas import builtin_dir, load_persona_file
@@ -96,11 +111,11 @@ def run_night(args: argparse.Namespace, embedder: object = None) -> dict[str, An
             fresh=True,  # as `groundhog babble` makes it for a new session
         )
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = time.process_time()
+        cpu, machine = time.process_time(), machine_cpu()
         start = time.perf_counter()
         outcome = asyncio.run(runner.run())
         wall = time.perf_counter() - start
-        cpu = time.process_time() - cpu
+        cpu, machine = time.process_time() - cpu, machine_cpu() - machine
         totals = store.totals("bench")
         errors = sorted({d.error for d in store.days("bench") if d.status == "failed"})[:3]
         queued = sum(svc.queue.counts().values())
@@ -111,6 +126,7 @@ def run_night(args: argparse.Namespace, embedder: object = None) -> dict[str, An
         "reason": getattr(outcome, "reason", None),
         "wall": wall,
         "cpu": cpu,
+        "machine_cpu": machine,  # every process's, the fake servers' and the store's server's included
         "children_cpu": children.ru_utime + children.ru_stime - before.ru_utime - before.ru_stime,
         "generated": totals.generated,
         "surviving": totals.surviving,
