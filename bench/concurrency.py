@@ -257,7 +257,8 @@ def table(rows: list[Row], runs: dict[tuple[str, Row], Runs], side: Side, first:
 def side_by_side(rows: list[Row], runs: dict[tuple[str, Row], Runs], all_sides: list[Side]) -> None:
     old, new = all_sides
     print(f"ideas/s: {old.name} = {old.ref}, {new.name} = this tree; ratio = current / previous")
-    print(f"{'row':<42} {'previous':>9} {'current':>9} {'ratio':>7} {'critic':>7} {'queued':>7}  spread (min-max)")
+    heads = f"{'previous':>9} {'current':>9} {'ratio':>7} {'critic':>7} {'queued':>7} {'cores':>9}"
+    print(f"{'row':<42} {heads}  spread (min-max)")
     for row in rows:
         a, b = runs[(old.name, row)], runs[(new.name, row)]
         ra, rb = a.median(), b.median()
@@ -270,7 +271,8 @@ def side_by_side(rows: list[Row], runs: dict[tuple[str, Row], Runs], all_sides: 
             f"{min(x.rate for x in r.results if not x.failed):.2f}-{max(x.rate for x in r.results if not x.failed):.2f}"
             for r in (a, b)
         )
-        print(f"{row.label:<42} {ra.rate:>9.2f} {rb.rate:>9.2f} {rb.rate / ra.rate:>6.2f}x {shares(rb)}  {spread}")
+        ratio, cores = f"{rb.rate / ra.rate:>6.2f}x", f"{ra.cores:.2f}/{rb.cores:.2f}"
+        print(f"{row.label:<42} {ra.rate:>9.2f} {rb.rate:>9.2f} {ratio} {shares(rb)} {cores:>9}  {spread}")
 
 
 def profile(args: argparse.Namespace, side: Side, chat: FakeOpenAIServer, embed_url: str) -> None:
