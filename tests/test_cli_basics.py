@@ -144,8 +144,9 @@ def test_debug_shows_the_traceback() -> None:
 
 
 def test_main_leaves_with_the_commands_status_its_whole_output_and_the_exit_handlers_run(tmp_path: Path) -> None:
-    """`main` skips the interpreter's teardown (os._exit): the status, every byte written to a pipe and
-    the exit handlers (which flush logs and close connections) must survive that."""
+    """`main` leaves through a normal interpreter exit with the heap frozen out of the garbage collector
+    (`gc.freeze`, a fast teardown): the status, every byte written to a pipe and the exit handlers (which
+    flush logs and close connections) must survive that."""
     code = (
         "import atexit, sys; atexit.register(lambda: sys.stderr.write('exit handler ran\\n')); "
         "from groundhog import cli; cli.main()"
