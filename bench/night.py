@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -29,8 +30,6 @@ def machine_cpu() -> float:
     """CPU seconds every process on the machine has used since boot (Linux's /proc/stat; NaN elsewhere):
     its change over a run, divided by the wall time, is how many cores were busy, the fake servers'
     included."""
-    import os
-
     try:
         with open("/proc/stat") as fh:
             fields = fh.readline().split()[1:]
