@@ -18,8 +18,10 @@ import asyncio
 import logging
 import os
 import socket
-import threading
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from groundhog.cluster.worker import DayJob, Night, probe, run_day
@@ -72,26 +74,33 @@ def check_address(address: str) -> str:
     return canonical
 
 
-def _gcs_problem(address: str) -> str | None:
-    """Ask the head's GCS whether it is alive, within a bound; None when it answers (or when this Ray
-    has no such client: then ray.init tells)."""
-    try:
-        from ray._raylet import GcsClient  # type: ignore[attr-defined]
-    except ImportError:
+# What `ray status` says, and `ray.init(address="auto")` raises, when this machine runs no Ray cluster.
+NO_LOCAL_CLUSTER = "Could not find any running Ray instance"
+
+
+def _gcs_problem(address: str | None) -> str | None:
+    """Ask a head (None: the cluster `ray start --head` started on this machine, found as Ray finds it)
+    whether it answers as a Ray cluster, within a bound, through Ray's own command (`ray status`, in a
+    child of its own, so an address that answers but is no Ray head, or a cluster that died and left its
+    address behind, costs the bound and not `ray.init`'s long wait). None when it answers, or when no
+    `ray` command is beside this interpreter (then `ray.init` tells); else what went wrong, in a line."""
+    command = Path(sys.executable).with_name("ray")
+    if not command.exists():
         return None
-    found: dict[str, str | None] = {}
-
-    def ask() -> None:
-        try:
-            GcsClient(address=address).check_alive([], timeout=CONNECT_TIMEOUT_S)
-            found["why"] = None
-        except Exception as exc:
-            found["why"] = " ".join(str(exc).split())[:200] or type(exc).__name__
-
-    thread = threading.Thread(target=ask, daemon=True)
-    thread.start()
-    thread.join(CONNECT_TIMEOUT_S * 3)
-    return found.get("why", f"no answer from its GCS within {CONNECT_TIMEOUT_S * 3:.0f} s")
+    bound = CONNECT_TIMEOUT_S * 3
+    try:
+        done = subprocess.run(
+            [str(command), "status", *(["--address", address] if address else [])],
+            capture_output=True,
+            text=True,
+            timeout=bound,
+        )
+    except subprocess.TimeoutExpired:
+        return f"no answer from its GCS within {bound:.0f} s"
+    if done.returncode == 0:
+        return None
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return " ".join((lines[-1] if lines else f"ray status exited {done.returncode}").split())[:200]
 
 
 def connect(address: str) -> tuple[str, bool]:
@@ -102,29 +111,27 @@ def connect(address: str) -> tuple[str, bool]:
 
     if ray.is_initialized():
         return _describe("the Ray instance already joined"), False
-    target: str | None = address
-    if address == "auto":
-        target = os.environ.get("RAY_ADDRESS") or _local_cluster()
-    if target is not None:
+    quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}  # no INFO lines, no worker output
+    target = os.environ.get("RAY_ADDRESS") if address == "auto" else address
+    if target:
         target = check_address(target)
-    try:  # quiet: no INFO lines, no worker output mixed into the progress display
-        if target is None:
-            ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-            return _describe("a local Ray instance"), True
-        ray.init(address=target, logging_level=logging.ERROR, log_to_driver=False)
+    try:
+        if target:
+            ray.init(address=target, **quiet)
+            return _describe(f"the Ray cluster at {target}"), True
+        why = _gcs_problem(None)  # a cluster `ray start --head` started on this machine?
+        if why is None:
+            ray.init(address="auto", **quiet)
+            return _describe(f"the Ray cluster at {ray.get_runtime_context().gcs_address}"), True
+        if NO_LOCAL_CLUSTER not in why:
+            raise BadInput(
+                f"--ray: the Ray cluster started on this machine does not answer ({why}); `ray stop` ends what "
+                "is left of it, or give its address"
+            )
+        ray.init(include_dashboard=False, **quiet)  # none running: a local Ray instance for this run
+        return _describe("a local Ray instance"), True
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise BadInput(f"--ray: cannot join the Ray cluster at {target or address}: {exc}") from exc
-    return _describe(f"the Ray cluster at {target}"), True
-
-
-def _local_cluster() -> str | None:
-    """The address of a cluster `ray start --head` started on this machine, if one is running."""
-    try:
-        from ray._private.services import canonicalize_bootstrap_address
-
-        return canonicalize_bootstrap_address("auto")
-    except (ConnectionError, ImportError, ValueError):
-        return None
 
 
 def _describe(what: str) -> str:

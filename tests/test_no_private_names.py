@@ -28,9 +28,6 @@ ALLOWED = {
     ("loop/babble.py", "os._exit"),
     # the only safe exit of a forked child before its exec (the store server's guard, in preexec_fn)
     ("memory/chroma_guard.py", "os._exit"),
-    # not yet replaced: the Ray head's liveness check and the local cluster's address (the cluster's room)
-    ("cluster/executor.py", "ray._raylet"),
-    ("cluster/executor.py", "ray._private"),
 }
 
 

@@ -121,3 +121,21 @@ def test_a_chroma_server_passes_doctor_and_a_silent_ray_address_is_exit_2(isolat
     line = one_line(result.stderr)
     assert line.startswith("groundhog: error: --ray:") and silent in line and "no Ray cluster answers" in line
     no_session_was_created()
+
+
+@pytest.mark.cluster
+def test_a_ray_address_that_answers_but_is_no_ray_head_is_exit_2_within_the_bound(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """An HTTP server's port answers the TCP connect; Ray's own `ray status` (in a child, bounded) finds no
+    GCS there: one line naming --ray and the address, exit 2, no model call, no session."""
+    with FakeOpenAIServer() as srv, ChromaServer(tmp_path / "chroma") as chroma:
+        not_ray = f"127.0.0.1:{srv.port}"
+        start = time.monotonic()
+        result = babble(srv, "--ray", not_ray, chroma_url=chroma.url)
+        assert time.monotonic() - start < 40, "the check is bounded (15 s), not ray.init's long wait"
+        assert not srv.chat_requests, "a model was called before the cluster was checked"
+    assert result.exit_code == 2, result.output
+    line = one_line(result.stderr)
+    assert line.startswith("groundhog: error: --ray:") and not_ray in line and "is not a Ray head node" in line
+    no_session_was_created()
