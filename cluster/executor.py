@@ -121,8 +121,13 @@ def connect(address: str) -> tuple[str, bool]:
             return _describe(f"the Ray cluster at {target}"), True
         why = _gcs_problem(None)  # a cluster `ray start --head` started on this machine?
         if why is None:
-            ray.init(address="auto", **quiet)
-            return _describe(f"the Ray cluster at {ray.get_runtime_context().gcs_address}"), True
+            try:
+                ray.init(address="auto", **quiet)
+                return _describe(f"the Ray cluster at {ray.get_runtime_context().gcs_address}"), True
+            except ConnectionError as exc:  # no `ray` command to ask first, and no cluster either
+                if NO_LOCAL_CLUSTER not in str(exc):
+                    raise
+                why = str(exc)
         if NO_LOCAL_CLUSTER not in why:
             raise BadInput(
                 f"--ray: the Ray cluster started on this machine does not answer ({why}); `ray stop` ends what "
