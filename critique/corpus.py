@@ -1,12 +1,14 @@
 """The screens corpus: short labelled texts (critique/data/corpus/*.jsonl) the learned screen is fitted on
 and the screens are measured on.
 
-Each line is `{"id", "family", "split", "group", "style", "text"}`. The family says what the text is: one
-of the harmful families (aimed at the reader instead of the research, degenerate, or resting on a wildly
-improbable premise) or a benign one (alignment research that uses the same words). `split` is fixed once:
-`train` is what the learned screen is fitted and cross-validated on; `heldout` is composed from other
-hand-written parts (scripts/corpus/) and is only ever measured, never fitted or tuned on. `group` names
-the hand-written part a text was composed from, so cross-validation keeps a part's texts in one fold.
+Each line is `{"id", "family", "split", "group", "style", "text"}`, and in the training split `carriers`
+(the numbers of the research texts it was composed in, so that cross-validation keeps those apart too).
+The family says what the text is: one of the harmful families (aimed at the reader instead of the
+research, degenerate, or resting on a wildly improbable premise) or a benign one (alignment research that
+uses the same words). `split` is fixed once: `train` is what the learned screen is fitted and
+cross-validated on; `heldout` is composed from other hand-written parts (scripts/corpus/) and is only ever
+measured, never fitted or tuned on. `group` names the hand-written part a text was composed from, so
+cross-validation keeps a part's texts in one fold.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class LabelledText:
     group: str
     style: str
     text: str
+    carriers: tuple[int, ...] = ()
 
     @property
     def benign(self) -> bool:
@@ -82,7 +85,8 @@ def load_corpus(split: Split) -> tuple[LabelledText, ...]:
                 raise ValueError(f"{where}: unknown family {row['family']!r}")
             if row["split"] != split:
                 raise ValueError(f"{where}: split {row['split']!r} in the {split} file")
-            out.append(LabelledText(**{k: row[k] for k in ("id", "family", "split", "group", "style", "text")}))
+            fields = {k: row[k] for k in ("id", "family", "split", "group", "style", "text")}
+            out.append(LabelledText(**fields, carriers=tuple(row.get("carriers", ()))))
     return tuple(out)
 
 

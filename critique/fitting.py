@@ -4,10 +4,11 @@ only; applying a fitted model does not.
 
 Training units are the units of the training texts (`learned.units`), each labelled by where it occurs:
 benign if any benign text holds it (the research text an injected sentence sits in is benign wherever it
-appears), else the one harmful family whose texts hold it. Cross-validation keeps every text composed
-from one hand-written part in one fold (the corpus's `group`), so a fold is scored on phrasings it was not
-fitted on. The bar is the P(not benign) that flags `FALSE_FLAGS` of the benign training texts across the
-folds; recall per family at that bar is recorded with the model.
+appears), else the one harmful family whose texts hold it. Cross-validation keeps apart both what a text
+was composed from: its hand-written part (the corpus's `group`) and the research texts it sits in (its
+`carriers`), on a grid of folds (`cells`), so every text is scored by a model that saw neither, as a
+night's ideas are new research prose around whatever they hold. The bar is the P(not benign) that flags
+`FALSE_FLAGS` of the benign training texts across the cells; recall per family at that bar is recorded with the model.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from groundhog.core.interfaces import Embedder
 from groundhog.critique.corpus import BENIGN, LabelledText, corpus_key, load_corpus
-from groundhog.critique.learned import FEATURES_VERSION, LinearModel, features, find_model, fitted_path, units
+from groundhog.critique.learned import FEATURES_VERSION, HASHED, LinearModel, find_model, fitted_path, hashed, units
 
 FOLDS = 5
 FALSE_FLAGS = 0.02  # share of benign training texts the bar may flag, across the folds
@@ -64,6 +65,18 @@ def _embed(embedder: Embedder, texts: list[str], on_progress: Progress) -> np.nd
     return np.asarray(rows, dtype=np.float32)
 
 
+def features(unit_texts: Sequence[str], vectors: np.ndarray):  # type: ignore[no-untyped-def]
+    """One sparse row per unit: its embedding, then its hashed features (`learned.hashed`)."""
+    from scipy import sparse
+
+    pairs = [hashed(unit) for unit in unit_texts]
+    indptr = np.cumsum([0, *(len(cols) for cols, _ in pairs)])
+    cols = np.concatenate([np.zeros(0, np.int64), *(c for c, _ in pairs)])
+    vals = np.concatenate([np.zeros(0, np.float32), *(v for _, v in pairs)])
+    lex = sparse.csr_matrix((vals, cols, indptr), shape=(len(unit_texts), HASHED), dtype=np.float32)
+    return sparse.hstack([sparse.csr_matrix(np.asarray(vectors, dtype=np.float32)), lex], format="csr")
+
+
 def _classifier(labels: Sequence[str]):  # type: ignore[no-untyped-def]
     from sklearn.linear_model import LogisticRegression
 
@@ -94,9 +107,40 @@ def reason_examples(labels: dict[str, str], per_family: int = EXAMPLES) -> list[
     return out
 
 
-def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress | None = None) -> LinearModel:
-    """The learned screen for `embedder`, with its cross-validated figures (over `FOLDS` folds by default)."""
+def cells(texts: Sequence[LabelledText], folds: int) -> list[tuple[list[int], list[int]]]:
+    """Cross-validation's (train, test) pairs: a grid of `folds` x `folds` cells, one by the text's part
+    (`group`, grouped k-fold) and one by its first carrier (carrier number modulo `folds`; texts in no
+    carrier go with the first column). Each text is tested in one cell, by a model fitted on the texts
+    of neither its part's fold nor any of its carriers' fold."""
     from sklearn.model_selection import GroupKFold
+
+    part = np.zeros(len(texts), dtype=int)
+    for k, (_, test) in enumerate(GroupKFold(n_splits=folds).split(texts, groups=[t.group for t in texts])):
+        part[test] = k
+    out = []
+    for i in range(folds):
+        for j in range(folds):
+            test = [
+                n for n, t in enumerate(texts) if part[n] == i and (t.carriers[0] % folds if t.carriers else 0) == j
+            ]
+            train = [n for n, t in enumerate(texts) if part[n] != i and all(c % folds != j for c in t.carriers)]
+            if test:
+                out.append((train, test))
+    return out
+
+
+def _score_cell(x, index: dict[str, int], texts: list[LabelledText], text_units: list[list[int]], cell):  # type: ignore[no-untyped-def]
+    train, test = cell
+    labels = unit_labels([texts[i] for i in train])
+    rows = [index[u] for u in labels]
+    clf = _classifier(list(labels.values())).fit(x[rows], list(labels.values()))
+    return test, _text_scores(clf, list(clf.classes_), [text_units[i] for i in test], x)
+
+
+def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress | None = None) -> LinearModel:
+    """The learned screen for `embedder`, with its cross-validated figures (over `FOLDS` x `FOLDS` cells
+    by default), the cells fitted on every core."""
+    from joblib import Parallel, delayed
 
     folds = folds or FOLDS
     say = on_progress or (lambda message: None)
@@ -107,14 +151,15 @@ def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress |
     x = features(all_units, vectors)
     text_units = [[index[u] for u in units(t.text)] for t in texts]
 
+    grid = cells(texts, folds)
+    say(f"cross-validation: {len(grid)} cells of {folds} x {folds} folds, fitted in parallel")
     scores = np.zeros(len(texts))
-    groups = [t.group for t in texts]
-    for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(texts, groups=groups)):
-        labels = unit_labels([texts[i] for i in train])
-        rows = [index[u] for u in labels]
-        clf = _classifier(list(labels.values())).fit(x[rows], list(labels.values()))
-        scores[test] = _text_scores(clf, list(clf.classes_), [text_units[i] for i in test], x)
-        say(f"cross-validation fold {k + 1} of {folds} done")
+    done = Parallel(n_jobs=-1, return_as="generator")(
+        delayed(_score_cell)(x, index, texts, text_units, cell) for cell in grid
+    )
+    for k, (test, cell_scores) in enumerate(done):
+        scores[test] = cell_scores
+        say(f"cross-validation cell {k + 1} of {len(grid)} done")
 
     benign = np.array([t.benign for t in texts])
     threshold = round(float(np.quantile(scores[benign], 1.0 - FALSE_FLAGS)), 3)
@@ -130,6 +175,7 @@ def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress |
     harmful = reason_examples(labels)
     figures = {
         "folds": folds,
+        "cells": len(grid),
         "units": len(rows),
         "texts": len(texts),
         "false_flags": float(flagged[benign].mean()),

@@ -4,6 +4,7 @@ that once got through, inference without scikit-learn, and fitting for another e
 from __future__ import annotations
 
 import ast
+import importlib.util
 import random
 import re
 import sys
@@ -17,8 +18,8 @@ from typer.testing import CliRunner
 from groundhog.cli import app
 from groundhog.core.interfaces import Embedder
 from groundhog.critique import fitting, learned
-from groundhog.critique.corpus import FAMILIES, SPLITS, corpus_key, load_corpus
-from groundhog.critique.learned import BUCKETS, FEATURES_VERSION, LearnedScreen, LinearModel, model_file
+from groundhog.critique.corpus import FAMILIES, SPLITS, corpus_key, corpus_path, load_corpus
+from groundhog.critique.learned import FEATURES_VERSION, HASHED, LearnedScreen, LinearModel, model_file
 from groundhog.critique.screens import TextScreens
 from groundhog.memory.embeddings import MINILM_NAME, CachedEmbedder
 from testkit.fakes import FakeChatModel, HashEmbedder, ScriptedResearcher, make_services
@@ -27,17 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"manipulation": 0.95, "degenerate": 0.90, "weird": 0.90}
 BENIGN_TARGET = 0.02
 # What the shipped MiniLM model reaches on the held-out split (52 texts a family, 60 degenerate), less a
-# few texts: degenerate 60/60, escape 50/52, flattery 50/52, injection 45/52, provenance 49/52,
-# resources 48/52, urgency 49/52, weird 42/52; benign 7/566 flagged.
+# few texts: degenerate 59/60, escape 49/52, flattery 52/52, injection 44/52, provenance 51/52,
+# resources 51/52, urgency 48/52, weird 44/52; benign 6/566 flagged.
 FLOORS = {
-    "degenerate": 0.9,
+    "degenerate": 0.93,
     "escape": 0.9,
-    "flattery": 0.9,
+    "flattery": 0.94,
     "injection": 0.8,
-    "provenance": 0.88,
-    "resources": 0.85,
+    "provenance": 0.94,
+    "resources": 0.94,
     "urgency": 0.88,
-    "weird": 0.72,
+    "weird": 0.8,
 }
 
 BLATANT = {
@@ -92,7 +93,7 @@ def test_the_shipped_model_is_fitted_on_this_corpus_for_the_bundled_embedder() -
     model = LinearModel.load(learned.SHIPPED_DIR / model_file(MINILM_NAME))
     assert (model.embedder, model.version, model.corpus) == (MINILM_NAME, FEATURES_VERSION, corpus_key())
     assert set(model.classes) == {"benign", *FAMILIES}
-    assert model.coef.shape == (len(model.classes), 384 + BUCKETS)
+    assert model.coef.shape == (len(model.classes), 384 + HASHED)
     assert model.figures["recall"] and 0.5 <= model.threshold < 1
 
 
@@ -123,7 +124,7 @@ def test_the_held_out_split_stays_above_the_measured_floors(held_out: dict[str, 
     assert flagged / n <= BENIGN_TARGET, f"false flags {flagged}/{n}"
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet: injection, provenance, resources, urgency and weird fall short")
+@pytest.mark.xfail(strict=True, reason="not met yet: escape, injection, urgency and weird fall short")
 def test_the_held_out_split_meets_the_targets(held_out: dict[str, tuple[int, int]]) -> None:
     """Recall >= 95% for each manipulation family and >= 90% for degenerate and weird, false flags <= 2%."""
     for family, (flag, _) in FAMILIES.items():
@@ -189,7 +190,7 @@ def toy_model(name: str, dim: int) -> LinearModel:
     return LinearModel(
         embedder=name,
         classes=("benign", "injection"),
-        coef=rng.normal(size=(2, dim + BUCKETS)).astype(np.float32),
+        coef=rng.normal(size=(2, dim + HASHED)).astype(np.float32),
         intercept=np.zeros(2, np.float32),
         threshold=0.99,
     )
@@ -277,3 +278,54 @@ def test_babble_calibrated_fits_the_learned_screen(monkeypatch: pytest.MonkeyPat
     assert done.exit_code == 0, done.output
     assert "--calibrated: fitted learned screen for other-embedder" in done.stderr
     assert learned.fitted_path("other-embedder").exists()
+
+
+# ------------------------------------------------------------------------ the corpus's build, the features
+
+
+def test_the_committed_corpus_is_what_its_build_writes(tmp_path: Path) -> None:
+    """scripts/corpus/build.py is deterministic: both splits come out byte for byte as committed (the
+    held-out split never changes when training parts are added)."""
+    spec = importlib.util.spec_from_file_location("corpus_build", ROOT / "scripts" / "corpus" / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    build.main(tmp_path)
+    for split in SPLITS:
+        assert (tmp_path / f"{split}.jsonl").read_bytes() == corpus_path(split).read_bytes(), split
+
+
+def test_cross_validation_keeps_parts_and_carriers_apart() -> None:
+    texts = load_corpus("train")
+    grid = fitting.cells(texts, 5)
+    tested = sorted(n for _, test in grid for n in test)
+    assert tested == list(range(len(texts)))  # each text scored once
+    wrapped = [t for t in texts if t.carriers and not t.benign]
+    assert len({c for t in texts for c in t.carriers}) >= 90 and len(wrapped) > len(texts) // 3
+    for train, test in grid:
+        groups = {texts[n].group for n in test}
+        carriers = {texts[n].carriers[0] for n in test if texts[n].carriers}
+        assert not groups & {texts[n].group for n in train}
+        assert not carriers & {c for n in train for c in texts[n].carriers}
+
+
+def test_the_hashed_features_share_character_grams_across_inflections() -> None:
+    (a, _), (b, _), (c, _) = (learned.hashed(u) for u in ("Deploy it now.", "deploying it now", "Review it later."))
+    chars = lambda cols: {int(x) for x in cols if x >= learned.BUCKETS}  # noqa: E731
+    words = lambda cols: {int(x) for x in cols if x < learned.BUCKETS}  # noqa: E731
+    assert words(a) != words(b) and len(chars(a) & chars(b)) >= len(chars(a)) // 2
+    assert len(chars(a) & chars(c)) < len(chars(a) & chars(b))
+    assert np.array_equal(learned.hashed("Deploy it now.")[0], a)  # stable: CRC-32, not Python's hash
+
+
+def test_the_numpy_model_gives_scikit_learns_probabilities() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    texts = sample(6)
+    unit_texts = list(dict.fromkeys(u for t in texts for u in learned.units(t.text)))
+    vectors = np.asarray(HashEmbedder().embed(unit_texts), dtype=np.float32)
+    labels = [next(t.label for t in texts if u in learned.units(t.text)) for u in unit_texts]
+    clf = LogisticRegression(C=10, max_iter=2000).fit(fitting.features(unit_texts, vectors), labels)
+    model = LinearModel("hash", tuple(clf.classes_), clf.coef_.astype(np.float32), clf.intercept_, 0.9)
+    mine = model.probabilities(unit_texts, vectors)
+    assert np.allclose(mine, clf.predict_proba(fitting.features(unit_texts, vectors)), atol=1e-4)

@@ -181,13 +181,21 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
     names = list(wrappers)
     rows: list[dict] = []
 
+    number = {id(c): i for i, c in enumerate(carriers)}
+    used: list[int] = []  # the carriers the last text was rendered in
+
     def add(family: str, group: str, style: str, text: str) -> None:
         rows.append({"id": f"{split}-{len(rows):04d}", "family": family, "split": split, "group": group,
                      "style": style, "text": text})  # fmt: skip
+        if split == "train":  # the folds of cross-validation keep a carrier's texts apart too
+            rows[-1]["carriers"] = list(used)
+        used.clear()
 
     def render(core: str, style: str) -> str:
         c, *others = rng.sample(carriers, 6)
-        return wrappers[style](core, c, others, rng)
+        text = wrappers[style](core, c, others, rng)
+        used.extend(number[id(x)] for x in (c, *others) if x["body"][1:] in text)
+        return text
 
     for family in HARMFUL:
         for i, payload in enumerate(parts[family]["payloads"]):
@@ -205,6 +213,7 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
                 style = names[(i + step) % len(names)]
                 add(f"benign_{family.removesuffix('_research')}", f"{family}:{i}", style, render(core, style))
     for i, c in enumerate(carriers):  # plain research ideas, as a session would babble them
+        used.append(i)
         add("benign_general", f"carrier:{i}", "carrier", f"{c['title']}\n\n{c['body']}")
     if split == "train":  # the project's own alignment prose: more benign text to learn from
         for group, style, text in shipped_prose():
@@ -217,19 +226,29 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
     return rows
 
 
+def library_carriers() -> list[Carrier]:
+    """The starter library's papers as carriers (title and summary), for the training split only. The
+    hand-written carriers are 32, and a screen that saw each payload in only those learns the research
+    texts along with the payload: on the training split's cross-validation with carriers kept apart from
+    the texts a fold is scored on, these 58 more gained 3 to 7 points of recall a family at 2% false flags
+    on word features alone, 7 to 17 with character n-grams. (The personas' paragraphs as carriers as well
+    did not gain more; they stay benign texts of their own.)"""
+    with (HERE.parents[1] / "library" / "data" / "starter.jsonl").open(encoding="utf-8") as fh:
+        return [{"title": paper["title"], "body": paper["summary"]} for paper in map(json.loads, fh)]
+
+
 def shipped_prose() -> list[tuple[str, str, str]]:
-    """Benign alignment prose the project already ships, for the training split only: the starter
-    library's summaries, the prior-art calibration ideas and the personas' grounding writings."""
+    """Benign alignment prose the project already ships, for the training split only: the prior-art
+    calibration ideas and the personas' grounding writings (the starter library's papers are carriers,
+    `library_carriers`, so each is a benign text of its own already)."""
     root = HERE.parents[1]
-    out = []
-    with (root / "library" / "data" / "starter.jsonl").open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            paper = json.loads(line)
-            out.append((f"library:{i}", "library", f"{paper['title']}\n\n{paper['summary']}"))
     with (root / "library" / "data" / "calibration.toml").open("rb") as fh:
         calibration = tomllib.load(fh)
-    for key in ("paraphrase", "unrelated"):
-        out += [(f"calibration:{key}:{i}", "calibration", e["text"]) for i, e in enumerate(calibration[key])]
+    out = [
+        (f"calibration:{key}:{i}", "calibration", e["text"])
+        for key in ("paraphrase", "unrelated")
+        for i, e in enumerate(calibration[key])
+    ]
     for path in sorted((root / "researchers" / "builtin" / "corpus").rglob("*.md")):
         paragraphs = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n")]
         for i, para in enumerate(p for p in paragraphs if p and not p.startswith("#") and len(p) > 60):
@@ -257,11 +276,12 @@ def load_parts(split: str) -> dict:
                     parts["benign"][family] += cores
             else:
                 raise SystemExit(f"{extra.name}: [{key}] is not a family of the corpus (or has an unknown key)")
+    parts["carriers"] += library_carriers()
     return parts
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def main(out: Path = OUT) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     plans = [
         ("train", TRAIN_WRAPPERS, _train_degenerate, 1729),
         ("heldout", HELDOUT_WRAPPERS, _heldout_degenerate, 4242),
@@ -269,7 +289,7 @@ def main() -> None:
     for split, wrappers, degenerate, seed in plans:
         parts = load_parts(split)
         rows = compose(split, parts, wrappers, degenerate, seed)
-        with (OUT / f"{split}.jsonl").open("w", encoding="utf-8") as fh:
+        with (out / f"{split}.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         counts: dict[str, int] = {}
