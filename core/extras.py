@@ -70,7 +70,7 @@ EXTRAS: tuple[Extra, ...] = (
     Extra(
         "train",
         "`babble --calibrated` fits the learned screen for an embedder other than the bundled MiniLM",
-        (("scikit-learn", "sklearn"),),
+        (("scikit-learn", "sklearn"), ("scipy", "scipy"), ("joblib", "joblib")),
     ),
 )
 
