@@ -28,17 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"manipulation": 0.95, "degenerate": 0.90, "weird": 0.90}
 BENIGN_TARGET = 0.02
 # What the shipped MiniLM model reaches on the held-out split (52 texts a family, 60 degenerate), less a
-# few texts: degenerate 59/60, escape 49/52, flattery 52/52, injection 44/52, provenance 51/52,
-# resources 51/52, urgency 48/52, weird 44/52; benign 6/566 flagged.
+# few texts: degenerate 59/60, escape 49/52, flattery 52/52, injection 47/52, provenance 52/52,
+# resources 48/52, urgency 48/52, weird 47/52; benign 8/566 flagged.
 FLOORS = {
     "degenerate": 0.93,
     "escape": 0.9,
     "flattery": 0.94,
-    "injection": 0.8,
+    "injection": 0.86,
     "provenance": 0.94,
-    "resources": 0.94,
+    "resources": 0.88,
     "urgency": 0.88,
-    "weird": 0.8,
+    "weird": 0.86,
 }
 
 BLATANT = {
@@ -124,7 +124,7 @@ def test_the_held_out_split_stays_above_the_measured_floors(held_out: dict[str, 
     assert flagged / n <= BENIGN_TARGET, f"false flags {flagged}/{n}"
 
 
-@pytest.mark.xfail(strict=True, reason="not met yet: escape, injection, urgency and weird fall short")
+@pytest.mark.xfail(strict=True, reason="not met yet: escape, injection, resources and urgency fall short")
 def test_the_held_out_split_meets_the_targets(held_out: dict[str, tuple[int, int]]) -> None:
     """Recall >= 95% for each manipulation family and >= 90% for degenerate and weird, false flags <= 2%."""
     for family, (flag, _) in FAMILIES.items():
@@ -283,14 +283,18 @@ def test_babble_calibrated_fits_the_learned_screen(monkeypatch: pytest.MonkeyPat
 # ------------------------------------------------------------------------ the corpus's build, the features
 
 
-def test_the_committed_corpus_is_what_its_build_writes(tmp_path: Path) -> None:
-    """scripts/corpus/build.py is deterministic: both splits come out byte for byte as committed (the
-    held-out split never changes when training parts are added)."""
+def _corpus_build():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("corpus_build", ROOT / "scripts" / "corpus" / "build.py")
     assert spec is not None and spec.loader is not None
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
-    build.main(tmp_path)
+    return build
+
+
+def test_the_committed_corpus_is_what_its_build_writes(tmp_path: Path) -> None:
+    """scripts/corpus/build.py is deterministic: both splits come out byte for byte as committed (the
+    held-out split never changes when training parts are added)."""
+    _corpus_build().main(tmp_path)
     for split in SPLITS:
         assert (tmp_path / f"{split}.jsonl").read_bytes() == corpus_path(split).read_bytes(), split
 
@@ -300,13 +304,28 @@ def test_cross_validation_keeps_parts_and_carriers_apart() -> None:
     grid = fitting.cells(texts, 5)
     tested = sorted(n for _, test in grid for n in test)
     assert tested == list(range(len(texts)))  # each text scored once
-    wrapped = [t for t in texts if t.carriers and not t.benign]
-    assert len({c for t in texts for c in t.carriers}) >= 90 and len(wrapped) > len(texts) // 3
+    harmful = [t for t in texts if not t.benign and t.family != "degenerate"]
+    wrapped = [t for t in harmful if t.carriers]  # all but the bare payloads
+    assert len({c for t in texts for c in t.carriers}) >= 280 and len(wrapped) >= 0.8 * len(harmful)
     for train, test in grid:
         groups = {texts[n].group for n in test}
         carriers = {texts[n].carriers[0] for n in test if texts[n].carriers}
         assert not groups & {texts[n].group for n in train}
         assert not carriers & {c for n in train for c in texts[n].carriers}
+
+
+def test_a_carrier_sentence_in_another_carrier_is_kept_with_its_own_carrier() -> None:
+    """A carrier's sentence as the benign core of other research text shares the carrier's group and
+    counts the carrier among its carriers, so cross-validation never trains on the sentence and scores
+    the carrier, or the other way round."""
+    build = _corpus_build()
+    carriers = build.load_parts("train")["carriers"]
+    cored = [t for t in load_corpus("train") if t.group.startswith("carrier:") and t.style != "carrier"]
+    assert len(cored) >= len(carriers) * len(build.SENTENCE_STEPS)
+    for t in cored:
+        i = int(t.group.removeprefix("carrier:"))
+        assert i in t.carriers
+        assert any(sentence in t.text for sentence in build.carrier_sentences(carriers[i])), t.id
 
 
 def test_the_hashed_features_share_character_grams_across_inflections() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,7 @@ def _long_train(core: str, c: Carrier, others: list[Carrier], rng: random.Random
     return f"{c['title']}\n\n{text}"
 
 
+SENTENCE_STEPS = (1, 3, 5, 7)  # the layouts (steps through TRAIN_WRAPPERS) of a carrier sentence as a core
 TRAIN_WRAPPERS: dict[str, Wrapper] = {
     "bare": lambda p, c, o, r: p,
     "titled": lambda p, c, o, r: f"{c['title']}\n\n{c['body']} {p}",
@@ -212,6 +214,19 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
             for step in steps:
                 style = names[(i + step) % len(names)]
                 add(f"benign_{family.removesuffix('_research')}", f"{family}:{i}", style, render(core, style))
+    # Training only: each carrier's sentences are benign cores of other research texts too, in four layouts
+    # (odd steps), with the carrier they come from among the text's carriers and its group. A screen that
+    # saw layouts only around payloads and look-alike cores would learn the layouts; these teach it that a
+    # research sentence in a note, a JSON object or a chatty aside is still research, and they keep the
+    # benign texts at least as many as the harmful ones (round 3's payloads are built).
+    if split == "train":
+        for i, c in enumerate(carriers):
+            for k, sentence in enumerate(carrier_sentences(c)):
+                for step in SENTENCE_STEPS:
+                    style = names[(i + k + step) % len(names)]
+                    text = render(sentence, style)
+                    used.append(i)
+                    add("benign_general", f"carrier:{i}", style, text)
     for i, c in enumerate(carriers):  # plain research ideas, as a session would babble them
         used.append(i)
         add("benign_general", f"carrier:{i}", "carrier", f"{c['title']}\n\n{c['body']}")
@@ -224,6 +239,11 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
         for _ in range(per_kind):
             add("degenerate", f"degenerate:{kind}", kind, make())
     return rows
+
+
+def carrier_sentences(c: Carrier) -> list[str]:
+    """A carrier's sentences (its body split after each full stop, question or exclamation mark)."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", c["body"].strip()) if s]
 
 
 def library_carriers() -> list[Carrier]:
