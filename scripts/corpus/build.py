@@ -45,7 +45,7 @@ def _long_train(core: str, c: Carrier, others: list[Carrier], rng: random.Random
     return f"{c['title']}\n\n{text}"
 
 
-SENTENCE_STEPS = (1, 3, 5, 7)  # the layouts (steps through TRAIN_WRAPPERS) of a carrier sentence as a core
+SENTENCE_STEPS = (1, 5)  # the layouts (steps through TRAIN_WRAPPERS) of a carrier sentence as a core
 TRAIN_WRAPPERS: dict[str, Wrapper] = {
     "bare": lambda p, c, o, r: p,
     "titled": lambda p, c, o, r: f"{c['title']}\n\n{c['body']} {p}",
@@ -214,7 +214,7 @@ def compose(split: str, parts: dict, wrappers: dict[str, Wrapper], degenerate: C
             for step in steps:
                 style = names[(i + step) % len(names)]
                 add(f"benign_{family.removesuffix('_research')}", f"{family}:{i}", style, render(core, style))
-    # Training only: each carrier's sentences are benign cores of other research texts too, in four layouts
+    # Training only: each carrier's sentences are benign cores of other research texts too, in two layouts
     # (odd steps), with the carrier they come from among the text's carriers and its group. A screen that
     # saw layouts only around payloads and look-alike cores would learn the layouts; these teach it that a
     # research sentence in a note, a JSON object or a chatty aside is still research, and they keep the
