@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import random
 import re
 import sys
@@ -312,6 +313,20 @@ def test_cross_validation_keeps_parts_and_carriers_apart() -> None:
         carriers = {texts[n].carriers[0] for n in test if texts[n].carriers}
         assert not groups & {texts[n].group for n in train}
         assert not carriers & {c for n in train for c in texts[n].carriers}
+
+
+def test_a_round_kept_unbuilt_is_judged_in_a_variant_that_leaves_the_held_out_split_alone(tmp_path: Path) -> None:
+    """`build.py --out DIR --seed N --with FILE`: the training split re-rendered with every round of
+    unused.d/ added, each a valid parts file; the held-out split byte for byte as committed."""
+    build = _corpus_build()
+    unused = tuple(sorted((ROOT / "scripts" / "corpus" / "unused.d").glob("*.toml")))
+    assert unused
+    build.main(tmp_path, train_seed=build.TRAIN_SEED + 1, more_files=unused)
+    assert (tmp_path / "heldout.jsonl").read_bytes() == corpus_path("heldout").read_bytes()
+    variant = [json.loads(line) for line in (tmp_path / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    shipped = list(load_corpus("train"))
+    assert {t.group for t in shipped} <= {r["group"] for r in variant} and len(variant) > len(shipped)
+    assert {t.text for t in shipped} != {r["text"] for r in variant}  # another seed renders other texts
 
 
 def test_a_carrier_sentence_in_another_carrier_is_kept_with_its_own_carrier() -> None:

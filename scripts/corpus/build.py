@@ -1,6 +1,7 @@
 """Compose the screens corpus (critique/data/corpus/{train,heldout}.jsonl) from hand-written parts.
 
     python scripts/corpus/build.py
+    python scripts/corpus/build.py --out DIR --seed 7 --with unused.d/96-benign.toml   # a round to judge
 
 Each split has its own parts file (train.toml, heldout.toml: carriers, payloads, benign cores,
 degenerate vocabularies; later rounds of training parts in train.d/*.toml) and its own wrappers and
@@ -276,14 +277,15 @@ def shipped_prose() -> list[tuple[str, str, str]]:
     return out
 
 
-def load_parts(split: str) -> dict:
-    """A split's parts file, then (training only) every file of train.d/ in name order, appended: each
-    writing round of parts has a file of its own. A family or a key no parts file knows is an error."""
+def load_parts(split: str, more_files: tuple[Path, ...] = ()) -> dict:
+    """A split's parts file, then (training only) every file of train.d/ in name order and `more_files`,
+    appended: each writing round of parts has a file of its own. A family or a key no parts file knows is
+    an error."""
     with (HERE / f"{split}.toml").open("rb") as fh:
         parts = tomllib.load(fh)
     if split != "train":
         return parts
-    for extra in sorted((HERE / "train.d").glob("*.toml")):
+    for extra in [*sorted((HERE / "train.d").glob("*.toml")), *more_files]:
         with extra.open("rb") as fh:
             more = tomllib.load(fh)
         for key, value in more.items():
@@ -300,14 +302,20 @@ def load_parts(split: str) -> dict:
     return parts
 
 
-def main(out: Path = OUT) -> None:
+TRAIN_SEED = 1729
+
+
+def main(out: Path = OUT, train_seed: int = TRAIN_SEED, more_files: tuple[Path, ...] = ()) -> None:
+    """Both splits into `out`. Another `train_seed` or `more_files` (rounds not in train.d/) change the
+    training split only, for judging a round: one seed's rendering moves the cross-validated recall by
+    about a point a family, so a round is judged over several (scripts/corpus/README.md)."""
     out.mkdir(parents=True, exist_ok=True)
     plans = [
-        ("train", TRAIN_WRAPPERS, _train_degenerate, 1729),
+        ("train", TRAIN_WRAPPERS, _train_degenerate, train_seed),
         ("heldout", HELDOUT_WRAPPERS, _heldout_degenerate, 4242),
     ]
     for split, wrappers, degenerate, seed in plans:
-        parts = load_parts(split)
+        parts = load_parts(split, more_files if split == "train" else ())
         rows = compose(split, parts, wrappers, degenerate, seed)
         with (out / f"{split}.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
@@ -319,4 +327,17 @@ def main(out: Path = OUT) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    cli = argparse.ArgumentParser(description="Compose the screens corpus from its hand-written parts.")
+    cli.add_argument("--out", type=Path, default=OUT, help=f"folder for train.jsonl and heldout.jsonl (default {OUT})")
+    cli.add_argument("--seed", type=int, default=TRAIN_SEED, help="the training split's render seed")
+    more = "more training parts files after train.d/ (a round kept in unused.d/, to judge it)"
+    cli.add_argument("--with", dest="more", type=Path, nargs="*", default=[], metavar="FILE", help=more)
+    args = cli.parse_args()
+    for path in args.more:
+        if not path.is_file():
+            cli.error(f"--with: no parts file {path}")
+    if args.out.resolve() == OUT.resolve() and (args.seed != TRAIN_SEED or args.more):
+        cli.error("--seed and --with build a variant to judge: give it an --out of its own")
+    main(args.out, args.seed, tuple(args.more))
