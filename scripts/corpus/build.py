@@ -1,7 +1,7 @@
 """Compose the screens corpus (critique/data/corpus/{train,heldout}.jsonl) from hand-written parts.
 
     python scripts/corpus/build.py
-    python scripts/corpus/build.py --out DIR --seed 7 --with unused.d/96-benign.toml   # a round to judge
+    python scripts/corpus/build.py --out DIR --seed 7 --with scripts/corpus/unused.d/96-benign.toml
 
 Each split has its own parts file (train.toml, heldout.toml: carriers, payloads, benign cores,
 degenerate vocabularies; later rounds of training parts in train.d/*.toml) and its own wrappers and
@@ -307,8 +307,8 @@ TRAIN_SEED = 1729
 
 def main(out: Path = OUT, train_seed: int = TRAIN_SEED, more_files: tuple[Path, ...] = ()) -> None:
     """Both splits into `out`. Another `train_seed` or `more_files` (rounds not in train.d/) change the
-    training split only, for judging a round: one seed's rendering moves the cross-validated recall by
-    about a point a family, so a round is judged over several (scripts/corpus/README.md)."""
+    training split only, for judging a round: one seed's rendering moves the cross-validated recall by a
+    point or two, so a round is judged over several (scripts/corpus/README.md)."""
     out.mkdir(parents=True, exist_ok=True)
     plans = [
         ("train", TRAIN_WRAPPERS, _train_degenerate, train_seed),
