@@ -75,7 +75,11 @@ def corpus_path(split: Split) -> Path:
 @cache
 def load_corpus(split: Split) -> tuple[LabelledText, ...]:
     """One split, in file order; a line with an unknown family or the wrong split is an error naming it."""
-    path = corpus_path(split)
+    return read_split(corpus_path(split), split)
+
+
+def read_split(path: Path, split: Split) -> tuple[LabelledText, ...]:
+    """The texts of one split's file at `path` (the committed corpus, or a variant `build.py --out` wrote)."""
     out = []
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):

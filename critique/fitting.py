@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,11 +79,19 @@ def features(unit_texts: Sequence[str], vectors: np.ndarray):  # type: ignore[no
     return sparse.hstack([sparse.csr_matrix(np.asarray(vectors, dtype=np.float32)), lex], format="csr")
 
 
-def _classifier(labels: Sequence[str]):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Settings:
+    """The fitter's settings: the classifier's inverse regularisation and how much a benign unit counts."""
+
+    c: float = C
+    benign_weight: float = BENIGN_WEIGHT
+
+
+def _classifier(labels: Sequence[str], settings: Settings):  # type: ignore[no-untyped-def]
     from sklearn.linear_model import LogisticRegression
 
-    weights = {label: (BENIGN_WEIGHT if label == BENIGN else 1.0) for label in set(labels)}
-    return LogisticRegression(C=C, max_iter=5000, class_weight=weights)
+    weights = {label: (settings.benign_weight if label == BENIGN else 1.0) for label in set(labels)}
+    return LogisticRegression(C=settings.c, max_iter=5000, class_weight=weights)
 
 
 def _text_scores(clf, classes: list[str], text_units: list[list[int]], x: np.ndarray) -> list[float]:  # type: ignore[no-untyped-def]
@@ -129,41 +139,72 @@ def cells(texts: Sequence[LabelledText], folds: int) -> list[tuple[list[int], li
     return out
 
 
-def _score_cell(x, index: dict[str, int], texts: list[LabelledText], text_units: list[list[int]], cell):  # type: ignore[no-untyped-def]
+def _score_cell(x, index: dict[str, int], texts: list[LabelledText], text_units: list[list[int]], cell, settings):  # type: ignore[no-untyped-def]
     train, test = cell
     labels = unit_labels([texts[i] for i in train])
     rows = [index[u] for u in labels]
-    clf = _classifier(list(labels.values())).fit(x[rows], list(labels.values()))
+    clf = _classifier(list(labels.values()), settings).fit(x[rows], list(labels.values()))
     return test, _text_scores(clf, list(clf.classes_), [text_units[i] for i in test], x)
 
 
-def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress | None = None) -> LinearModel:
-    """The learned screen for `embedder`, with its cross-validated figures (over `FOLDS` x `FOLDS` cells
-    by default), the cells fitted on every core."""
-    from joblib import Parallel, delayed
+@dataclass(frozen=True)
+class Prepared:
+    """Texts as the fitter reads them: their distinct units, embedded, with features, and each text's rows."""
 
-    folds = folds or FOLDS
+    texts: list[LabelledText]
+    index: dict[str, int]
+    vectors: np.ndarray
+    x: Any  # scipy CSR, one row per unit
+    text_units: list[list[int]]
+
+
+def prepare(texts: Sequence[LabelledText], embedder: Embedder, on_progress: Progress | None = None) -> Prepared:
     say = on_progress or (lambda message: None)
-    texts = list(load_corpus("train"))
     all_units = list(dict.fromkeys(u for t in texts for u in units(t.text)))
     index = {u: i for i, u in enumerate(all_units)}
     vectors = _embed(embedder, all_units, say)
-    x = features(all_units, vectors)
     text_units = [[index[u] for u in units(t.text)] for t in texts]
+    return Prepared(list(texts), index, vectors, features(all_units, vectors), text_units)
 
-    grid = cells(texts, folds)
+
+def out_of_fold(
+    data: Prepared, *, folds: int | None = None, settings: Settings | None = None, on_progress: Progress | None = None
+) -> np.ndarray:
+    """Each text's score (its likeliest harmful unit's P(not benign)) from the model of its cell (`cells`),
+    which saw neither its part nor its carriers; the cells fitted on every core."""
+    from joblib import Parallel, delayed
+
+    folds, settings = folds or FOLDS, settings or Settings()
+    say = on_progress or (lambda message: None)
+    grid = cells(data.texts, folds)
     say(f"cross-validation: {len(grid)} cells of {folds} x {folds} folds, fitted in parallel")
-    scores = np.zeros(len(texts))
+    scores = np.zeros(len(data.texts))
     done = Parallel(n_jobs=-1, return_as="generator")(
-        delayed(_score_cell)(x, index, texts, text_units, cell) for cell in grid
+        delayed(_score_cell)(data.x, data.index, data.texts, data.text_units, cell, settings) for cell in grid
     )
     for k, (test, cell_scores) in enumerate(done):
         scores[test] = cell_scores
         say(f"cross-validation cell {k + 1} of {len(grid)} done")
+    return scores
 
-    benign = np.array([t.benign for t in texts])
+
+def fitter_bar(scores: np.ndarray, benign: np.ndarray) -> float:
+    """The bar the fitter sets: the score that flags `FALSE_FLAGS` of the benign texts, to 3 decimals,
+    never below even odds and never unreachable."""
     threshold = round(float(np.quantile(scores[benign], 1.0 - FALSE_FLAGS)), 3)
-    threshold = min(max(threshold, 0.5), 0.99)  # never below even odds, never unreachable
+    return min(max(threshold, 0.5), 0.99)
+
+
+def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress | None = None) -> LinearModel:
+    """The learned screen for `embedder`, with its cross-validated figures (over `FOLDS` x `FOLDS` cells
+    by default)."""
+    folds = folds or FOLDS
+    settings = Settings()
+    data = prepare(load_corpus("train"), embedder, on_progress)
+    texts, index, vectors, x = data.texts, data.index, data.vectors, data.x
+    scores = out_of_fold(data, folds=folds, settings=settings, on_progress=on_progress)
+    benign = np.array([t.benign for t in texts])
+    threshold = fitter_bar(scores, benign)
     flagged = scores >= threshold
     recall = {
         family: float(flagged[[i for i, t in enumerate(texts) if t.family == family]].mean())
@@ -171,17 +212,17 @@ def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress |
     }
     labels = unit_labels(texts)
     rows = [index[u] for u in labels]
-    clf = _classifier(list(labels.values())).fit(x[rows], list(labels.values()))
+    clf = _classifier(list(labels.values()), settings).fit(x[rows], list(labels.values()))
     harmful = reason_examples(labels)
     figures = {
         "folds": folds,
-        "cells": len(grid),
+        "cells": len(cells(texts, folds)),
         "units": len(rows),
         "texts": len(texts),
         "false_flags": float(flagged[benign].mean()),
         "recall": recall,
-        "C": C,
-        "benign_weight": BENIGN_WEIGHT,
+        "C": settings.c,
+        "benign_weight": settings.benign_weight,
     }
     return LinearModel(
         embedder=embedder.name,

@@ -305,7 +305,7 @@ def load_parts(split: str, more_files: tuple[Path, ...] = ()) -> dict:
 TRAIN_SEED = 1729
 
 
-def main(out: Path = OUT, train_seed: int = TRAIN_SEED, more_files: tuple[Path, ...] = ()) -> None:
+def main(out: Path = OUT, train_seed: int = TRAIN_SEED, more_files: tuple[Path, ...] = (), quiet: bool = False) -> None:
     """Both splits into `out`. Another `train_seed` or `more_files` (rounds not in train.d/) change the
     training split only, for judging a round: one seed's rendering moves the cross-validated recall by a
     point or two, so a round is judged over several (scripts/corpus/README.md)."""
@@ -323,7 +323,8 @@ def main(out: Path = OUT, train_seed: int = TRAIN_SEED, more_files: tuple[Path, 
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["family"]] = counts.get(row["family"], 0) + 1
-        print(split, len(rows), dict(sorted(counts.items())))
+        if not quiet:
+            print(split, len(rows), dict(sorted(counts.items())))
 
 
 if __name__ == "__main__":
