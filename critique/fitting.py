@@ -168,16 +168,19 @@ def prepare(texts: Sequence[LabelledText], embedder: Embedder, on_progress: Prog
 
 
 def out_of_fold(
-    data: Prepared, *, folds: int | None = None, settings: Settings | None = None, on_progress: Progress | None = None
+    data: Prepared,
+    grid: list[tuple[list[int], list[int]]],
+    *,
+    settings: Settings | None = None,
+    on_progress: Progress | None = None,
 ) -> np.ndarray:
-    """Each text's score (its likeliest harmful unit's P(not benign)) from the model of its cell (`cells`),
-    which saw neither its part nor its carriers; the cells fitted on every core."""
+    """Each text's score (its likeliest harmful unit's P(not benign)) from the model of its cell of `grid`
+    (`cells`), which saw neither its part nor its carriers; the cells fitted on every core."""
     from joblib import Parallel, delayed
 
-    folds, settings = folds or FOLDS, settings or Settings()
+    settings = settings or Settings()
     say = on_progress or (lambda message: None)
-    grid = cells(data.texts, folds)
-    say(f"cross-validation: {len(grid)} cells of {folds} x {folds} folds, fitted in parallel")
+    say(f"cross-validation: {len(grid)} cells, fitted in parallel")
     scores = np.zeros(len(data.texts))
     done = Parallel(n_jobs=-1, return_as="generator")(
         delayed(_score_cell)(data.x, data.index, data.texts, data.text_units, cell, settings) for cell in grid
@@ -202,7 +205,8 @@ def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress |
     settings = Settings()
     data = prepare(load_corpus("train"), embedder, on_progress)
     texts, index, vectors, x = data.texts, data.index, data.vectors, data.x
-    scores = out_of_fold(data, folds=folds, settings=settings, on_progress=on_progress)
+    grid = cells(texts, folds)
+    scores = out_of_fold(data, grid, settings=settings, on_progress=on_progress)
     benign = np.array([t.benign for t in texts])
     threshold = fitter_bar(scores, benign)
     flagged = scores >= threshold
@@ -216,7 +220,7 @@ def fit(embedder: Embedder, *, folds: int | None = None, on_progress: Progress |
     harmful = reason_examples(labels)
     figures = {
         "folds": folds,
-        "cells": len(cells(texts, folds)),
+        "cells": len(grid),
         "units": len(rows),
         "texts": len(texts),
         "false_flags": float(flagged[benign].mean()),

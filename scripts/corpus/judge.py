@@ -121,7 +121,7 @@ def _progress(line: str) -> None:
 def judge(seeds: Sequence[int], more: Sequence[Path], settings, folds: int | None = None, embedder=None) -> bool:  # type: ignore[no-untyped-def]
     """Both splits at every seed, cross-validated; the table and the verdict printed; True to build."""
     from groundhog.critique.corpus import read_split
-    from groundhog.critique.fitting import Settings, out_of_fold, prepare
+    from groundhog.critique.fitting import FOLDS, Settings, cells, out_of_fold, prepare
 
     build = build_module()
     if embedder is None:
@@ -146,7 +146,8 @@ def judge(seeds: Sequence[int], more: Sequence[Path], settings, folds: int | Non
             built_groups = {t.group for t in splits["as built"].texts}
             for label, settings_of, runs in (("as built", Settings(), as_built), (name, settings, variant)):
                 print(f"seed {seed}, {label}: cross-validating", file=sys.stderr, flush=True)
-                scores = out_of_fold(splits[label], folds=folds, settings=settings_of, on_progress=_progress)
+                grid = cells(splits[label].texts, folds or FOLDS)
+                scores = out_of_fold(splits[label], grid, settings=settings_of, on_progress=_progress)
                 runs.append(figures(splits[label].texts, scores, built_groups))
                 print(row(f"{label}, seed {seed}", runs[-1]), flush=True)
     if len(seeds) > 1:
