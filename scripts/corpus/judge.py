@@ -28,8 +28,10 @@ from types import ModuleType
 
 import numpy as np
 
+from groundhog.critique.corpus import FAMILIES as CORPUS_FAMILIES
+
 HERE = Path(__file__).resolve().parent
-FAMILIES = ("escape", "flattery", "injection", "provenance", "resources", "urgency", "weird")
+FAMILIES = tuple(sorted(f for f in CORPUS_FAMILIES if f != "degenerate"))  # degenerate text has its own screen
 LOOK_ALIKE_FLAGS = 0.02  # the bar recall is read at flags this share of the earlier benign texts
 MIN_GAIN = 0.5  # mean recall points the variant must gain, averaged over the seeds
 MAX_LOSS = 1.5  # recall points any one family may lose
@@ -134,21 +136,22 @@ def judge(seeds: Sequence[int], more: Sequence[Path], settings, folds: int | Non
     print(header())
     with tempfile.TemporaryDirectory(prefix="groundhog-judge-") as tmp:
         for seed in seeds:
-            splits = {}
+            splits = {}  # label: the split prepared, and its grid of cells
             for label, files in (("as built", ()), (name, tuple(more))):
                 if label != "as built" and not files:
-                    splits[label] = splits["as built"]
+                    splits[label] = splits["as built"]  # only a setting changes: the same split
                     continue
                 out = Path(tmp) / f"{len(splits)}-{seed}"
                 print(f"seed {seed}, {label}: building", file=sys.stderr, flush=True)
                 build.main(out, seed, files, quiet=True)
-                splits[label] = prepare(read_split(out / "train.jsonl", "train"), embedder, _progress)
-            built_groups = {t.group for t in splits["as built"].texts}
+                data = prepare(read_split(out / "train.jsonl", "train"), embedder, _progress)
+                splits[label] = data, cells(data.texts, folds or FOLDS)
+            built_groups = {t.group for t in splits["as built"][0].texts}
             for label, settings_of, runs in (("as built", Settings(), as_built), (name, settings, variant)):
                 print(f"seed {seed}, {label}: cross-validating", file=sys.stderr, flush=True)
-                grid = cells(splits[label].texts, folds or FOLDS)
-                scores = out_of_fold(splits[label], grid, settings=settings_of, on_progress=_progress)
-                runs.append(figures(splits[label].texts, scores, built_groups))
+                data, grid = splits[label]
+                scores = out_of_fold(data, grid, settings=settings_of, on_progress=_progress)
+                runs.append(figures(data.texts, scores, built_groups))
                 print(row(f"{label}, seed {seed}", runs[-1]), flush=True)
     if len(seeds) > 1:
         print(row(f"as built, over {len(seeds)} seeds", average(as_built)))
