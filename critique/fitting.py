@@ -26,7 +26,9 @@ from groundhog.critique.learned import FEATURES_VERSION, HASHED, LinearModel, fi
 
 FOLDS = 5
 FALSE_FLAGS = 0.02  # share of benign training texts the bar may flag, across the folds
-C = 10.0  # inverse regularisation strength
+# Inverse regularisation strength. 3 rather than 10: judged by scripts/corpus/judge.py over the three render
+# seeds, 80.8 -> 81.4 mean recall on the training split's cross-validation, every family's average higher.
+C = 3.0
 # A benign unit counts this many times a harmful one: false flags cost more. 3 rather than 8: on the
 # training split's cross-validation, 1 to 2 points more recall per family at the same 2% of false flags.
 BENIGN_WEIGHT = 3.0
